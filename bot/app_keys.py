@@ -1,0 +1,36 @@
+"""Typed keys for the long-lived objects the application holds (built once in app.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock
+from bot.settings import Settings
+from bot.store.db import SessionFactory
+
+if TYPE_CHECKING:
+    from bot.api.ingest import EventListener
+    from bot.api.keys import KeyRing
+    from bot.metrics import Metrics
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS: web.AppKey[SessionFactory] = web.AppKey("sessions")
+KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+EVENT_LISTENERS: web.AppKey[list[EventListener]] = web.AppKey("event_listeners")
+# name → callable returning "ok" | "degraded" | "down"; filled by the components themselves
+HEALTH_PROBES: web.AppKey[dict[str, Any]] = web.AppKey("health_probes")
+
+if TYPE_CHECKING:
+    from bot.outbound import Outbound
+    from nlu.types import Classifier
+
+# The single sending door (bot/outbound.py); channels are set up by bot/channels/setup.py.
+OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
+# The live classification path (nlu): rules → Rasa → threshold.
+CLASSIFIER: web.AppKey[Classifier] = web.AppKey("classifier")

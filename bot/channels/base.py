@@ -1,0 +1,75 @@
+"""The one interface every channel speaks; nothing outside bot/channels sees a provider payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+ChannelName = Literal["whatsapp", "sms", "telegram"]
+CHANNELS: tuple[ChannelName, ...] = ("whatsapp", "sms", "telegram")
+SendOutcome = Literal["sent", "failed", "unknown", "no_account"]
+DeliveryState = Literal["sent", "delivered", "read", "failed"]
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: `payload` comes back when tapped; `title` is what the shopper sees."""
+
+    payload: str
+    title: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    # A WhatsApp pre-approved template name: required outside the 24-hour window (R-SR6).
+    template: str | None = None
+    template_params: tuple[str, ...] = ()
+    language: str = "ru"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said. `unknown` (timeout) must never be blindly retried (R-SR9)."""
+
+    outcome: SendOutcome
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_reason: str | None = None
+    segments: int | None = None
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A shopper's message from any channel: text, or the payload of a tapped button."""
+
+    channel: ChannelName
+    address: str  # E.164 phone for WhatsApp/SMS, chat id for Telegram
+    provider_message_id: str
+    received_at: datetime
+    text: str | None = None
+    button_payload: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status callback for a message we sent."""
+
+    channel: ChannelName
+    provider_message_id: str
+    status: DeliveryState
+    at: datetime
+    error_code: str | None = None
+    error_reason: str | None = None
+
+
+class ChannelClient(Protocol):
+    """Sends through one provider. Implementations: WhatsApp Cloud API, Twilio, Telegram."""
+
+    name: ChannelName
+
+    async def send(self, to: str, message: OutboundMessage) -> SendResult: ...

@@ -1,0 +1,104 @@
+"""The `nudge` command: run, train, validate, nlu eval, shell, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from bot.logmask import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("nudge")
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+
+    app = create_app(settings)
+    mode = "sandbox" if settings.sandbox else "live"
+    db = "PostgreSQL" if settings.is_postgres else "SQLite"
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"Nudge ({mode} mode, {db}) on {base}\n"
+        f"  health:   {base}/health\n"
+        f"  API spec: {base}/api/openapi.json\n"
+        + (f"  phone:    {base}/sandbox/phone\n" if settings.sandbox else "")
+        + f"  console:  {base}/console\n",
+        flush=True,
+    )
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def _cmd_keys_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.api.keys import add_key
+    from bot.clock import Clock
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+
+    async def create() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            return await add_key(make_session_factory(engine), args.name, args.shop, Clock().now())
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(create())
+    print(key)
+    print("Store this key now: only its hash is kept.", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nudge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the service")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.set_defaults(handler=_cmd_run)
+
+    keys = commands.add_parser("keys", help="manage shop API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_add = keys_commands.add_parser("add", help="create a key and print it once")
+    keys_add.add_argument("--name", default="shop")
+    keys_add.add_argument("--shop", default="default")
+    keys_add.set_defaults(handler=_cmd_keys_add)
+
+    for register in _EXTENSIONS:
+        register(commands)
+    return parser
+
+
+# Other packages add their sub-commands here (train, validate, nlu, shell, operators).
+_EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def _load_extensions() -> None:
+    from bot import cli_commands
+
+    _EXTENSIONS[:] = cli_commands.REGISTRARS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"nudge: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    return handler(settings, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

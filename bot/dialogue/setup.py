@@ -1,0 +1,9 @@
+"""Wiring of issue 6 (conversations): inbound handling, /sandbox/inbound, /sandbox/conversations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """Register this part's routes, cleanup contexts and listeners on the application."""

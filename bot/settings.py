@@ -1,0 +1,160 @@
+"""Service settings, read once from the environment (every variable is `NUDGE_*`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message names the variable."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be 1/0 or true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; defaults make `nudge run` a local sandbox on SQLite."""
+
+    root: Path = PROJECT_ROOT
+    database_url: str = ""
+    api_key: str = ""
+    nlu_url: str = ""
+    nlu_token: str = ""
+    nlu_port: int = 5005
+    nlu_threshold: float = 0.6
+    sandbox: bool = True
+    default_timezone: str = "Europe/Moscow"
+    default_language: str = "ru"
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 1_048_576
+    max_batch_events: int = 1000
+    abandon_after_minutes: int = 30
+    chain_cooldown_hours: int = 48
+    attribution_hours: int = 72
+    retention_days: int = 30
+    scheduler_interval_seconds: float = 1.0
+    log_level: str = "INFO"
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_url: str = ""
+    whatsapp_rate_per_second: int = 80
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_url: str = ""
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = ""
+    telegram_operators_chat_id: str = ""
+    session_secret: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flows_dir(self) -> Path:
+        return self.root / "flows"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def providers_configured(self) -> bool:
+        return bool(self.whatsapp_token or self.twilio_account_sid or self.telegram_bot_token)
+
+
+def load_settings(root: Path | None = None) -> Settings:
+    """Read `NUDGE_*` variables; raise SettingsError naming the first bad one."""
+    base = root or Path(_env("NUDGE_ROOT", str(PROJECT_ROOT)))
+    default_db = f"sqlite+aiosqlite:///{base / 'var' / 'nudge.db'}"
+    timezone = _env("NUDGE_DEFAULT_TIMEZONE", "Europe/Moscow")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"NUDGE_DEFAULT_TIMEZONE is not an IANA zone: {timezone!r}") from exc
+    language = _env("NUDGE_DEFAULT_LANGUAGE", "ru")
+    if language not in {"ru", "en", "pl", "zh"}:
+        raise SettingsError(f"NUDGE_DEFAULT_LANGUAGE must be ru, en, pl or zh, got {language!r}")
+    threshold_raw = _env("NUDGE_NLU_THRESHOLD", "0.6")
+    try:
+        threshold = float(threshold_raw)
+    except ValueError as exc:
+        raise SettingsError(f"NUDGE_NLU_THRESHOLD must be a number, got {threshold_raw!r}") from exc
+    if not 0.0 <= threshold <= 1.0:
+        raise SettingsError(f"NUDGE_NLU_THRESHOLD must be within 0..1, got {threshold}")
+    twilio_sid = _env("NUDGE_TWILIO_ACCOUNT_SID", "")
+    whatsapp_token = _env("NUDGE_WHATSAPP_TOKEN", "")
+    telegram_token = _env("NUDGE_TELEGRAM_BOT_TOKEN", "")
+    configured = bool(twilio_sid or whatsapp_token or telegram_token)
+    sandbox = _bool("NUDGE_SANDBOX", not configured)
+    return Settings(
+        root=base,
+        database_url=_env("NUDGE_DATABASE_URL", default_db),
+        api_key=_env("NUDGE_API_KEY", ""),
+        nlu_url=_env("NUDGE_NLU_URL", "").rstrip("/"),
+        nlu_token=_env("NUDGE_NLU_TOKEN", ""),
+        nlu_port=_int("NUDGE_NLU_PORT", 5005, 1, 65535),
+        nlu_threshold=threshold,
+        sandbox=sandbox,
+        default_timezone=timezone,
+        default_language=language,
+        public_url=_env("NUDGE_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
+        max_body_bytes=_int("NUDGE_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1_048_576),
+        max_batch_events=_int("NUDGE_MAX_BATCH_EVENTS", 1000, 1, 100_000),
+        abandon_after_minutes=_int("NUDGE_ABANDON_AFTER_MINUTES", 30, 15, 60),
+        chain_cooldown_hours=_int("NUDGE_CHAIN_COOLDOWN_HOURS", 48, 48, 72),
+        attribution_hours=_int("NUDGE_ATTRIBUTION_HOURS", 72, 1, 720),
+        retention_days=_int("NUDGE_RETENTION_DAYS", 30, 1, 3650),
+        log_level=_env("NUDGE_LOG_LEVEL", "INFO").upper(),
+        whatsapp_app_secret=_env("NUDGE_WHATSAPP_APP_SECRET", "sandbox-app-secret"),
+        whatsapp_verify_token=_env("NUDGE_WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token"),
+        whatsapp_token=whatsapp_token,
+        whatsapp_phone_number_id=_env("NUDGE_WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+        whatsapp_api_url=_env("NUDGE_WHATSAPP_API_URL", "").rstrip("/"),
+        whatsapp_rate_per_second=_int("NUDGE_WHATSAPP_RATE_PER_SECOND", 80, 1, 10_000),
+        twilio_account_sid=twilio_sid,
+        twilio_auth_token=_env("NUDGE_TWILIO_AUTH_TOKEN", "sandbox-twilio-token"),
+        twilio_from_number=_env("NUDGE_TWILIO_FROM_NUMBER", "+15005550006"),
+        twilio_api_url=_env("NUDGE_TWILIO_API_URL", "").rstrip("/"),
+        telegram_bot_token=telegram_token,
+        telegram_secret_token=_env("NUDGE_TELEGRAM_SECRET_TOKEN", "sandbox-telegram-secret"),
+        telegram_api_url=_env("NUDGE_TELEGRAM_API_URL", "").rstrip("/"),
+        telegram_operators_chat_id=_env("NUDGE_TELEGRAM_OPERATORS_CHAT_ID", ""),
+        session_secret=_env("NUDGE_SESSION_SECRET", ""),
+    )
