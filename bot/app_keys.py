@@ -34,3 +34,13 @@ if TYPE_CHECKING:
 OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
 # The live classification path (nlu): rules → Rasa → threshold.
 CLASSIFIER: web.AppKey[Classifier] = web.AppKey("classifier")
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.channels.base import InboundMessage
+
+# Called by every channel for each inbound shopper message (set by bot/dialogue/setup.py).
+INBOUND_HANDLER: web.AppKey[Callable[[InboundMessage], Awaitable[Any]]] = web.AppKey(
+    "inbound_handler"
+)

@@ -82,7 +82,7 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
 
 
 def _load_extensions() -> None:
-    from bot import cli_commands
+    from bot import cli_commands, validation  # noqa: F401  (registers its command)
 
     _EXTENSIONS[:] = cli_commands.REGISTRARS
 
