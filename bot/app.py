@@ -18,6 +18,8 @@ from bot.app_keys import (
     HEALTH_PROBES,
     KEYRING,
     METRICS,
+    NLU_SUPERVISOR,
+    SCHEDULER,
     SESSIONS,
     SETTINGS,
 )
@@ -36,9 +38,6 @@ from handoff.web import setup as console_setup
 from nlu.supervisor import RasaSupervisor
 
 log = logging.getLogger(__name__)
-
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-NLU_SUPERVISOR = web.AppKey("nlu_supervisor", RasaSupervisor)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:

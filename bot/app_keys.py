@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.db import SessionFactory
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from bot.api.ingest import EventListener
     from bot.api.keys import KeyRing
     from bot.metrics import Metrics
+    from nlu.supervisor import RasaSupervisor
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -24,6 +26,8 @@ KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 EVENT_LISTENERS: web.AppKey[list[EventListener]] = web.AppKey("event_listeners")
 # name → callable returning "ok" | "degraded" | "down"; filled by the components themselves
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+NLU_SUPERVISOR: web.AppKey[RasaSupervisor] = web.AppKey("nlu_supervisor")
 HEALTH_PROBES: web.AppKey[dict[str, Any]] = web.AppKey("health_probes")
 
 if TYPE_CHECKING:
