@@ -83,6 +83,7 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
 
 def _load_extensions() -> None:
     from bot import cli_commands, validation  # noqa: F401  (registers its command)
+    from handoff import cli as _operators_cli  # noqa: F401  (nudge operators)
 
     _EXTENSIONS[:] = cli_commands.REGISTRARS
 
