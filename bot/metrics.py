@@ -56,6 +56,19 @@ class Metrics:
         self.recovered_total = Counter(
             "nudge_recovered_total", "Chains ending in a paid order", ["flow"], registry=r
         )
+        self.recovered_revenue_total = Counter(
+            "nudge_recovered_revenue_total",
+            "Revenue of recovered orders, in the checkout's currency",
+            ["currency"],
+            registry=r,
+        )
+        self.report_seconds = Histogram(
+            "nudge_report_seconds",
+            "Time to build a report",
+            ["report"],
+            registry=r,
+            buckets=_LATENCY_BUCKETS,
+        )
 
 
 async def get_metrics(request: web.Request) -> web.Response:

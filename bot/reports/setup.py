@@ -1,9 +1,18 @@
-"""Wiring of issue 7 (results): recovery report API and dashboard."""
+"""Wiring of issue 7 (results): recovery report API, attribution listener and dashboard."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.app_keys import EVENT_LISTENERS
+from bot.reports.api import get_recovery, get_timeseries
+from bot.reports.attribution import make_listener
+from bot.reports.dashboard import setup_dashboard
+
 
 def setup(app: web.Application) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
+    app.router.add_get("/api/v1/reports/recovery", get_recovery)
+    app.router.add_get("/api/v1/reports/timeseries", get_timeseries)
+    app[EVENT_LISTENERS].append(make_listener(app))
+    setup_dashboard(app)

@@ -1,0 +1,127 @@
+"""Response models of the report API; the OpenAPI spec is generated from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class Rate(BaseModel):
+    """A proportion with its 95 % Wilson interval; all null when nothing was counted."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int = Field(description="Sample size (the denominator).")
+
+
+class Money(BaseModel):
+    currency: str
+    amount: Decimal
+    orders: int
+
+
+class VariantReport(BaseModel):
+    variant: str = Field(description="Empty string when the touch has no variants.")
+    chains: int = Field(description="Chains whose first touch in the period is this one.")
+    sent: int
+    delivered: int
+    read: int
+    replied: int
+    recovered: int
+    opted_out: int
+    handoffs: int
+    deflected: int = Field(description="Replies that the bot handled without an operator.")
+    recovery_rate: Rate
+    delivery_rate: Rate
+    read_rate: Rate
+    reply_rate: Rate
+    opt_out_rate: Rate
+    handoff_rate: Rate
+    deflection_rate: Rate = Field(description="deflected / replied.")
+    median_first_answer_seconds: float | None = Field(
+        description="Median time from handoff to the operator's first answer."
+    )
+    recovered_revenue: list[Money]
+
+
+class Comparison(BaseModel):
+    """A variant against the control of the same touch: two-sided two-proportion z-test."""
+
+    variant: str
+    control: str
+    control_sent: int
+    control_recovered: int
+    variant_sent: int
+    variant_recovered: int
+    difference: float | None = Field(description="variant rate − control rate.")
+    z: float | None
+    p_value: float
+    significant: bool = Field(description="p < 0.05.")
+    worse: bool = Field(description="Significantly worse than the control: flagged.")
+
+
+class StepReport(BaseModel):
+    step: str
+    control: str | None
+    variants: list[VariantReport]
+    comparisons: list[Comparison]
+
+
+class FlowReport(BaseModel):
+    flow: str
+    chains: int
+    sent: int
+    recovered: int
+    recovery_rate: Rate = Field(description="Recovered chains / chains touched in the period.")
+    recovered_revenue: list[Money]
+    steps: list[StepReport]
+
+
+class ConversationReport(BaseModel):
+    active: int = Field(description="Conversations with a reply or a handoff in the period.")
+    escalated: int
+    deflected: int
+    resolved_by_operator: int
+    resolved_by_bot: int
+    handoff_rate: Rate
+    deflection_rate: Rate = Field(description="Active conversations never handed over.")
+    median_first_answer_seconds: float | None
+
+
+class RecoveryReport(BaseModel):
+    shop: str
+    period_from: datetime
+    period_to: datetime
+    attribution_hours: int
+    generated_at: datetime
+    flows: list[FlowReport]
+    conversations: ConversationReport
+    flagged: list[str] = Field(
+        description="`flow/step/variant` of variants significantly worse than their control."
+    )
+
+
+class DayPoint(BaseModel):
+    day: date
+    sent: int
+    delivered: int
+    read: int
+    replied: int
+    recovered: int
+    opted_out: int
+    handoffs: int
+    reply_rate: float | None
+    recovery_rate: float | None
+    opt_out_rate: float | None
+    handoff_rate: float | None
+
+
+class TimeSeries(BaseModel):
+    shop: str
+    period_from: datetime
+    period_to: datetime
+    flow: str | None
+    days: list[DayPoint]

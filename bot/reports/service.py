@@ -1,0 +1,244 @@
+"""Builds the recovery report and the daily series from the SQL aggregates (bot/reports/sql.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reports import sql
+from bot.reports.schemas import (
+    Comparison,
+    ConversationReport,
+    DayPoint,
+    FlowReport,
+    Money,
+    Rate,
+    RecoveryReport,
+    StepReport,
+    TimeSeries,
+    VariantReport,
+)
+from bot.reports.stats import rate, two_proportion_z, wilson
+
+SIGNIFICANCE = 0.05
+CONTROL_NAMES = ("control",)
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a report is about: the shop, the half-open period [start, end) and a flow."""
+
+    shop: str
+    start: datetime
+    end: datetime
+    flow: str | None
+    attribution_hours: int
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(hours=self.attribution_hours)
+
+
+def _rate(successes: int, trials: int) -> Rate:
+    interval = wilson(successes, trials)
+    return Rate(value=interval.value, low=interval.low, high=interval.high, n=trials)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+async def _rows(session: AsyncSession, text_sql: str, q: Query) -> list[dict[str, Any]]:
+    d = sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
+    statement, params = sql.bind(
+        text_sql, d, shop=q.shop, start=q.start, end=q.end, window=q.window, flow=q.flow
+    )
+    result = await session.execute(statement, params)
+    return [dict(row) for row in result.mappings().all()]
+
+
+def _dialect(session: AsyncSession) -> sql.Dialect:
+    return sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
+
+
+def _money(totals: dict[str, tuple[int, Decimal]]) -> list[Money]:
+    return [
+        Money(currency=currency, amount=amount, orders=orders)
+        for currency, (orders, amount) in sorted(totals.items())
+    ]
+
+
+def _variant(row: dict[str, Any], revenue: dict[str, tuple[int, Decimal]]) -> VariantReport:
+    n = {k: int(row[k] or 0) for k in ("sent", "delivered", "was_read", "replied", "recovered")}
+    opted, handoffs, deflected = (int(row[k] or 0) for k in ("opted_out", "handoffs", "deflected"))
+    sent = n["sent"]
+    return VariantReport(
+        variant=row["variant"],
+        chains=int(row["chains"] or 0),
+        sent=sent,
+        delivered=n["delivered"],
+        read=n["was_read"],
+        replied=n["replied"],
+        recovered=n["recovered"],
+        opted_out=opted,
+        handoffs=handoffs,
+        deflected=deflected,
+        recovery_rate=_rate(n["recovered"], sent),
+        delivery_rate=_rate(n["delivered"], sent),
+        read_rate=_rate(n["was_read"], sent),
+        reply_rate=_rate(n["replied"], sent),
+        opt_out_rate=_rate(opted, sent),
+        handoff_rate=_rate(handoffs, sent),
+        deflection_rate=_rate(deflected, n["replied"]),
+        median_first_answer_seconds=_float(row["median_answer_seconds"]),
+        recovered_revenue=_money(revenue),
+    )
+
+
+def pick_control(variants: list[str]) -> str | None:
+    """The variant named `control`, else the first by name (so `A` before `B`)."""
+    if not variants:
+        return None
+    for name in CONTROL_NAMES:
+        if name in variants:
+            return name
+    return sorted(variants)[0]
+
+
+def compare(control: VariantReport, other: VariantReport) -> Comparison:
+    test = two_proportion_z(control.recovered, control.sent, other.recovered, other.sent)
+    c_rate, o_rate = rate(control.recovered, control.sent), rate(other.recovered, other.sent)
+    difference = None if c_rate is None or o_rate is None else o_rate - c_rate
+    significant = test.p_value < SIGNIFICANCE
+    return Comparison(
+        variant=other.variant,
+        control=control.variant,
+        control_sent=control.sent,
+        control_recovered=control.recovered,
+        variant_sent=other.sent,
+        variant_recovered=other.recovered,
+        difference=difference,
+        z=test.z,
+        p_value=test.p_value,
+        significant=significant,
+        worse=significant and difference is not None and difference < 0,
+    )
+
+
+def _step(step: str, variants: list[VariantReport]) -> StepReport:
+    control_name = pick_control([v.variant for v in variants]) if len(variants) > 1 else None
+    control = next((v for v in variants if v.variant == control_name), None)
+    comparisons = (
+        [compare(control, v) for v in variants if v is not control] if control is not None else []
+    )
+    return StepReport(step=step, control=control_name, variants=variants, comparisons=comparisons)
+
+
+async def _conversations(session: AsyncSession, q: Query) -> ConversationReport:
+    rows = await _rows(session, sql.conversations_sql(_dialect(session)), q)
+    row = rows[0]
+    active, escalated, deflected = (int(row[k] or 0) for k in ("active", "escalated", "deflected"))
+    return ConversationReport(
+        active=active,
+        escalated=escalated,
+        deflected=deflected,
+        resolved_by_operator=int(row["by_operator"] or 0),
+        resolved_by_bot=int(row["by_bot"] or 0),
+        handoff_rate=_rate(escalated, active),
+        deflection_rate=_rate(deflected, active),
+        median_first_answer_seconds=_float(row["median_answer_seconds"]),
+    )
+
+
+async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> RecoveryReport:
+    d = _dialect(session)
+    flow_filter = q.flow is not None
+    groups = await _rows(session, sql.groups_sql(d, flow_filter), q)
+    revenue: dict[tuple[str, str, str], dict[str, tuple[int, Decimal]]] = defaultdict(dict)
+    for r in await _rows(session, sql.revenue_sql(d, flow_filter), q):
+        key = (r["flow"], r["step"], r["variant"])
+        cents = Decimal(int(r["cents"] or 0)) / 100  # summed in cents: exact on SQLite too
+        revenue[key][r["currency"] or "???"] = (int(r["orders"]), cents.quantize(_CENT))
+
+    steps: dict[str, dict[str, list[VariantReport]]] = defaultdict(dict)
+    for row in groups:
+        key = (row["flow"], row["step"], row["variant"])
+        steps[row["flow"]].setdefault(row["step"], []).append(_variant(row, revenue[key]))
+
+    flows: list[FlowReport] = []
+    flagged: list[str] = []
+    for flow, by_step in steps.items():
+        step_reports = [_step(step, variants) for step, variants in by_step.items()]
+        every = [v for s in step_reports for v in s.variants]
+        chains, recovered = sum(v.chains for v in every), sum(v.recovered for v in every)
+        totals: dict[str, tuple[int, Decimal]] = {}
+        for v in every:
+            for m in v.recovered_revenue:
+                orders, amount = totals.get(m.currency, (0, Decimal(0)))
+                totals[m.currency] = (orders + m.orders, amount + m.amount)
+        flows.append(
+            FlowReport(
+                flow=flow,
+                chains=chains,
+                sent=sum(v.sent for v in every),
+                recovered=recovered,
+                recovery_rate=_rate(min(recovered, chains), chains),
+                recovered_revenue=_money(totals),
+                steps=step_reports,
+            )
+        )
+        flagged += [
+            f"{flow}/{s.step}/{c.variant}" for s in step_reports for c in s.comparisons if c.worse
+        ]
+    return RecoveryReport(
+        shop=q.shop,
+        period_from=q.start,
+        period_to=q.end,
+        attribution_hours=q.attribution_hours,
+        generated_at=now,
+        flows=flows,
+        conversations=await _conversations(session, q),
+        flagged=flagged,
+    )
+
+
+async def timeseries(session: AsyncSession, q: Query) -> TimeSeries:
+    """Daily counts and rates by UTC day of sending; days without touches are zeros."""
+    rows = {
+        r["day"]: r
+        for r in await _rows(session, sql.daily_sql(_dialect(session), q.flow is not None), q)
+    }
+    days: list[DayPoint] = []
+    day = q.start.date()
+    last = (q.end - timedelta(microseconds=1)).date()
+    while day <= last:
+        row = rows.get(day.isoformat(), {})
+        days.append(_point(day, row))
+        day += timedelta(days=1)
+    return TimeSeries(shop=q.shop, period_from=q.start, period_to=q.end, flow=q.flow, days=days)
+
+
+def _point(day: date, row: dict[str, Any]) -> DayPoint:
+    keys = ("sent", "delivered", "was_read", "replied", "recovered", "opted_out", "handoffs")
+    n = {k: int(row.get(k) or 0) for k in keys}
+    sent = n["sent"]
+    return DayPoint(
+        day=day,
+        sent=sent,
+        delivered=n["delivered"],
+        read=n["was_read"],
+        replied=n["replied"],
+        recovered=n["recovered"],
+        opted_out=n["opted_out"],
+        handoffs=n["handoffs"],
+        reply_rate=rate(n["replied"], sent),
+        recovery_rate=rate(n["recovered"], sent),
+        opt_out_rate=rate(n["opted_out"], sent),
+        handoff_rate=rate(n["handoffs"], sent),
+    )
