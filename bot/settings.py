@@ -75,6 +75,12 @@ class Settings:
     telegram_secret_token: str = ""
     telegram_api_url: str = ""
     telegram_operators_chat_id: str = ""
+    telegram_bot_username: str = "nudge_sandbox_bot"
+    sms_rate_per_second: int = 10
+    telegram_rate_per_second: int = 30
+    recipient_rate_per_minute: int = 30
+    send_timeout_seconds: int = 10
+    sandbox_status_callbacks: bool = True
     session_secret: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -156,5 +162,11 @@ def load_settings(root: Path | None = None) -> Settings:
         telegram_secret_token=_env("NUDGE_TELEGRAM_SECRET_TOKEN", "sandbox-telegram-secret"),
         telegram_api_url=_env("NUDGE_TELEGRAM_API_URL", "").rstrip("/"),
         telegram_operators_chat_id=_env("NUDGE_TELEGRAM_OPERATORS_CHAT_ID", ""),
+        telegram_bot_username=_env("NUDGE_TELEGRAM_BOT_USERNAME", "nudge_sandbox_bot"),
+        sms_rate_per_second=_int("NUDGE_SMS_RATE_PER_SECOND", 10, 1, 10_000),
+        telegram_rate_per_second=_int("NUDGE_TELEGRAM_RATE_PER_SECOND", 30, 1, 10_000),
+        recipient_rate_per_minute=_int("NUDGE_RECIPIENT_RATE_PER_MINUTE", 30, 1, 6000),
+        send_timeout_seconds=_int("NUDGE_SEND_TIMEOUT_SECONDS", 10, 1, 120),
+        sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
     )
