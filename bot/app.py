@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot import nlu_service
-from bot.api.events import post_events
+from bot.api.batcher import IngestBatcher
+from bot.api.events import INGEST, post_events
 from bot.api.keys import KeyRing
 from bot.api.openapi import get_openapi
 from bot.app_keys import (
@@ -47,7 +48,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     app[SESSIONS] = make_session_factory(engine)
     app[KEYRING] = KeyRing(app[SESSIONS], settings.api_key)
+    app[INGEST] = IngestBatcher(app[SESSIONS], app[CLOCK], app[EVENT_LISTENERS])
+    app[INGEST].start()
     yield
+    await app[INGEST].stop()
     await engine.dispose()
 
 

@@ -175,3 +175,19 @@ async def test_health_metrics_and_openapi(client: TestClient[Any, Any]) -> None:
     spec = await (await client.get("/api/openapi.json")).json()
     assert "/api/v1/events" in spec["paths"]
     assert "CheckoutUpdated" in spec["components"]["schemas"]
+
+
+async def test_concurrent_requests_with_one_id_accept_it_once(
+    client: TestClient[Any, Any],
+) -> None:
+    import asyncio
+
+    event = checkout_updated(event_id="race-1")
+    others = [checkout_updated(contact_id=f"c{n}") for n in range(20)]
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/events", json=e, headers=AUTH) for e in [event, *others, event])
+    )
+    statuses = [(await r.json())["results"][0]["status"] for r in responses]
+    assert statuses.count("duplicate") == 1
+    assert statuses.count("accepted") == 21
+    assert await _count(client, Event) == 21

@@ -11,13 +11,14 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.api.ingest import EventListener, apply_events
+from bot.api.batcher import IngestBatcher
 from bot.api.keys import KeyRing, bearer_token
 from bot.api.schemas import EVENT_TYPES, ShopEvent
-from bot.app_keys import CLOCK, EVENT_LISTENERS, KEYRING, METRICS, SESSIONS, SETTINGS
+from bot.app_keys import KEYRING, METRICS, SETTINGS
 
 log = logging.getLogger(__name__)
 _EVENT = TypeAdapter(ShopEvent)
+INGEST = web.AppKey("ingest", IngestBatcher)
 
 
 def describe_error(errors: list[ErrorDetails]) -> str:
@@ -88,12 +89,7 @@ async def post_events(request: web.Request) -> web.Response:
     started = time.perf_counter()
     checked = [_validate(raw) for raw in raw_events]
     valid = [event for event, _ in checked if event is not None]
-    now = app[CLOCK].now()
-    listeners: list[EventListener] = app[EVENT_LISTENERS]
-    new_ids: set[str] = set()
-    if valid:
-        async with app[SESSIONS].begin() as session:
-            new_ids = await apply_events(session, shop, valid, now, listeners)
+    new_ids = await app[INGEST].submit(shop, valid) if valid else set()
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     for raw, (event, error) in zip(raw_events, checked, strict=True):
@@ -105,8 +101,10 @@ async def post_events(request: web.Request) -> web.Response:
         else:
             results.append({"id": event.id, "status": "duplicate"})
     metrics = app[METRICS]
-    for result in results:
-        metrics.events_total.labels(status=result["status"]).inc()
+    for status in ("accepted", "duplicate", "rejected"):
+        count = sum(1 for result in results if result["status"] == status)
+        if count:
+            metrics.events_total.labels(status=status).inc(count)
     metrics.ingest_seconds.observe(time.perf_counter() - started)
     if not batch and checked[0][0] is None:
         return web.json_response({"error": checked[0][1], "results": results}, status=422)

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,18 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return module.insert(table)
 
 
+_cache: dict[tuple[str, str], Any] = {}
+
+
+def _cached(session: AsyncSession, name: str, build: Callable[[Any], Any]) -> Any:
+    """One statement object per dialect, so SQLAlchemy compiles it once and reuses it."""
+    key = (session.bind.dialect.name, name)
+    if key not in _cache:
+        module = postgresql if key[0] == "postgresql" else sqlite
+        _cache[key] = build(module)
+    return _cache[key]
+
+
 def _checkout_ref(event: ShopEvent) -> str | None:
     checkout = getattr(event, "checkout", None)
     return checkout.id if checkout is not None else None
@@ -80,13 +92,16 @@ async def record_new_events(
         }
         for e in events
     ]
-    statement = (
-        _insert(session, Event)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["shop", "event_id"])
-        .returning(Event.event_id)
+    statement = _cached(
+        session,
+        "events",
+        lambda m: (
+            m.insert(Event.__table__)
+            .on_conflict_do_nothing(index_elements=["shop", "event_id"])
+            .returning(Event.__table__.c.event_id)
+        ),
     )
-    return set((await session.execute(statement)).scalars().all())
+    return set((await session.execute(statement, rows)).scalars().all())
 
 
 def _merge_contacts(events: Sequence[ShopEvent]) -> dict[str, ContactIn]:
@@ -117,19 +132,22 @@ async def upsert_contacts(
         }
         for c in contacts.values()
     ]
-    statement = _insert(session, Contact).values(rows)
+    result = await session.execute(_cached(session, "contacts", _contacts_upsert), rows)
+    return {external_id: row_id for row_id, external_id in result.all()}
+
+
+def _contacts_upsert(module: Any) -> Any:
+    table = Contact.__table__
+    statement = module.insert(table)
     excluded = statement.excluded
-    table = Contact.__table__.c
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["shop", "external_id"],
         set_={
-            name: func.coalesce(excluded[name], table[name])
+            name: func.coalesce(excluded[name], table.c[name])
             for name in ("phone", "telegram_chat_id", "first_name", "language", "timezone")
         }
         | {"updated_at": excluded.updated_at},
-    ).returning(Contact.id, Contact.external_id)
-    result = await session.execute(statement)
-    return {external_id: row_id for row_id, external_id in result.all()}
+    ).returning(table.c.id, table.c.external_id)
 
 
 def _notable_item(event: CheckoutUpdated) -> str | None:
@@ -170,28 +188,27 @@ async def upsert_checkouts(
                 "updated_at": event.occurred_at,
             }
         )
-    statement = _insert(session, Checkout).values(rows)
-    excluded = statement.excluded
-    table = Checkout.__table__.c
-    newer = excluded.last_activity_at >= table.last_activity_at
-    fields = ("stage", "top_item", "item_count", "total", "currency", "resume_url")
-    set_: dict[str, Any] = {name: _if(newer, excluded[name], table[name]) for name in fields}
-    set_["delivery_method"] = _if(
-        newer, func.coalesce(excluded.delivery_method, table.delivery_method), table.delivery_method
-    )
-    set_["last_activity_at"] = _if(newer, excluded.last_activity_at, table.last_activity_at)
-    set_["updated_at"] = excluded.updated_at
-    statement = statement.on_conflict_do_update(
-        index_elements=["contact_id", "external_id"], set_=set_
-    ).returning(Checkout.id, Checkout.contact_id, Checkout.external_id)
-    result = await session.execute(statement)
+    result = await session.execute(_cached(session, "checkouts", _checkouts_upsert), rows)
     return {(contact_id, ext): row_id for row_id, contact_id, ext in result.all()}
 
 
-def _if(condition: Any, then: Any, otherwise: Any) -> Any:
-    from sqlalchemy import case
-
-    return case((condition, then), else_=otherwise)
+def _checkouts_upsert(module: Any) -> Any:
+    """Upsert where an older event (by activity time) never overrides a newer one."""
+    table = Checkout.__table__
+    statement = module.insert(table)
+    excluded, c = statement.excluded, table.c
+    newer = excluded.last_activity_at >= c.last_activity_at
+    fields = ("stage", "top_item", "item_count", "total", "currency", "resume_url")
+    set_: dict[str, Any] = {name: case((newer, excluded[name]), else_=c[name]) for name in fields}
+    set_["delivery_method"] = case(
+        (newer, func.coalesce(excluded.delivery_method, c.delivery_method)),
+        else_=c.delivery_method,
+    )
+    set_["last_activity_at"] = case((newer, excluded.last_activity_at), else_=c.last_activity_at)
+    set_["updated_at"] = excluded.updated_at
+    return statement.on_conflict_do_update(
+        index_elements=["contact_id", "external_id"], set_=set_
+    ).returning(c.id, c.contact_id, c.external_id)
 
 
 async def _checkout_id(
