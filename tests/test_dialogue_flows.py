@@ -1,0 +1,144 @@
+"""Every reply flow through the public surface: events API + /sandbox/inbound (R-RP3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.dialogue_fixtures import contact, conversation, event, post_events, say, shopper, texts
+
+Client = TestClient[Any, Any]
+
+
+async def test_payment_help_lists_the_shops_methods_and_a_fresh_link(client: Client) -> None:
+    await shopper(client)
+    result = await say(client, button="payment_help")
+    assert result["handled_by"] == "bot"
+    assert result["intent"] == "payment"
+    [reply] = result["replies"]
+    assert "СБП" in reply["text"] and "при получении" in reply["text"]
+    assert "https://shop.example/checkout/k1" in reply["text"]
+    assert reply["to"] == "+79161234567" and reply["channel"] == "whatsapp"
+    assert reply["buttons"] == ["Доставка", "Вопрос менеджеру"]
+
+
+async def test_payment_link_prefers_the_pay_url_of_a_failed_payment(client: Client) -> None:
+    await shopper(client)
+    await post_events(
+        client,
+        event("payment.failed", contact={"id": "c1"}, checkout={"id": "k1"},
+              reason="insufficient_funds", pay_url="https://pay.example/retry/77"),
+    )  # fmt: skip
+    result = await say(client, button="pay")
+    assert "https://pay.example/retry/77" in texts(result)
+
+
+async def test_a_digit_means_the_quick_reply_it_stood_for(client: Client) -> None:
+    await shopper(client)
+    first = await say(client, button="payment_help")  # offers 1 Доставка, 2 Вопрос менеджеру
+    assert first["replies"][0]["buttons"][0] == "Доставка"
+    result = await say(client, "1")
+    assert result["intent"] == "delivery"
+    assert "курьером" in texts(result) and "возврат — 14 дней" in texts(result)
+
+
+async def test_delivery_lists_options_and_terms_in_the_shoppers_language(client: Client) -> None:
+    await shopper(client, language="en")
+    result = await say(client, button="delivery_help")
+    text = texts(result)
+    assert "courier, 350 RUB, free from 5 000 RUB, 1–2 days" in text
+    assert "pick-up point, free" in text and "returns within 14 days" in text
+
+
+async def test_discount_applies_a_configured_promotion_when_the_checkout_matches(
+    client: Client,
+) -> None:
+    await shopper(client)  # 6860 RUB at payment: SPRING5 (from 5000 RUB) applies
+    result = await say(client, button="discount")
+    assert "SPRING5" in texts(result)
+
+
+async def test_discount_never_invents_a_promotion(client: Client) -> None:
+    await shopper(client, total="1200.00")
+    result = await say(client, button="discount")
+    text = texts(result)
+    assert "SPRING5" not in text and "%" not in text
+    assert "акций нет" in text
+
+
+async def test_opt_out_confirms_once_revokes_every_channel_and_records_it(client: Client) -> None:
+    await shopper(client)
+    await post_events(
+        client,
+        event("consent.granted", contact=contact("c1"), channel="sms", source="checkout_checkbox"),
+    )
+    result = await say(client, "СТОП")
+    assert result["intent"] == "opt_out"
+    assert len(result["replies"]) == 1 and "больше не будем писать" in texts(result)
+    again = await say(client, "stop")
+    assert again["replies"] == []
+    timeline = await _audit(client)
+    assert "opted_out" in timeline
+
+
+async def test_yes_sends_the_resume_link_and_no_stops_reminders(client: Client) -> None:
+    await shopper(client)
+    result = await say(client, button="resume")
+    assert "https://shop.example/checkout/k1" in texts(result)
+    declined = await say(client, button="close")
+    assert "больше не напоминаем" in texts(declined)
+    assert (await conversation(client))["state"] == "bot"
+
+
+async def test_card_data_is_redacted_and_the_shopper_warned(client: Client) -> None:
+    await shopper(client)
+    result = await say(client, "вот карта 4111 1111 1111 1111 cvv 123")
+    assert "никогда не присылайте данные карты" in texts(result)
+    stored = await _stored_inbound(client)
+    assert "4111" not in stored and "123" not in stored
+
+
+async def test_unknown_sender_is_a_clear_404(client: Client) -> None:
+    response = await client.post(
+        "/sandbox/inbound", json={"channel": "whatsapp", "from": "+10000000000", "text": "hi"}
+    )
+    assert response.status == 404
+    assert "no contact" in (await response.json())["error"]
+
+
+async def test_bad_inbound_bodies_name_the_problem(client: Client) -> None:
+    cases = [
+        ({"channel": "fax", "from": "+1", "text": "x"}, "channel"),
+        ({"channel": "sms", "text": "x"}, "from"),
+        ({"channel": "sms", "from": "+1"}, "text or button"),
+        ({"channel": "sms", "from": "+1", "text": 5}, "text must be a string"),
+    ]
+    for body, needle in cases:
+        response = await client.post("/sandbox/inbound", json=body)
+        assert response.status == 422
+        assert needle in (await response.json())["error"]
+    response = await client.post("/sandbox/inbound", data=b"not json")
+    assert response.status == 422
+
+
+async def _audit(client: Client) -> str:
+    from sqlalchemy import select
+
+    from bot.app_keys import SESSIONS
+    from bot.store.models import AuditEntry
+
+    async with client.app[SESSIONS]() as session:
+        rows = (await session.scalars(select(AuditEntry.action))).all()
+    return " ".join(rows)
+
+
+async def _stored_inbound(client: Client) -> str:
+    from sqlalchemy import select
+
+    from bot.app_keys import SESSIONS
+    from bot.store.models import Message
+
+    async with client.app[SESSIONS]() as session:
+        rows = (await session.scalars(select(Message.text).where(Message.direction == "in"))).all()
+    return " ".join(rows)
