@@ -31,6 +31,9 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         + f"  console:  {base}/console\n",
         flush=True,
     )
+    from bot.channels.keys import SERVICE_URL
+
+    app[SERVICE_URL] = base  # where the sandbox's fake providers post their webhooks
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
 

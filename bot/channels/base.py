@@ -40,6 +40,8 @@ class SendResult:
     error_reason: str | None = None
     segments: int | None = None
     retryable: bool = False
+    # Seconds the provider asked us to wait (429 Retry-After); only meaningful when retryable.
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

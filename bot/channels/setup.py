@@ -1,22 +1,152 @@
-"""Wiring of issue 5 (channels): provider clients, app[OUTBOUND], webhooks, fake providers."""
+"""Wiring of issue 5 (channels): provider clients, app[OUTBOUND], webhooks, fake providers.
+
+In sandbox mode without provider credentials the three fakes run on loopback in this process
+and the real clients talk to them; with credentials the clients talk to the providers.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
+import httpx
 from aiohttp import web
 
-from bot.app_keys import CLOCK, METRICS, OUTBOUND, SESSIONS
-from bot.channels.recording import RecordingClient
+from bot.app_keys import (
+    CLOCK,
+    ENGINE,
+    HEALTH_PROBES,
+    INBOUND_HANDLER,
+    METRICS,
+    OUTBOUND,
+    SESSIONS,
+    SETTINGS,
+)
+from bot.channels.base import ChannelClient, InboundMessage
+from bot.channels.fakes.providers import (
+    SANDBOX_TELEGRAM_TOKEN,
+    SANDBOX_WHATSAPP_TOKEN,
+    FakeProviders,
+)
+from bot.channels.keys import (
+    FAKES,
+    INBOX,
+    LINK_CONFIG,
+    SERVICE_URL,
+    STATUS_LISTENERS,
+    TELEGRAM,
+    LinkConfig,
+)
+from bot.channels.pacing import Pacer
+from bot.channels.telegram import TELEGRAM_URL, TelegramClient, make_bot
+from bot.channels.telegram_binding import bind_chat, get_telegram_link, link_secret
+from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioClient
+from bot.channels.whatsapp import GRAPH_URL, WhatsAppClient
 from bot.outbound import Outbound
+from bot.settings import Settings
+from bot.webhooks.inbox import Inbox
+from bot.webhooks.routes import add_routes
+
+log = logging.getLogger(__name__)
+RECIPIENT_BURST = 5
 
 
-async def _outbound(app: web.Application) -> AsyncIterator[None]:
-    clients = {name: RecordingClient(name) for name in ("whatsapp", "sms", "telegram")}
+def _pacer(settings: Settings, per_number: float) -> Pacer:
+    return Pacer(per_number, settings.recipient_rate_per_minute / 60.0, RECIPIENT_BURST)
+
+
+def _clients(
+    settings: Settings, http: httpx.AsyncClient, urls: dict[str, str] | None
+) -> dict[str, ChannelClient]:
+    """Clients for every provider that has credentials (or a fake when `urls` is given)."""
+    clients: dict[str, ChannelClient] = {}
+    callback = settings.public_url + "/webhooks/twilio"
+    if urls is not None or settings.whatsapp_token:
+        clients["whatsapp"] = WhatsAppClient(
+            http,
+            token=settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN,
+            phone_number_id=settings.whatsapp_phone_number_id,
+            api_url=urls["whatsapp"] if urls else settings.whatsapp_api_url or GRAPH_URL,
+            pacer=_pacer(settings, settings.whatsapp_rate_per_second),
+        )
+    if urls is not None or settings.twilio_account_sid:
+        clients["sms"] = TwilioClient(
+            http,
+            account_sid=settings.twilio_account_sid or SANDBOX_ACCOUNT_SID,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            status_callback=callback,
+            api_url=urls["sms"] if urls else settings.twilio_api_url or TWILIO_URL,
+            pacer=_pacer(settings, settings.sms_rate_per_second),
+        )
+    if urls is not None or settings.telegram_bot_token:
+        bot = make_bot(
+            settings.telegram_bot_token or SANDBOX_TELEGRAM_TOKEN,
+            urls["telegram"] if urls else settings.telegram_api_url or TELEGRAM_URL,
+            timeout=settings.send_timeout_seconds,
+        )
+        clients["telegram"] = TelegramClient(
+            bot, pacer=_pacer(settings, settings.telegram_rate_per_second)
+        )
+    return clients
+
+
+async def _channels(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    fakes: FakeProviders | None = None
+    urls: dict[str, str] | None = None
+    if settings.sandbox and not settings.providers_configured:
+        fakes = FakeProviders(settings, callbacks=settings.sandbox_status_callbacks)
+        urls = await fakes.start()
+        fakes.target = app.get(SERVICE_URL)
+        app[FAKES] = fakes
+    timeout = httpx.Timeout(settings.send_timeout_seconds, connect=5.0)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    http = httpx.AsyncClient(timeout=timeout, limits=limits)
+    clients = _clients(settings, http, urls)
     app[OUTBOUND] = Outbound(app[SESSIONS], app[CLOCK], clients, app[METRICS])
+    telegram = clients.get("telegram")
+    if isinstance(telegram, TelegramClient):
+        app[TELEGRAM] = telegram
+    secret = link_secret(settings.session_secret, settings.telegram_secret_token)
+    app[LINK_CONFIG] = LinkConfig(app[SESSIONS], secret, settings.telegram_bot_username)
+
+    async def start_command(item: InboundMessage) -> bool:
+        if isinstance(telegram, TelegramClient) and "callback_id" in item.extra:
+            await telegram.answer_button(item.extra["callback_id"])
+        return await bind_chat(app[SESSIONS], app[CLOCK], secret, item)
+
+    inbox = Inbox(
+        app[ENGINE],
+        app[CLOCK],
+        lambda: app.get(INBOUND_HANDLER),
+        app[STATUS_LISTENERS],
+        hooks=[start_command],
+    )
+    app[INBOX] = inbox
+    app[HEALTH_PROBES]["webhooks"] = lambda: "ok" if len(inbox.tasks) < 1000 else "degraded"
+    resumed = await inbox.resume()
+    if resumed:
+        log.info("resuming %d stored webhooks left unprocessed", resumed)
+    mode = "fake providers on loopback" if fakes else "providers: " + ", ".join(clients) or "none"
+    log.info("channels ready (%s)", mode)
     yield
+    await inbox.drain()
+    if isinstance(telegram, TelegramClient):
+        await telegram.close()
+    await http.aclose()
+    if fakes is not None:
+        await fakes.stop()
 
 
 def setup(app: web.Application) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
-    app.cleanup_ctx.append(_outbound)
+    app[STATUS_LISTENERS] = []
+    app.cleanup_ctx.append(_channels)
+    add_routes(app)
+    app.router.add_get("/api/v1/contacts/{id}/telegram-link", get_telegram_link)
+    if app[SETTINGS].sandbox:
+        from bot.sandbox import phone, providers
+
+        providers.add_routes(app)
+        phone.add_routes(app)

@@ -1,0 +1,67 @@
+"""All three fakes together: started on loopback in sandbox mode and by the tests."""
+
+from __future__ import annotations
+
+from bot.channels.fakes.loopback import LoopbackServer, Poster
+from bot.channels.fakes.telegram import FakeTelegram
+from bot.channels.fakes.twilio import FakeTwilio
+from bot.channels.fakes.whatsapp import FakeWhatsApp
+from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID
+from bot.settings import Settings
+
+SANDBOX_WHATSAPP_TOKEN = "sandbox-whatsapp-token"
+SANDBOX_TELEGRAM_TOKEN = "123456789:sandbox-telegram-token"
+
+
+class FakeProviders:
+    """The fake Graph API, Twilio and Telegram Bot API, and where they post callbacks."""
+
+    def __init__(self, settings: Settings, *, callbacks: bool = True) -> None:
+        self.poster = Poster()
+        self.whatsapp = FakeWhatsApp(
+            token=SANDBOX_WHATSAPP_TOKEN,
+            phone_number_id=settings.whatsapp_phone_number_id,
+            app_secret=settings.whatsapp_app_secret,
+            poster=self.poster,
+            callbacks=callbacks,
+        )
+        self.twilio = FakeTwilio(
+            account_sid=SANDBOX_ACCOUNT_SID,
+            auth_token=settings.twilio_auth_token,
+            public_url=settings.public_url,
+            poster=self.poster,
+            callbacks=callbacks,
+        )
+        self.telegram = FakeTelegram(
+            token=SANDBOX_TELEGRAM_TOKEN,
+            secret_token=settings.telegram_secret_token,
+            poster=self.poster,
+            username=settings.telegram_bot_username,
+        )
+        self.servers = {
+            "whatsapp": LoopbackServer(self.whatsapp.app()),
+            "sms": LoopbackServer(self.twilio.app()),
+            "telegram": LoopbackServer(self.telegram.app()),
+        }
+        self.urls: dict[str, str] = {}
+
+    @property
+    def target(self) -> str | None:
+        return self.poster.target
+
+    @target.setter
+    def target(self, url: str | None) -> None:
+        self.poster.target = url
+
+    async def start(self) -> dict[str, str]:
+        await self.poster.start()
+        for name, server in self.servers.items():
+            self.urls[name] = await server.start()
+        return self.urls
+
+    async def stop(self) -> None:
+        await self.whatsapp.stop()
+        await self.twilio.stop()
+        for server in self.servers.values():
+            await server.stop()
+        await self.poster.stop()

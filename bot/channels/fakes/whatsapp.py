@@ -1,0 +1,212 @@
+"""A fake Graph API: `POST /{version}/{phone_number_id}/messages`, and signed webhooks back."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.fakes.loopback import Poster
+from bot.channels.whatsapp import sign
+
+
+@dataclass
+class Scripted:
+    """A canned answer for the next send to one number (tests: 429, 5xx, errors, slowness)."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def graph_error(code: int, message: str, details: str = "") -> dict[str, Any]:
+    return {
+        "error": {
+            "message": f"(#{code}) {message}",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details or message},
+            "fbtrace_id": base64.b32encode(os.urandom(10)).decode(),
+        }
+    }
+
+
+class FakeWhatsApp:
+    """Accepts sends like the Cloud API; `unavailable` numbers are not on WhatsApp."""
+
+    def __init__(
+        self, *, token: str, phone_number_id: str, app_secret: str, poster: Poster, callbacks: bool
+    ) -> None:
+        self.token = token
+        self.phone_number_id = phone_number_id
+        self.app_secret = app_secret
+        self.poster = poster
+        self.callbacks = callbacks
+        self.unavailable: set[str] = set()
+        self.unavailable_async = False  # report 131026 in a failed status instead of at once
+        self.script: dict[str, list[Scripted]] = {}
+        self.attempts: Counter[str] = Counter()
+        self.sent: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self.pending: list[dict[str, Any]] = []
+        self.flush_interval = 0.05
+        self._flusher: asyncio.Task[None] | None = None
+        self._seq = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/{version}/{phone_number_id}/messages", self.messages)
+        return app
+
+    async def messages(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
+        if request.match_info["phone_number_id"] != self.phone_number_id:
+            return web.json_response(graph_error(100, "Unsupported post request."), status=400)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response(graph_error(100, "Invalid JSON"), status=400)
+        problem = _invalid(body)
+        if problem:
+            return web.json_response(
+                graph_error(131009, "Parameter value is not valid", problem), status=400
+            )
+        to = str(body["to"]).lstrip("+")
+        self.attempts[to] += 1
+        queue = self.script.get(to)
+        if queue:
+            canned = queue.pop(0)
+            if canned.delay:
+                await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status, headers=canned.headers)
+        if to in self.unavailable and not self.unavailable_async:
+            error = graph_error(
+                131026, "Message Undeliverable.", "recipient is not a WhatsApp user"
+            )
+            return web.json_response(error, status=400)
+        self._seq += 1
+        wamid = (
+            "wamid."
+            + base64.b64encode(f"nudge-{self._seq}-{os.urandom(6).hex()}".encode()).decode()
+        )
+        self.sent.append({"id": wamid, "to": to, "body": body})
+        if to in self.unavailable:
+            self._queue(wamid, to, "failed", error=131026)
+        elif self.callbacks:
+            for status in ("sent", "delivered", "read"):
+                self._queue(wamid, to, status)
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": str(body["to"]), "wa_id": to}],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+    def _queue(self, wamid: str, to: str, status: str, error: int | None = None) -> None:
+        entry: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": to,
+        }
+        if error is not None:
+            entry["errors"] = [graph_error(error, "Message undeliverable")["error"]]
+            entry["errors"][0]["title"] = "Message undeliverable"
+        self.pending.append(entry)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        # Batched: one webhook carries every status of the last interval, as Meta may do.
+        await asyncio.sleep(self.flush_interval)
+        while self.pending:
+            batch, self.pending = self.pending[:500], self.pending[500:]
+            await self.post({"statuses": batch})
+
+    def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": "15550000000",
+                "phone_number_id": self.phone_number_id,
+            },
+            **value,
+        }
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {"id": "100000000000000", "changes": [{"value": value, "field": "messages"}]}
+            ],
+        }
+
+    async def post(self, value: dict[str, Any]) -> int:
+        body = json.dumps(self.envelope(value)).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign(body, self.app_secret),
+        }
+        return await self.poster.post("/webhooks/whatsapp", body, headers)
+
+    async def deliver(
+        self, phone: str, *, text: str | None = None, button: str | None = None, title: str = ""
+    ) -> int:
+        """The shopper writes or taps a reply button: a signed messages webhook to the service."""
+        self._seq += 1
+        wa_id = phone.lstrip("+")
+        message: dict[str, Any] = {
+            "from": wa_id,
+            "id": "wamid."
+            + base64.b64encode(f"in-{self._seq}-{os.urandom(6).hex()}".encode()).decode(),
+            "timestamp": str(int(time.time())),
+        }
+        if button is not None:
+            message["type"] = "interactive"
+            message["interactive"] = {
+                "type": "button_reply",
+                "button_reply": {"id": button, "title": title},
+            }
+        else:
+            message["type"] = "text"
+            message["text"] = {"body": text or ""}
+        contacts = [{"profile": {"name": "Shopper"}, "wa_id": wa_id}]
+        return await self.post({"contacts": contacts, "messages": [message]})
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+
+
+def _invalid(body: Any) -> str:
+    """What the Graph API would reject in this request, or ''."""
+    if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+        return "messaging_product must be 'whatsapp'"
+    if not isinstance(body.get("to"), str) or not body["to"].lstrip("+").isdigit():
+        return "to must be a phone number"
+    kind = body.get("type", "text")
+    if kind == "text":
+        text = body.get("text")
+        if not isinstance(text, dict) or not str(text.get("body") or "").strip():
+            return "text.body is required"
+    elif kind == "interactive":
+        buttons = body.get("interactive", {}).get("action", {}).get("buttons", [])
+        if not 1 <= len(buttons) <= 3:
+            return "interactive buttons: 1 to 3"
+        for button in buttons:
+            title = button.get("reply", {}).get("title", "")
+            if not title or len(title) > 20:
+                return "button title: 1 to 20 characters"
+    elif kind == "template":
+        if not body.get("template", {}).get("name"):
+            return "template.name is required"
+    else:
+        return f"unsupported type {kind}"
+    return ""

@@ -1,0 +1,170 @@
+"""SMS through Twilio's Messages API; inbound and status callbacks with `X-Twilio-Signature`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from bot.channels.base import (
+    ChannelName,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+    StatusUpdate,
+)
+from bot.channels.errors import TWILIO_RETRYABLE, meaning
+from bot.channels.pacing import Pacer, parse_retry_after, with_retries
+from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options
+from bot.channels.sms_segments import sms_segments
+
+TWILIO_URL = "https://api.twilio.com"
+SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
+_STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+_STATUS_MAP["undelivered"] = "failed"
+
+
+def compute_signature(url: str, params: Iterable[tuple[str, str]], auth_token: str) -> str:
+    """Twilio's rule: the URL, then each POST name+value sorted by name (then value)."""
+    data = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _port_variants(url: str) -> list[str]:
+    """Twilio may sign with or without the default port; accept both forms as its library does."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    with_port = parts._replace(netloc=f"{host}:{parts.port or default}")
+    without = parts._replace(netloc=host) if parts.port in (None, default) else parts
+    return list(dict.fromkeys([url, urlunsplit(with_port), urlunsplit(without)]))
+
+
+def verify_signature(
+    url: str, params: Iterable[tuple[str, str]], header: str | None, auth_token: str
+) -> bool:
+    if not header or not auth_token:
+        return False
+    pairs = list(params)
+    presented = header.strip().encode()
+    return any(
+        hmac.compare_digest(compute_signature(u, pairs, auth_token).encode(), presented)
+        for u in _port_variants(url)
+    )
+
+
+class TwilioClient:
+    """`POST /2010-04-01/Accounts/{sid}/Messages.json`, basic auth, form-encoded."""
+
+    name: ChannelName = "sms"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        status_callback: str | None,
+        api_url: str = TWILIO_URL,
+        pacer: Pacer,
+        attempts: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.http = http
+        self.url = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.auth = (account_sid, auth_token)
+        self.from_number = from_number
+        self.status_callback = status_callback
+        self.pacer = pacer
+        self.attempts = attempts
+        self.backoff = backoff
+
+    async def send(self, to: str, message: OutboundMessage) -> SendResult:
+        text = numbered_options(message.text, [b.title for b in message.buttons])
+        form = {"To": to, "From": self.from_number, "Body": text}
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        segments = sms_segments(text)
+        result = await with_retries(
+            lambda: self._attempt(form),
+            attempts=self.attempts,
+            base=self.backoff,
+            before=lambda: self.pacer.wait(to),
+        )
+        return SendResult(
+            result.outcome,
+            provider_message_id=result.provider_message_id,
+            error_code=result.error_code,
+            error_reason=result.error_reason,
+            segments=segments,
+            retryable=result.retryable,
+            retry_after=result.retry_after,
+        )
+
+    async def _attempt(self, form: dict[str, str]) -> SendResult:
+        try:
+            response = await self.http.post(self.url, data=form, auth=self.auth)
+        except httpx.ConnectError as exc:
+            return SendResult(
+                "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
+        return interpret(response)
+
+
+def interpret(response: httpx.Response) -> SendResult:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        data = None
+    data = data if isinstance(data, dict) else {}
+    if response.status_code < 300:
+        sid = data.get("sid")
+        if not isinstance(sid, str):
+            return SendResult("unknown", error_code="bad_response", error_reason="no message sid")
+        return SendResult("sent", provider_message_id=sid)
+    code = str(data["code"]) if data.get("code") is not None else None
+    reason = meaning("sms", code, str(data.get("message") or response.reason_phrase))
+    if response.status_code == 429 or response.status_code >= 500 or code in TWILIO_RETRYABLE:
+        return SendResult(
+            "failed",
+            error_code=code or str(response.status_code),
+            error_reason=reason,
+            retryable=True,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    return SendResult("failed", error_code=code or str(response.status_code), error_reason=reason)
+
+
+def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:
+    """An inbound SMS (`Body`) or a status callback (`MessageStatus`) → items."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid:
+        raise MalformedWebhook("MessageSid: missing")
+    sid = sid[:64]
+    status = form.get("MessageStatus") or form.get("SmsStatus") or ""
+    if "Body" in form and status in ("", "received", "receiving"):
+        sender = form.get("From", "")
+        if not sender:
+            raise MalformedWebhook("From: missing")
+        extra = {"segments": form.get("NumSegments", "")[:4], "to": form.get("To", "")[:20]}
+        item = InboundMessage("sms", sender[:20], sid, now, text=form["Body"][:1600], extra=extra)
+        return [Parsed(sid, item, form)]
+    mapped = _STATUS_MAP.get(status)
+    if mapped is None:
+        if not status:
+            raise MalformedWebhook("MessageStatus or Body: missing")
+        return []  # queued / sending / accepted: nothing to record yet
+    code = form.get("ErrorCode") or None
+    reason = meaning("sms", code, form.get("ErrorMessage")) if code or mapped == "failed" else None
+    update = StatusUpdate("sms", sid, mapped, now, error_code=code, error_reason=reason)  # type: ignore[arg-type]
+    return [Parsed(f"{sid}:{mapped}", update, form)]

@@ -1,0 +1,266 @@
+"""WhatsApp Cloud API: sending through the Graph API, and the webhook's signature and payloads."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bot.channels.base import (
+    ChannelName,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+    StatusUpdate,
+)
+from bot.channels.errors import WHATSAPP_RETRYABLE, meaning
+from bot.channels.pacing import Pacer, parse_retry_after, with_retries
+from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, require, text_field
+
+log = logging.getLogger(__name__)
+
+GRAPH_URL = "https://graph.facebook.com"
+GRAPH_VERSION = "v21.0"
+MAX_BUTTONS = 3
+MAX_TITLE = 20
+MAX_INTERACTIVE_BODY = 1024
+_STATUSES = {"sent", "delivered", "read", "failed"}
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    """The `X-Hub-Signature-256` header value Meta sends for this raw body."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
+    """Constant-time check of the header against the HMAC-SHA256 of the raw bytes."""
+    if not header or not app_secret or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(sign(body, app_secret).encode(), header.strip().encode())
+
+
+def wa_to(phone: str) -> str:
+    """Graph API recipients are digits only (wa_id form)."""
+    return phone.lstrip("+")
+
+
+def short_title(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
+
+
+def request_body(to: str, message: OutboundMessage) -> dict[str, Any]:
+    """The Graph API JSON for a text, reply-button or template message."""
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": wa_to(to),
+    }
+    if message.template:
+        components: list[dict[str, Any]] = []
+        if message.template_params:
+            params = [{"type": "text", "text": p} for p in message.template_params]
+            components.append({"type": "body", "parameters": params})
+        for index, button in enumerate(message.buttons[:MAX_BUTTONS]):
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": str(index),
+                    "parameters": [{"type": "payload", "payload": button.payload}],
+                }
+            )
+        template: dict[str, Any] = {
+            "name": message.template,
+            "language": {"code": message.language},
+        }
+        if components:
+            template["components"] = components
+        body.update(type="template", template=template)
+    elif (
+        message.buttons
+        and len(message.buttons) <= MAX_BUTTONS
+        and (len(message.text) <= MAX_INTERACTIVE_BODY)
+    ):
+        buttons = [
+            {"type": "reply", "reply": {"id": b.payload[:256], "title": short_title(b.title)}}
+            for b in message.buttons
+        ]
+        body.update(
+            type="interactive",
+            interactive={
+                "type": "button",
+                "body": {"text": message.text},
+                "action": {"buttons": buttons},
+            },
+        )
+    else:
+        text = numbered_options(message.text, [b.title for b in message.buttons])
+        body.update(type="text", text={"preview_url": False, "body": text[:4096]})
+    return body
+
+
+class WhatsAppClient:
+    """Sends through `POST /{version}/{phone_number_id}/messages` with the page token."""
+
+    name: ChannelName = "whatsapp"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        token: str,
+        phone_number_id: str,
+        api_url: str = GRAPH_URL,
+        pacer: Pacer,
+        attempts: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.http = http
+        self.url = f"{api_url.rstrip('/')}/{GRAPH_VERSION}/{phone_number_id}/messages"
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.pacer = pacer
+        self.attempts = attempts
+        self.backoff = backoff
+
+    async def send(self, to: str, message: OutboundMessage) -> SendResult:
+        body = request_body(to, message)
+        return await with_retries(
+            lambda: self._attempt(body),
+            attempts=self.attempts,
+            base=self.backoff,
+            before=lambda: self.pacer.wait(to),
+        )
+
+    async def _attempt(self, body: dict[str, Any]) -> SendResult:
+        try:
+            response = await self.http.post(self.url, json=body, headers=self.headers)
+        except httpx.ConnectError as exc:  # nothing reached the provider: safe to retry
+            return SendResult(
+                "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            # The provider may have accepted it: flag, never re-send blindly (R-SR9).
+            return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
+        return interpret(response)
+
+
+def interpret(response: httpx.Response) -> SendResult:
+    """Turn a Graph API answer into a SendResult: sent / no_account / retryable / permanent."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code < 300 and isinstance(data, dict):
+        messages = data.get("messages")
+        if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+            return SendResult("sent", provider_message_id=str(messages[0].get("id")))
+        return SendResult("unknown", error_code="bad_response", error_reason="no message id")
+    error = data.get("error") if isinstance(data, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code")) if error.get("code") is not None else None
+    detail = (
+        error.get("error_data", {}).get("details")
+        if isinstance(error.get("error_data"), dict)
+        else None
+    )
+    reason = meaning(
+        "whatsapp", code, str(detail or error.get("message") or response.reason_phrase)
+    )
+    if code == "131026":
+        return SendResult("no_account", error_code=code, error_reason=reason)
+    if response.status_code == 429 or response.status_code >= 500 or code in WHATSAPP_RETRYABLE:
+        return SendResult(
+            "failed",
+            error_code=code or str(response.status_code),
+            error_reason=reason,
+            retryable=True,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    return SendResult("failed", error_code=code or str(response.status_code), error_reason=reason)
+
+
+def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:
+    wamid = text_field(raw.get("id"), f"{where}.id", 160)
+    sender = text_field(raw.get("from"), f"{where}.from", 20)
+    kind = raw.get("type")
+    text: str | None = None
+    button: str | None = None
+    extra = {"type": str(kind)[:32]}
+    if kind == "text":
+        body = require(raw.get("text"), dict, f"{where}.text")
+        text = text_field(body.get("body"), f"{where}.text.body")
+    elif kind == "interactive":
+        interactive = require(raw.get("interactive"), dict, f"{where}.interactive")
+        reply = interactive.get("button_reply") or interactive.get("list_reply")
+        reply = require(reply, dict, f"{where}.interactive.button_reply")
+        button = text_field(reply.get("id"), f"{where}.interactive.button_reply.id", 256)
+        text = text_field(reply.get("title", ""), f"{where}.interactive.button_reply.title", 100)
+    elif kind == "button":  # a template's quick reply
+        tapped = require(raw.get("button"), dict, f"{where}.button")
+        button = text_field(tapped.get("payload"), f"{where}.button.payload", 256)
+        text = text_field(tapped.get("text", ""), f"{where}.button.text", 100)
+    if isinstance(raw.get("timestamp"), str):
+        extra["provider_ts"] = raw["timestamp"][:20]
+    address = "+" + sender.lstrip("+")
+    item = InboundMessage(
+        "whatsapp", address, wamid, now, text=text, button_payload=button, extra=extra
+    )
+    return Parsed(wamid, item, raw)
+
+
+def _status(raw: dict[str, Any], now: datetime, where: str) -> Parsed | None:
+    wamid = text_field(raw.get("id"), f"{where}.id", 160)
+    status = text_field(raw.get("status"), f"{where}.status", 32)
+    if status not in _STATUSES:
+        return None  # e.g. "deleted" or "warning": nothing to record
+    code = reason = None
+    errors = raw.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        code = str(first.get("code"))[:16] if first.get("code") is not None else None
+        detail = (
+            first.get("error_data", {}).get("details")
+            if isinstance(first.get("error_data"), dict)
+            else None
+        )
+        reason = meaning(
+            "whatsapp", code, str(detail or first.get("title") or first.get("message") or "")
+        )
+    item = StatusUpdate("whatsapp", wamid, status, now, error_code=code, error_reason=reason)  # type: ignore[arg-type]
+    return Parsed(f"{wamid}:{status}", item, raw)
+
+
+def parse_webhook(payload: Any, now: datetime) -> list[Parsed]:
+    """Every message and status in a `whatsapp_business_account` webhook body."""
+    payload = require(payload, dict, "body")
+    if payload.get("object") != "whatsapp_business_account":
+        raise MalformedWebhook("object: expected 'whatsapp_business_account'")
+    items: list[Parsed] = []
+    for e, entry in enumerate(require(payload.get("entry"), list, "entry")):
+        changes = require(
+            require(entry, dict, f"entry[{e}]").get("changes"), list, f"entry[{e}].changes"
+        )
+        for c, change in enumerate(changes):
+            where = f"entry[{e}].changes[{c}].value"
+            value = require(
+                require(change, dict, f"entry[{e}].changes[{c}]").get("value"), dict, where
+            )
+            for m, raw in enumerate(require(value.get("messages", []), list, f"{where}.messages")):
+                items.append(
+                    _message(
+                        require(raw, dict, f"{where}.messages[{m}]"), now, f"{where}.messages[{m}]"
+                    )
+                )
+            for s, raw in enumerate(require(value.get("statuses", []), list, f"{where}.statuses")):
+                parsed = _status(
+                    require(raw, dict, f"{where}.statuses[{s}]"), now, f"{where}.statuses[{s}]"
+                )
+                if parsed is not None:
+                    items.append(parsed)
+            for error in value.get("errors", []) if isinstance(value.get("errors"), list) else []:
+                log.warning("whatsapp reported a system error: %s", str(error)[:200])
+    return items

@@ -1,0 +1,33 @@
+"""`POST /sandbox/providers/whatsapp/unavailable`: the fake reports a number as not on WhatsApp."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.keys import FAKES
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+async def whatsapp_unavailable(request: web.Request) -> web.Response:
+    fakes = request.app.get(FAKES)
+    if fakes is None:
+        return web.json_response({"error": "real providers are configured; no fake"}, status=409)
+    try:
+        body: Any = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body: expected JSON"}, status=400)
+    to = body.get("to") if isinstance(body, dict) else None
+    if not isinstance(to, str) or not _E164.match(to):
+        return web.json_response(
+            {"error": "to: expected an E.164 phone like +79161234567"}, status=422
+        )
+    fakes.whatsapp.unavailable.add(to.lstrip("+"))
+    return web.json_response({"to": to, "whatsapp": "unavailable"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/sandbox/providers/whatsapp/unavailable", whatsapp_unavailable)
