@@ -10,9 +10,9 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 
 # Python 3.11+ for the service; Python 3.10 for Rasa 3.6 (it supports no newer Python).
 PYTHON311 := $(shell for p in python3.13 python3.12 python3.11 $(PYENV_ROOT)/versions/3.1[1-3]*/bin/python; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 PYTHON310 := $(shell for p in python3.10 $(PYENV_ROOT)/versions/3.10*/bin/python; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { command -v $$p; break; }; done)
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 
 .PHONY: help run test lint typecheck pytest venv rasa-venv train browser nlu-report \
 	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports clean
