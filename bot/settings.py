@@ -82,6 +82,7 @@ class Settings:
     send_timeout_seconds: int = 10
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
+    shop_retry_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -169,4 +170,5 @@ def load_settings(root: Path | None = None) -> Settings:
         send_timeout_seconds=_int("NUDGE_SEND_TIMEOUT_SECONDS", 10, 1, 120),
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
+        shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
     )

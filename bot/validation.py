@@ -20,6 +20,10 @@ def validate_domain_templates(root: Path) -> list[str]:
 # Each part of the bot adds its checker here (flows, NLU data, reply flows, config).
 VALIDATORS: list[Validator] = [validate_domain_templates]
 
+from flows.loader import validate_flows  # noqa: E402 (after the list it extends)
+
+VALIDATORS.append(validate_flows)
+
 from flows.replies import validate_replies  # noqa: E402  (reply flows, shop settings)
 
 VALIDATORS.append(validate_replies)

@@ -2,8 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
 from aiohttp import web
+
+from bot.app_keys import CLOCK, EVENT_LISTENERS, METRICS, OUTBOUND, SCHEDULER, SESSIONS, SETTINGS
+from bot.sandbox import clock_outbox
+from bot.touches.firing import Firing
+from bot.touches.keys import FIRING, FLOWS
+from bot.touches.planner import Planner
+from bot.touches.recovery import recover
+from bot.touches.reload import FlowHolder
+from bot.touches.retention import purge
+from bot.touches.timeline import get_timeline
+
+log = logging.getLogger(__name__)
+
+
+async def _touches(app: web.Application) -> AsyncIterator[None]:
+    settings, holder = app[SETTINGS], app[FLOWS]
+    firing = Firing(app[SESSIONS], app[CLOCK], settings, holder, app[OUTBOUND], app[METRICS])
+    app[FIRING] = firing
+    await recover(app[SESSIONS], app[CLOCK].now(), firing.instance)
+    scheduler = app[SCHEDULER]
+
+    async def reload_flows(now: datetime) -> None:
+        await asyncio.to_thread(holder.check)
+
+    async def purge_old(now: datetime) -> None:
+        await purge(app[SESSIONS], now, settings.retention_days)
+
+    scheduler.add_tick("flows-reload", reload_flows)
+    scheduler.add_tick("due-touches", firing.tick)
+    scheduler.add_cron("retention-purge", purge_old, hour=3, minute=17)
+    yield
 
 
 def setup(app: web.Application) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
+    settings = app[SETTINGS]
+    holder = FlowHolder(settings.root)
+    if not holder.load():
+        log.error("the flow set has problems; no touches are planned until it is fixed")
+    app[FLOWS] = holder
+    app[EVENT_LISTENERS].append(Planner(settings, holder).on_events)
+    app.cleanup_ctx.append(_touches)
+    app.router.add_get("/api/v1/contacts/{id}/timeline", get_timeline)
+    if settings.sandbox:
+        clock_outbox.setup(app)

@@ -1,0 +1,102 @@
+"""Loading what the policy needs, for one touch or a whole claimed batch (few queries)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Chain, Checkout, Consent, Contact, Conversation, Touch
+from bot.touches.policy import Context
+from flows.loader import FlowSet
+from flows.model import Flow
+
+
+def payment_flows(flows: FlowSet) -> list[str]:
+    return [f.flow for f in flows.flows.values() if f.is_payment]
+
+
+def recovery_flows(flows: FlowSet) -> list[str]:
+    return [f.flow for f in flows.flows.values() if f.purpose == "recovery"]
+
+
+async def load_contexts(
+    session: AsyncSession, chains: Iterable[Chain], flows: FlowSet, now: datetime
+) -> dict[int, Context]:
+    """A Context per chain id, loaded with one query per table."""
+    by_id = {c.id: c for c in chains if c.flow in flows.flows}
+    if not by_id:
+        return {}
+    contact_ids = {c.contact_id for c in by_id.values()}
+    checkout_ids = {c.checkout_id for c in by_id.values() if c.checkout_id is not None}
+    contacts = {
+        c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+    }
+    checkouts = {
+        c.id: c
+        for c in await session.scalars(select(Checkout).where(Checkout.id.in_(checkout_ids)))
+    }
+    conversations = {
+        c.contact_id: c
+        for c in await session.scalars(
+            select(Conversation).where(Conversation.contact_id.in_(contact_ids))
+        )
+    }
+    consents: dict[int, set[str]] = defaultdict(set)
+    rows = await session.execute(
+        select(Consent.contact_id, Consent.channel).where(
+            Consent.contact_id.in_(contact_ids), Consent.revoked_at.is_(None)
+        )
+    )
+    for contact_id, channel in rows:
+        consents[contact_id].add(channel)
+    chain_sent: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    rows = await session.execute(
+        select(Touch.chain_id, Touch.sent_at, Touch.channel).where(
+            Touch.chain_id.in_(by_id), Touch.status.in_(("sent", "sending", "unknown"))
+        )
+    )
+    for chain_id, sent_at, channel in rows:
+        chain_sent[chain_id].append((sent_at or now, channel or ""))
+    payment_sent: dict[int, list[datetime]] = defaultdict(list)
+    names = payment_flows(flows)
+    if names:
+        rows = await session.execute(
+            select(Touch.contact_id, Touch.sent_at).where(
+                Touch.contact_id.in_(contact_ids),
+                Touch.flow.in_(names),
+                Touch.status.in_(("sent", "sending", "unknown")),
+                Touch.sent_at >= now - timedelta(days=2),
+            )
+        )
+        for contact_id, sent_at in rows:
+            payment_sent[contact_id].append(sent_at)
+    result: dict[int, Context] = {}
+    for chain in by_id.values():
+        contact = contacts.get(chain.contact_id)
+        if contact is None:
+            continue
+        result[chain.id] = Context(
+            contact=contact,
+            chain=chain,
+            flow=flows.flows[chain.flow],
+            checkout=checkouts.get(chain.checkout_id) if chain.checkout_id else None,
+            conversation=conversations.get(chain.contact_id),
+            consents=consents.get(chain.contact_id, set()),
+            chain_sent=chain_sent.get(chain.id, []),
+            payment_sent=payment_sent.get(chain.contact_id, []),
+        )
+    return result
+
+
+async def load_context(
+    session: AsyncSession, chain: Chain, flows: FlowSet, now: datetime
+) -> Context | None:
+    return (await load_contexts(session, [chain], flows, now)).get(chain.id)
+
+
+def flow_of(flows: FlowSet, chain: Chain) -> Flow | None:
+    return flows.flows.get(chain.flow)

@@ -1,0 +1,405 @@
+"""The planner: turns shop events into chains and planned touches, in the ingest transaction.
+
+Times count from the last checkout activity (R-FL1); the policy is checked here and again
+when the touch fires. One recovery chain per contact (R-SR3, R-SR4), merged carts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.api.ingest import AppliedEvent
+from bot.api.schemas import (
+    CheckoutUpdated,
+    CheckoutVisited,
+    ConsentRevoked,
+    OrderPaid,
+    OrderStatusChanged,
+    PaymentFailed,
+)
+from bot.audit import audit
+from bot.settings import Settings
+from bot.store.models import Chain, Checkout, Touch
+from bot.touches.context import load_context, recovery_flows
+from bot.touches.control import PENDING, stop_chains
+from bot.touches.policy import MANUAL_REVIEW_AFTER, Context, choose_channel, earliest, window
+from bot.touches.reload import FlowHolder
+from flows.loader import FlowSet
+from flows.model import ABANDON_AFTER, Flow, Step
+
+
+def pick_variant(flow: Flow, chain_id: int) -> str:
+    """Deterministic per chain: a hash of flow and chain id over the weights (R-FL5)."""
+    digest = int(hashlib.sha256(f"{flow.flow}:{chain_id}".encode()).hexdigest()[:8], 16)
+    total = sum(flow.variants.values())
+    point = digest % total
+    for name, weight in flow.variants.items():
+        if point < weight:
+            return name
+        point -= weight
+    return next(iter(flow.variants))
+
+
+def step_delay(step: Step, settings: Settings) -> timedelta:
+    if step.delay == ABANDON_AFTER:
+        return timedelta(minutes=settings.abandon_after_minutes)
+    assert isinstance(step.delay, timedelta)
+    return step.delay
+
+
+class Planner:
+    """Holds what planning needs; `on_events` is registered in EVENT_LISTENERS."""
+
+    def __init__(self, settings: Settings, flows: FlowHolder) -> None:
+        self.settings = settings
+        self.flows = flows
+
+    async def on_events(self, session: AsyncSession, applied: Sequence[AppliedEvent]) -> None:
+        for item in applied:
+            await self.on_event(session, item)
+
+    async def on_event(self, session: AsyncSession, item: AppliedEvent) -> None:
+        event, now = item.event, item.received_at
+        if isinstance(event, CheckoutUpdated) and item.checkout_id is not None:
+            await self._checkout_activity(session, item.contact_id, item.checkout_id, now)
+        elif isinstance(event, CheckoutVisited) and item.checkout_id is not None:
+            await self._revisit(session, item.contact_id, item.checkout_id, event.occurred_at, now)
+        elif isinstance(event, PaymentFailed) and item.checkout_id is not None:
+            await self._payment_failed(session, item.contact_id, item.checkout_id, event, now)
+        elif isinstance(event, OrderPaid) and item.checkout_id is not None:
+            await self._paid(session, item.contact_id, item.checkout_id, now)
+        elif isinstance(event, OrderStatusChanged):
+            await self._order_status(session, item.contact_id, item.checkout_id, event, now)
+        elif isinstance(event, ConsentRevoked) and event.channel == "all":
+            await stop_chains(session, item.contact_id, "opt_out", now)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _recent_chain(self, session: AsyncSession, contact_id: int) -> Chain | None:
+        names = recovery_flows(self.flows.current)
+        found: Chain | None = await session.scalar(
+            select(Chain)
+            .where(Chain.contact_id == contact_id, Chain.flow.in_(names))
+            .order_by(Chain.started_at.desc(), Chain.id.desc())
+            .limit(1)
+        )
+        return found
+
+    async def _new_chain(
+        self,
+        session: AsyncSession,
+        contact_id: int,
+        checkout_id: int | None,
+        flow: Flow,
+        anchor: datetime,
+        now: datetime,
+    ) -> Chain:
+        chain = Chain(
+            contact_id=contact_id,
+            checkout_id=checkout_id,
+            flow=flow.flow,
+            status="active",
+            anchor_at=anchor,
+            started_at=now,
+        )
+        session.add(chain)
+        await session.flush()
+        chain.variant = pick_variant(flow, chain.id)
+        audit(
+            session,
+            at=now,
+            action="chain_started",
+            contact_id=contact_id,
+            chain_id=chain.id,
+            rule="R-FL5 variant by hash",
+            detail={"flow": flow.flow, "variant": chain.variant},
+        )
+        return chain
+
+    async def plan(
+        self,
+        session: AsyncSession,
+        chain: Chain,
+        step: Step,
+        due: datetime,
+        now: datetime,
+        *,
+        name: str | None = None,
+        why: str = "planned",
+    ) -> Touch | None:
+        """Plan one touch after checking the policy; None (and an audit entry) when not allowed."""
+        flows = self.flows.current
+        ctx = await load_context(session, chain, flows, now)
+        if ctx is None:
+            return None
+        return plan_with(session, ctx, step, max(due, now), now, flows, self.settings, name, why)
+
+    async def _pending(self, session: AsyncSession, chain_id: int) -> list[Touch]:
+        return list(
+            (
+                await session.scalars(
+                    select(Touch).where(Touch.chain_id == chain_id, Touch.status.in_(PENDING))
+                )
+            ).all()
+        )
+
+    async def _rearm(
+        self, session: AsyncSession, chain: Chain, at: datetime, now: datetime, rule: str
+    ) -> None:
+        """Cancel the pending touch and plan the same step again at `at` (R-SR5 revisit)."""
+        flow = self.flows.current.flows.get(chain.flow)
+        if flow is None:
+            return
+        for touch in await self._pending(session, chain.id):
+            touch.status, touch.rule = "cancelled", rule
+            audit(
+                session,
+                at=now,
+                action="cancelled",
+                contact_id=chain.contact_id,
+                chain_id=chain.id,
+                touch_id=touch.id,
+                rule=rule,
+                detail={"step": touch.step, "re_armed_at": at.isoformat()},
+            )
+            step = flow.step_named(touch.step)
+            if step is not None:
+                await self.plan(session, chain, step, at, now, why="re-armed")
+
+    # --- events --------------------------------------------------------------------------
+
+    async def _checkout_activity(
+        self, session: AsyncSession, contact_id: int, checkout_id: int, now: datetime
+    ) -> None:
+        checkout = await session.get(Checkout, checkout_id)
+        if checkout is None or checkout.status != "open":
+            return
+        flows = self.flows.current
+        flow = flows.for_checkout(checkout.stage)
+        if flow is None:
+            return
+        anchor = checkout.last_activity_at
+        cooldown = timedelta(hours=self.settings.chain_cooldown_hours)
+        recent = await self._recent_chain(session, contact_id)
+        if recent is not None and recent.started_at > now - cooldown:
+            if recent.status != "active":
+                audit(
+                    session,
+                    at=now,
+                    action="skipped",
+                    contact_id=contact_id,
+                    chain_id=recent.id,
+                    rule="R-SR3 one recovery chain per cooldown",
+                    detail={"checkout": checkout.external_id, "previous": recent.status},
+                )
+                return
+            if recent.checkout_id != checkout_id:
+                recent.checkout_id = checkout_id
+                audit(
+                    session,
+                    at=now,
+                    action="merged",
+                    contact_id=contact_id,
+                    chain_id=recent.id,
+                    rule="R-SR3 carts merged into one session",
+                    detail={"checkout": checkout.external_id},
+                )
+            recent.anchor_at = max(recent.anchor_at, anchor)
+            pending = await self._pending(session, recent.id)
+            sent_any = await session.scalar(
+                select(Touch.id).where(
+                    Touch.chain_id == recent.id, Touch.status.notin_(("planned", "cancelled"))
+                )
+            )
+            if sent_any is None and pending and recent.flow == flow.flow:
+                # Nothing sent yet: touch 1 simply moves with the last activity (R-FL1).
+                due = anchor + step_delay(flow.steps[0], self.settings)
+                await self._rearm(session, recent, due, now, "R-FL1 timer from last activity")
+            elif pending:
+                at = anchor + flow.revisit.delay
+                await self._rearm(session, recent, at, now, "R-SR5 activity re-arms")
+            return
+        if recent is not None and recent.status in ("active", "paused"):
+            await stop_chains(session, contact_id, "superseded", now)
+        chain = await self._new_chain(session, contact_id, checkout_id, flow, anchor, now)
+        await self.plan(
+            session, chain, flow.steps[0], anchor + step_delay(flow.steps[0], self.settings), now
+        )
+
+    async def _revisit(
+        self,
+        session: AsyncSession,
+        contact_id: int,
+        checkout_id: int,
+        visited_at: datetime,
+        now: datetime,
+    ) -> None:
+        chain = await session.scalar(
+            select(Chain).where(
+                Chain.contact_id == contact_id,
+                Chain.checkout_id == checkout_id,
+                Chain.status == "active",
+            )
+        )
+        if chain is None:
+            return
+        flow = self.flows.current.flows.get(chain.flow)
+        if flow is None:
+            return
+        chain.anchor_at = max(chain.anchor_at, visited_at)
+        at = max(visited_at, now) + flow.revisit.delay
+        await self._rearm(session, chain, at, now, "R-SR5 revisit re-arms")
+
+    async def _payment_failed(
+        self,
+        session: AsyncSession,
+        contact_id: int,
+        checkout_id: int,
+        event: PaymentFailed,
+        now: datetime,
+    ) -> None:
+        checkout = await session.get(Checkout, checkout_id)
+        if checkout is None or checkout.status == "paid":
+            return
+        if checkout.failed_payments >= MANUAL_REVIEW_AFTER:
+            await stop_chains(session, contact_id, "manual_review", now)
+            audit(
+                session,
+                at=now,
+                action="manual_review",
+                contact_id=contact_id,
+                rule="R-FL2 5 failed payments",
+                detail={"checkout": checkout.external_id, "failures": checkout.failed_payments},
+            )
+            from handoff.queue import escalate  # the dialogue part; imported late on purpose
+
+            await escalate(session, contact_id, "manual_review", now)
+            return
+        flow = self.flows.current.for_payment(event.reason)
+        if flow is None:
+            return
+        cooldown = timedelta(hours=self.settings.chain_cooldown_hours)
+        recent = await self._recent_chain(session, contact_id)
+        same_session = recent is not None and recent.checkout_id == checkout_id
+        if recent is not None and recent.status == "active":
+            await stop_chains(session, contact_id, "superseded", now)
+        elif (
+            recent is not None
+            and recent.started_at > now - cooldown
+            and not (same_session and recent.stop_reason == "superseded")
+        ):
+            audit(
+                session,
+                at=now,
+                action="skipped",
+                contact_id=contact_id,
+                chain_id=recent.id,
+                rule="R-SR3 one recovery chain per cooldown",
+                detail={"checkout": checkout.external_id, "previous": recent.status},
+            )
+            return
+        anchor = event.occurred_at
+        chain = await self._new_chain(session, contact_id, checkout_id, flow, anchor, now)
+        first = flow.steps[0]
+        await self.plan(session, chain, first, anchor + step_delay(first, self.settings), now)
+
+    async def _paid(
+        self, session: AsyncSession, contact_id: int, checkout_id: int, now: datetime
+    ) -> None:
+        checkout = await session.get(Checkout, checkout_id)
+        await session.execute(
+            update(Chain)
+            .where(
+                Chain.contact_id == contact_id,
+                Chain.checkout_id == checkout_id,
+                Chain.status.in_(("active", "paused")),
+            )
+            .values(recovered_at=now, recovered_amount=checkout.total if checkout else None)
+        )
+        await stop_chains(session, contact_id, "paid", now)
+
+    async def _order_status(
+        self,
+        session: AsyncSession,
+        contact_id: int,
+        checkout_id: int | None,
+        event: OrderStatusChanged,
+        now: datetime,
+    ) -> None:
+        flow = self.flows.current.for_order_status()
+        if flow is None:
+            return
+        status = event.order.status.lower()
+        first = flow.steps[0]
+        if first.template_for(None, status) is None:
+            audit(
+                session,
+                at=now,
+                action="skipped",
+                contact_id=contact_id,
+                rule="R-FL3 no template for this status",
+                detail={"status": status},
+            )
+            return
+        chain = await self._new_chain(session, contact_id, checkout_id, flow, now, now)
+        await self.plan(session, chain, first, now, now, name=f"{first.step}:{status}"[:64])
+        for step in flow.steps[1:]:
+            if status in step.statuses:
+                due = now + step_delay(step, self.settings)
+                await self.plan(session, chain, step, due, now, name=f"{step.step}:{status}"[:64])
+
+
+def plan_with(
+    session: AsyncSession,
+    ctx: Context,
+    step: Step,
+    due: datetime,
+    now: datetime,
+    flows: FlowSet,
+    settings: Settings,
+    name: str | None = None,
+    why: str = "planned",
+) -> Touch | None:
+    """Check consent and hours for a new touch; add it (status planned) when allowed."""
+    chain = ctx.chain
+    channel = choose_channel(ctx.flow, ctx)
+    if channel is None:
+        audit(
+            session,
+            at=now,
+            action="skipped",
+            contact_id=chain.contact_id,
+            chain_id=chain.id,
+            rule="R-SR1 no consent",
+            detail={"step": step.step},
+        )
+        return None
+    at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
+    touch = Touch(
+        chain_id=chain.id,
+        contact_id=chain.contact_id,
+        flow=chain.flow,
+        step=name or step.step,
+        variant=chain.variant,
+        channel=channel,
+        due_at=at,
+        status="planned",
+        rule=rule,
+        created_at=now,
+    )
+    session.add(touch)
+    audit(
+        session,
+        at=now,
+        action=why,
+        contact_id=chain.contact_id,
+        chain_id=chain.id,
+        rule=rule or f"R-SR1 consent {channel}",
+        detail={"step": touch.step, "due_at": at.isoformat(), "channel": channel},
+    )
+    return touch

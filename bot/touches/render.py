@@ -1,0 +1,84 @@
+"""The text of one touch: 1 item, 1 amount, 1 action (R-PZ1), never timestamps or codes (R-PZ2)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.channels.base import Button, OutboundMessage
+from bot.settings import Settings
+from bot.store.models import Touch
+from bot.touches.policy import Context, Decision
+from flows.loader import STOP_HINTS, FlowSet
+from flows.model import Step
+from flows.templates import render
+
+# When the shop did not give a first name, the message opens with a greeting instead.
+GREETINGS = {"ru": "Здравствуйте", "en": "Hello", "pl": "Dzień dobry", "zh": "您好"}
+YOUR_ORDER = {"ru": "ваш заказ", "en": "your order", "pl": "Twoje zamówienie", "zh": "您的订单"}
+STOP_LINES = {
+    "ru": "Ответьте СТОП, чтобы отписаться.",
+    "en": "Reply STOP to opt out.",
+    "pl": "Odpisz STOP, aby się wypisać.",
+    "zh": "回复“退订”即可取消。",
+}
+
+
+def money(total: Decimal | None, currency: str | None) -> str:
+    """`6 860 RUB`, `12.50 EUR`: thin grouping, no kopecks when there are none."""
+    if total is None:
+        return ""
+    text = f"{total:,.0f}" if total == total.to_integral_value() else f"{total:,.2f}"
+    return f"{text.replace(',', ' ')} {currency or ''}".strip()
+
+
+def segment_of(ctx: Context, touch: Touch) -> str | None:
+    """The stage (R-FL4) or, for order-status touches, the shop status in the step name."""
+    if ":" in touch.step:
+        return touch.step.split(":", 1)[1]
+    return ctx.checkout.stage if ctx.checkout is not None else None
+
+
+def render_touch(
+    ctx: Context,
+    step: Step,
+    touch: Touch,
+    decision: Decision,
+    flows: FlowSet,
+    settings: Settings,
+    *,
+    template_key: str | None = None,
+) -> OutboundMessage | None:
+    """The message to send, or None when no template fits (e.g. no WhatsApp template)."""
+    key = template_key or step.template_for(ctx.chain.variant, segment_of(ctx, touch))
+    if key is None or key not in flows.templates.by_name:
+        return None
+    language = ctx.contact.language or settings.default_language
+    variant = flows.templates.get(key, language, settings.default_language)
+    if decision.template and not variant.whatsapp_template:
+        return None
+    checkout = ctx.checkout
+    order_id = checkout.order_id if checkout is not None and checkout.order_id else ""
+    link = ""
+    if step.link:
+        link = render(step.link, {"order_id": order_id})
+    elif checkout is not None:
+        link = (checkout.pay_url if ctx.flow.is_payment else None) or checkout.resume_url or ""
+    values = {
+        "first_name": ctx.contact.first_name or GREETINGS.get(variant.language, ""),
+        "item": (checkout.top_item if checkout is not None else None)
+        or YOUR_ORDER.get(variant.language, ""),
+        "total": money(checkout.total, checkout.currency) if checkout is not None else "",
+        "link": link,
+        "order_id": order_id,
+        "delivery": (checkout.delivery_method if checkout is not None else None) or "",
+    }
+    text = render(variant.text, values)
+    if STOP_HINTS[variant.language] not in text:  # every proactive message says how (R-SR8)
+        text = f"{text} {STOP_LINES[variant.language]}"
+    return OutboundMessage(
+        text=text,
+        buttons=tuple(Button(b.payload, b.title) for b in variant.buttons),
+        template=variant.whatsapp_template if decision.template else None,
+        template_params=(values["first_name"], values["item"], values["total"], values["link"]),
+        language=variant.language,
+    )

@@ -1,0 +1,177 @@
+"""The flow file format (flows/recovery/*.yml), validated by pydantic.
+
+A flow is what a designer edits: when it starts (trigger and stage conditions), which
+touches it sends and when (steps with delay windows), on which channels, with which
+templates, quick replies and A/B variants, and what stops it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+ABANDON_AFTER = "abandon_after"  # NUDGE_ABANDON_AFTER_MINUTES (R-EV3)
+StageName = Literal["cart", "delivery", "payment"]
+StopEvent = Literal["paid", "reply", "opt_out", "negative", "handoff"]
+STAGES: tuple[StageName, ...] = ("cart", "delivery", "payment")
+REASONS = ("card_data", "three_ds", "insufficient_funds", "risk_block", "platform_error", "unknown")
+STOP_EVENTS: tuple[StopEvent, ...] = ("paid", "reply", "opt_out", "negative", "handoff")
+# What a quick reply (digit or button payload) asks the dialogue to do.
+ACTIONS = (
+    "resume",
+    "pay",
+    "payment_help",
+    "other_method",
+    "verify",
+    "delivery_help",
+    "manager",
+    "review",
+    "close",
+    "stop",
+)
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90s`, `30m`, `6h`, `1d` → timedelta; anything else is a clear error."""
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 30m, 6h or 1d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Trigger(Model):
+    event: Literal["checkout.updated", "payment.failed", "order.status_changed"]
+    stages: tuple[StageName, ...] = STAGES
+    reasons: tuple[
+        Literal[
+            "card_data", "three_ds", "insufficient_funds", "risk_block", "platform_error", "unknown"
+        ],
+        ...,
+    ] = ()
+
+
+class RetryHook(Model):
+    """The shop retries the payment itself (R-FL2 platform_error); success is told."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    on_success: str
+    timeout: Duration = timedelta(seconds=10)
+
+
+class Step(Model):
+    step: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    delay: Duration | Literal["abandon_after"]
+    window: tuple[Duration, Duration] | None = None
+    # One template key, or one per stage / order status, with an optional `default`.
+    template: str | dict[str, str]
+    variants: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    quick_replies: dict[str, str] = Field(default_factory=dict)
+    statuses: tuple[str, ...] = ()
+    link: str | None = None
+    retry_hook: RetryHook | None = None
+    final: bool = False
+
+    @model_validator(mode="after")
+    def _checks(self) -> Step:
+        if self.window is not None:
+            low, high = self.window
+            if low > high:
+                raise ValueError("window: the first bound must not be after the second")
+            if isinstance(self.delay, timedelta) and not low <= self.delay <= high:
+                raise ValueError(f"delay {self.delay} is outside its window {low}–{high}")
+        for key, action in self.quick_replies.items():
+            if action not in ACTIONS:
+                raise ValueError(
+                    f"quick_replies.{key}: unknown action {action!r} (one of {', '.join(ACTIONS)})"
+                )
+        return self
+
+    def template_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for choice in (self.template, *self.variants.values()):
+            keys.update([choice] if isinstance(choice, str) else choice.values())
+        if self.retry_hook is not None:
+            keys.add(self.retry_hook.on_success)
+        return keys
+
+    def template_for(self, variant: str | None, segment: str | None) -> str | None:
+        """The template key for this chain's variant and the stage / status (R-FL4, R-FL5)."""
+        choice = self.variants.get(variant or "", self.template)
+        if isinstance(choice, str):
+            return choice
+        if segment is not None and segment in choice:
+            return choice[segment]
+        return choice.get("default")
+
+
+class Revisit(Model):
+    """A revisit cancels the pending touch and re-arms it later (R-SR5)."""
+
+    delay: Duration = timedelta(minutes=150)
+    window: tuple[Duration, Duration] = (timedelta(hours=2), timedelta(hours=3))
+
+
+class Flow(Model):
+    flow: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    description: str = ""
+    purpose: Literal["recovery", "service"] = "recovery"
+    trigger: Trigger
+    channels: tuple[Literal["last_written", "whatsapp", "sms", "telegram"], ...] = (
+        "whatsapp",
+        "telegram",
+        "sms",
+    )
+    stop_on: tuple[StopEvent, ...] = STOP_EVENTS
+    revisit: Revisit = Revisit()
+    variants: dict[str, int] = Field(default_factory=lambda: {"control": 100})
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _checks(self) -> Flow:
+        if not self.variants or any(w < 0 for w in self.variants.values()):
+            raise ValueError("variants: give at least one variant with a weight ≥ 0")
+        if sum(self.variants.values()) <= 0:
+            raise ValueError("variants: the weights must not all be 0")
+        names = [s.step for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError("steps: two steps share a name")
+        for step in self.steps:
+            unknown = set(step.variants) - set(self.variants)
+            if unknown:
+                raise ValueError(
+                    f"step {step.step}: variants {sorted(unknown)} are not declared in `variants`"
+                )
+        if self.trigger.event == "payment.failed" and not self.trigger.reasons:
+            raise ValueError("trigger.reasons: a payment.failed flow names the reasons it handles")
+        return self
+
+    @property
+    def is_payment(self) -> bool:
+        return self.trigger.event == "payment.failed"
+
+    def step_named(self, name: str) -> Step | None:
+        base = name.split(":", 1)[0]
+        return next((s for s in self.steps if s.step == base), None)
+
+    def next_step(self, name: str) -> Step | None:
+        names = [s.step for s in self.steps]
+        base = name.split(":", 1)[0]
+        if base not in names:
+            return None
+        index = names.index(base) + 1
+        return self.steps[index] if index < len(self.steps) else None
