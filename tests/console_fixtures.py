@@ -1,0 +1,40 @@
+"""Operator accounts and logged-in headers for console tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app_keys import CLOCK, SESSIONS
+from handoff.auth import COOKIE, create_operator
+
+ADMIN = ("root", "admin-pass-123")
+OPERATOR = ("olga", "operator-pass-123")
+
+
+async def login(client: TestClient[Any, Any], username: str, password: str) -> dict[str, str]:
+    """Log in through the form; return the Cookie header of that session."""
+    response = await client.post(
+        "/console/login",
+        data={"username": username, "password": password},
+        allow_redirects=False,
+    )
+    assert response.status == 302, await response.text()
+    assert response.headers["Location"] == "/console"
+    value = response.cookies[COOKIE].value
+    client.session.cookie_jar.clear()
+    return {"Cookie": f"{COOKIE}={value}", "Accept": "application/json"}
+
+
+@pytest.fixture
+async def staff(client: TestClient[Any, Any]) -> dict[str, dict[str, str]]:
+    """An admin and an operator, logged in: role → headers."""
+    sessions, now = client.app[SESSIONS], client.app[CLOCK].now()
+    await create_operator(sessions, ADMIN[0], ADMIN[1], "admin", now)
+    await create_operator(sessions, OPERATOR[0], OPERATOR[1], "operator", now)
+    return {
+        "admin": await login(client, *ADMIN),
+        "operator": await login(client, *OPERATOR),
+    }
