@@ -19,7 +19,7 @@ from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with
 M = TypeVar("M", bound=BaseModel)
 
 # Every proactive message says how to stop (R-SR8), in the template's language.
-STOP_HINTS = {"ru": "СТОП", "en": "STOP", "pl": "STOP", "zh": "退订"}
+STOP_HINTS = {"ru": "СТОП", "en": "Reply STOP", "pl": "Odpisz STOP", "zh": "退订"}
 
 
 @dataclass

@@ -30,7 +30,9 @@ def contact(cid: str, **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def event(kind: str, cid: str, when: datetime, person: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def event(
+    kind: str, cid: str, when: datetime, person: dict[str, Any] | None = None, **fields: Any
+) -> dict[str, Any]:
     return {
         "id": f"t4-{next(_ids)}",
         "type": kind,
@@ -40,8 +42,17 @@ def event(kind: str, cid: str, when: datetime, person: dict[str, Any] | None = N
     }
 
 
-def consent(cid: str, channel: str = "whatsapp", when: datetime = START, **person: Any) -> dict[str, Any]:
-    return event("consent.granted", cid, when, contact(cid, **person), channel=channel, source="checkout_checkbox")
+def consent(
+    cid: str, channel: str = "whatsapp", when: datetime = START, **person: Any
+) -> dict[str, Any]:
+    return event(
+        "consent.granted",
+        cid,
+        when,
+        contact(cid, **person),
+        channel=channel,
+        source="checkout_checkbox",
+    )
 
 
 def checkout(
@@ -73,7 +84,9 @@ class Shop:
         self.client = client
 
     async def post(self, *events: dict[str, Any]) -> dict[str, Any]:
-        response = await self.client.post("/api/v1/events", json={"events": list(events)}, headers=AUTH)
+        response = await self.client.post(
+            "/api/v1/events", json={"events": list(events)}, headers=AUTH
+        )
         body: dict[str, Any] = await response.json()
         assert response.status == 202, body
         assert all(r["status"] == "accepted" for r in body["results"]), body
@@ -90,11 +103,12 @@ class Shop:
     async def set(self, moment: datetime) -> Any:
         return await self.clock(set=moment.isoformat())
 
-    async def outbox(self, cid: str) -> list[dict[str, Any]]:
+    async def outbox(self, cid: str, touches_only: bool = True) -> list[dict[str, Any]]:
+        """Messages sent to the contact; by default only proactive touches."""
         response = await self.client.get("/sandbox/outbox", params={"contact_id": cid})
         assert response.status == 200
         items: list[dict[str, Any]] = await response.json()
-        return items
+        return [i for i in items if i["touch"] is not None or not touches_only]
 
     async def timeline(self, cid: str) -> list[dict[str, Any]]:
         response = await self.client.get(f"/api/v1/contacts/{cid}/timeline", headers=AUTH)
@@ -102,5 +116,15 @@ class Shop:
         entries: list[dict[str, Any]] = (await response.json())["entries"]
         return entries
 
-    async def start(self, cid: str, channel: str = "whatsapp", stage: str = "cart", kid: str = "k1", when: datetime = START, **person: Any) -> None:
-        await self.post(consent(cid, channel, when, **person), checkout(cid, kid, stage, when, **person))
+    async def start(
+        self,
+        cid: str,
+        channel: str = "whatsapp",
+        stage: str = "cart",
+        kid: str = "k1",
+        when: datetime = START,
+        **person: Any,
+    ) -> None:
+        await self.post(
+            consent(cid, channel, when, **person), checkout(cid, kid, stage, when, **person)
+        )
