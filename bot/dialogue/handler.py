@@ -111,7 +111,6 @@ class Dialogue:
             payload = inbound.button_payload.strip()[:64]
             return Classification("other", 1.0, "rule", payload, payload)
         text = (inbound.text or "").strip()
-        started = time.perf_counter()
         try:
             result = await self.classifier.classify(text, offered)
         except Exception:  # the NLU must never take the dialogue down
@@ -120,7 +119,6 @@ class Dialogue:
             result = Classification(
                 "other", 0.0, "unavailable", None, result.redacted_text, result.card_data_removed
             )
-        self.app[METRICS].nlu_seconds.observe(time.perf_counter() - started)
         # A digit or a button title typed as text means that quick reply, model or not.
         key = re.sub(r"[\s.!)]+$", "", result.redacted_text.strip().lower())
         if key in offered and result.detail not in offered.values():
