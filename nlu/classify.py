@@ -1,0 +1,99 @@
+"""The live path for every shopper message: redact → rules → Rasa → threshold → routing intent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
+from nlu.intents import to_routing
+from nlu.redact import redact
+from nlu.rules import apply_rules, normalize
+from nlu.types import Classification
+
+log = logging.getLogger(__name__)
+
+
+class LiveClassifier:
+    """Implements nlu.types.Classifier; never raises — an unreachable NLU means 'unavailable'."""
+
+    def __init__(
+        self,
+        client: RasaClient | None,
+        threshold: float = 0.6,
+        *,
+        ready: Callable[[], bool] | None = None,
+        observe: Callable[[float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.threshold = threshold
+        # False while a supervised server is (re)starting: skip the HTTP call altogether
+        self.ready = ready or (lambda: True)
+        self.observe = observe
+
+    @property
+    def status(self) -> str:
+        """'ok' when free text can reach the model, else 'degraded'."""
+        if self.client is None or not self.ready():
+            return "degraded"
+        return "ok" if self.client.available else "degraded"
+
+    async def classify(self, text: str, offered: Mapping[str, str] | None = None) -> Classification:
+        started = time.perf_counter()
+        try:
+            return await self._classify(text if isinstance(text, str) else str(text), offered)
+        except Exception:  # a shopper's message must never crash the service
+            log.exception("classification failed; routing the message to an operator")
+            return Classification("other", 0.0, "unavailable", None, redact(str(text)).text)
+        finally:
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started)
+
+    async def _classify(self, text: str, offered: Mapping[str, str] | None) -> Classification:
+        redaction = redact(text)
+        clean = redaction.text
+        removed = redaction.card_data_removed
+        match = apply_rules(clean, offered)
+        if match is not None:
+            return Classification(match.intent, 1.0, "rule", match.detail, clean, removed)
+        if not normalize(clean):
+            # only emoji / punctuation: nothing for a model to read
+            return Classification("other", 1.0, "rule", "empty", clean, removed)
+        if self.client is None or not self.ready():
+            return Classification("other", 0.0, "unavailable", None, clean, removed)
+        try:
+            parse = await self.client.parse(clean)
+        except NluUnavailable as exc:
+            log.warning("NLU unavailable (%s); free text goes to an operator", exc)
+            return Classification("other", 0.0, "unavailable", None, clean, removed)
+        model_intent = parse.intent
+        confidence = parse.confidence
+        if model_intent == "nlu_fallback":
+            # Rasa's FallbackClassifier fired: report the best real intent as detail
+            real = [(name, c) for name, c in parse.ranking if name != "nlu_fallback"]
+            detail = real[0][0] if real else None
+            top = real[0][1] if real else confidence
+            return Classification("other", top, "threshold", detail, clean, removed)
+        if confidence < self.threshold:
+            return Classification("other", confidence, "threshold", model_intent, clean, removed)
+        routing = to_routing(model_intent)
+        return Classification(routing, confidence, "model", model_intent, clean, removed)
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def build_classifier(
+    url: str | Callable[[], str] | None,
+    token: str | Callable[[], str] | None = None,
+    threshold: float = 0.6,
+    *,
+    timeout: float = 2.0,
+    breaker: CircuitBreaker | None = None,
+) -> LiveClassifier:
+    """A classifier against the Rasa server at `url` (None: rules only, free text unavailable)."""
+    if url is None or url == "":
+        return LiveClassifier(None, threshold)
+    return LiveClassifier(RasaClient(url, token, timeout=timeout, breaker=breaker), threshold)

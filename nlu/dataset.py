@@ -1,0 +1,81 @@
+"""Reading the NLU training data (Rasa 3.1 YAML) and the held-out TSV files."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+LANGUAGES = ("ru", "en", "pl", "zh")
+
+
+class DataError(ValueError):
+    """A data file is unusable; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    language: str = ""
+    line: int = 0
+
+
+def training_examples(path: Path) -> list[Example]:
+    """The examples of one Rasa YAML file, with the line each one is on."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+    lines = path.read_text(encoding="utf-8").splitlines()
+    examples: list[Example] = []
+    cursor = 0
+    for block in document.get("nlu") or []:
+        if not isinstance(block, dict) or "intent" not in block:
+            continue
+        intent = str(block["intent"])
+        for raw in str(block.get("examples") or "").splitlines():
+            item = raw.strip()
+            if not item.startswith("- "):
+                continue
+            text = item[2:].strip()
+            # find the source line (examples are literal blocks, so the text is verbatim)
+            line = cursor
+            for index in range(cursor, len(lines)):
+                if lines[index].strip() == item:
+                    line = index
+                    break
+            cursor = line + 1
+            examples.append(Example(text, intent, path.stem, line + 1))
+    return examples
+
+
+def all_training_examples(data_dir: Path) -> list[Example]:
+    examples: list[Example] = []
+    for path in sorted(data_dir.glob("*.yml")):
+        examples.extend(training_examples(path))
+    return examples
+
+
+def read_tsv(path: Path) -> list[Example]:
+    """Rows of a TSV with a header holding at least `text` and `intent`."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        header = reader.fieldnames or []
+        missing = [name for name in ("text", "intent") if name not in header]
+        if missing:
+            raise DataError(f"{path}:1: header lacks column(s) {', '.join(missing)}")
+        rows: list[Example] = []
+        for number, row in enumerate(reader, start=2):
+            text = (row.get("text") or "").strip()
+            intent = (row.get("intent") or "").strip()
+            if not text and not intent:
+                continue
+            if not intent:
+                raise DataError(f"{path}:{number}: empty intent")
+            rows.append(Example(text, intent, path.stem, number))
+    return rows

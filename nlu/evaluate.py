@@ -1,0 +1,159 @@
+"""`nudge nlu eval --data FILE [--json]`: scores the live path on a labelled TSV."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.cli_commands import REGISTRARS
+from bot.settings import Settings
+from nlu.classify import LiveClassifier, build_classifier
+from nlu.dataset import DataError, Example, read_tsv
+from nlu.supervisor import RasaSupervisor
+from nlu.types import ROUTING_INTENTS
+
+
+def score(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-intent P/R/F1/support and the confusion matrix (five intents)."""
+    labels = list(ROUTING_INTENTS)
+    confusion = {g: {p: 0 for p in labels} for g in labels}
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[g if g in confusion else "other"][p if p in labels else "other"] += 1
+    per_intent: dict[str, dict[str, float | int]] = {}
+    for label in labels:
+        tp = confusion[label][label]
+        predicted_n = sum(confusion[g][label] for g in labels)
+        support = sum(confusion[label].values())
+        precision = tp / predicted_n if predicted_n else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+        }
+    total = len(gold)
+    correct = sum(confusion[label][label] for label in labels)
+    present = [label for label in labels if per_intent[label]["support"]]
+    macro = sum(float(per_intent[lb]["f1"]) for lb in present) / len(present) if present else 0.0
+    return {
+        "accuracy": round(correct / total, 4) if total else 0.0,
+        "macro_f1": round(macro, 4),
+        "per_intent": per_intent,
+        "confusion": confusion,
+    }
+
+
+def check_intents(rows: Sequence[Example]) -> None:
+    for row in rows:
+        if row.intent not in ROUTING_INTENTS:
+            raise DataError(
+                f"line {row.line}: intent {row.intent!r} is not one of {', '.join(ROUTING_INTENTS)}"
+            )
+
+
+async def predict(classifier: LiveClassifier, texts: Sequence[str]) -> list[str]:
+    return [(await classifier.classify(text)).intent for text in texts]
+
+
+@asynccontextmanager
+async def live_classifier(
+    settings: Settings, port: int | None = None
+) -> AsyncIterator[LiveClassifier]:
+    """The classifier live replies use: NUDGE_NLU_URL if set, else a Rasa server started here."""
+    if settings.nlu_url:
+        classifier = build_classifier(settings.nlu_url, settings.nlu_token, settings.nlu_threshold)
+        try:
+            yield classifier
+        finally:
+            await classifier.aclose()
+        return
+    supervisor = RasaSupervisor(
+        settings.root, port or free_port(), log_path=settings.var_dir / "rasa-eval.log"
+    )
+    reason = supervisor.can_start()
+    if reason:
+        raise DataError(f"cannot start the NLU server: {reason}")
+    await supervisor.start()
+    try:
+        try:
+            await asyncio.wait_for(supervisor.ready.wait(), supervisor.ready_timeout)
+        except TimeoutError as exc:
+            raise DataError(
+                f"the NLU server did not become ready; see {supervisor.log_path}"
+            ) from exc
+        classifier = build_classifier(
+            supervisor.url, supervisor.token, settings.nlu_threshold, timeout=10.0
+        )
+        try:
+            yield classifier
+        finally:
+            await classifier.aclose()
+    finally:
+        await supervisor.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def format_report(report: dict[str, Any], title: str = "") -> str:
+    lines = [title] if title else []
+    lines.append(f"{'intent':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+    for name, row in report["per_intent"].items():
+        lines.append(
+            f"{name:<10} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} "
+            f"{row['support']:>8}"
+        )
+    lines.append(f"accuracy {report['accuracy']:.3f}   macro-F1 {report['macro_f1']:.3f}")
+    labels = list(report["confusion"])
+    lines.append("confusion (rows: gold, columns: predicted)")
+    lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in labels))
+    for gold in labels:
+        lines.append(f"{gold:<10}" + "".join(f"{report['confusion'][gold][p]:>9}" for p in labels))
+    return "\n".join(lines)
+
+
+async def _evaluate(settings: Settings, path: Path) -> dict[str, Any]:
+    rows = read_tsv(path)
+    check_intents(rows)
+    async with live_classifier(settings) as classifier:
+        predicted = await predict(classifier, [row.text for row in rows])
+    return score([row.intent for row in rows], predicted)
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        report = asyncio.run(_evaluate(settings, Path(args.data)))
+    except DataError as exc:
+        print(f"nudge nlu eval: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_report(report, f"NLU evaluation on {args.data}"))
+    return 0
+
+
+def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    nlu = commands.add_parser("nlu", help="NLU tools")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    evaluate = nlu_commands.add_parser("eval", help="score the live path on a labelled TSV file")
+    evaluate.add_argument("--data", required=True, help="TSV with a header: text, intent")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=_cmd_eval)
+
+
+REGISTRARS.append(_register)

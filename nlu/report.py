@@ -1,0 +1,79 @@
+"""`make nlu-report`: the live path vs two baselines on the held-out files, per language."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from bot.settings import load_settings
+from nlu.baselines import KeywordMatcher, TfidfLogReg
+from nlu.dataset import LANGUAGES, Example, all_training_examples, read_tsv
+from nlu.evaluate import check_intents, format_report, live_classifier, predict, score
+from nlu.intents import to_routing
+
+TARGET_MACRO = 0.92
+TARGET_LANGUAGE = 0.85
+
+
+async def _shipped(rows: dict[str, list[Example]]) -> dict[str, list[str]]:
+    settings = load_settings()
+    async with live_classifier(settings) as classifier:
+        return {
+            lang: await predict(classifier, [r.text for r in items]) for lang, items in rows.items()
+        }
+
+
+def main() -> int:
+    settings = load_settings()
+    root = settings.root
+    rows = {lang: read_tsv(root / "nlu" / "tests" / f"{lang}.tsv") for lang in LANGUAGES}
+    for items in rows.values():
+        check_intents(items)
+    training = [
+        Example(e.text, to_routing(e.intent), e.language)
+        for e in all_training_examples(root / "nlu" / "data")
+    ]
+    keyword = KeywordMatcher().fit(training)
+    tfidf = TfidfLogReg().fit(training)
+    shipped = asyncio.run(_shipped(rows))
+    systems: dict[str, dict[str, list[str]]] = {
+        "shipped": shipped,
+        "keyword": {lang: keyword.predict([r.text for r in items]) for lang, items in rows.items()},
+        "tfidf-lr": {lang: tfidf.predict([r.text for r in items]) for lang, items in rows.items()},
+    }
+    reports: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in systems}
+    for name, by_lang in systems.items():
+        for lang in LANGUAGES:
+            reports[name][lang] = score([r.intent for r in rows[lang]], by_lang[lang])
+        reports[name]["all"] = score(
+            [r.intent for lang in LANGUAGES for r in rows[lang]],
+            [p for lang in LANGUAGES for p in by_lang[lang]],
+        )
+    print("macro-F1 on nlu/tests/*.tsv (held out; baselines trained on nlu/data like the model)")
+    print(f"{'language':<9} {'rows':>5} {'shipped':>8} {'keyword':>8} {'tfidf-lr':>9}")
+    for lang in [*LANGUAGES, "all"]:
+        n = sum(len(r) for r in rows.values()) if lang == "all" else len(rows[lang])
+        cells = "".join(f"{reports[s][lang]['macro_f1']:>9.3f}" for s in systems)
+        print(f"{lang:<9} {n:>5}{cells}")
+    opt = reports["shipped"]["all"]["per_intent"]["opt_out"]
+    print(f"\nshipped opt_out: precision {opt['precision']:.3f}  recall {opt['recall']:.3f}")
+    print("\n" + format_report(reports["shipped"]["all"], "shipped path, all languages"))
+    for lang in LANGUAGES:
+        print("\n" + format_report(reports["shipped"][lang], f"shipped path, {lang}"))
+    ok = (
+        reports["shipped"]["all"]["macro_f1"] >= TARGET_MACRO
+        and all(reports["shipped"][lang]["macro_f1"] >= TARGET_LANGUAGE for lang in LANGUAGES)
+        and opt["recall"] >= 0.98
+        and opt["precision"] >= 0.95
+        and all(
+            reports["shipped"]["all"]["macro_f1"] > reports[b]["all"]["macro_f1"]
+            for b in ("keyword", "tfidf-lr")
+        )
+    )
+    print("\ntargets met" if ok else "\nTARGETS NOT MET", file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

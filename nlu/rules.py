@@ -1,0 +1,193 @@
+"""R-RP1: deterministic understanding that never depends on the model.
+
+Stop words (ru/en/pl/zh), digits and button payloads offered by the touch, yes/no words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nlu.types import ROUTING_INTENTS, RoutingIntent
+
+# A whole message made of one of these (plus politeness) is an opt-out.
+STOP_PHRASES: frozenset[str] = frozenset(
+    {
+        # en — carrier keywords and their everyday forms
+        "stop", "stopall", "stop all", "unsubscribe", "unsub", "cancel", "end", "quit",
+        "optout", "opt out", "opt me out", "unsubscribe me", "remove me", "stop it",
+        "stop texting", "stop messaging", "stop sending", "stop the messages",
+        "stop messages", "stop texts", "stop spam", "stop spamming", "no more messages",
+        "no more texts", "dont text me", "do not text me", "do not contact me",
+        "dont contact me", "leave me alone",
+        # ru (incl. translit)
+        "стоп", "стопэ", "хватит", "отписаться", "отписка", "отпишите", "отпишите меня",
+        "отписать", "отпишись", "стоп рассылка", "стоп спам", "не пишите", "не пишите мне",
+        "не пишите больше", "больше не пишите", "не пишите мне больше", "хватит писать",
+        "хватит мне писать", "перестаньте писать", "не беспокойте", "отменить подписку",
+        "stop pishite", "ne pishite", "ne pishite mne", "otpisatsya", "otpishite",
+        "otpishite menya", "hvatit", "hvatit pisat",
+        # pl
+        "wypisz", "wypisz mnie", "wypiszcie", "wypiszcie mnie", "wypisać", "wypisac",
+        "rezygnuję", "rezygnuje", "rezygnacja", "nie piszcie", "nie piszcie więcej",
+        "nie piszcie wiecej", "nie pisz", "przestańcie pisać", "przestancie pisac",
+        "dość", "dosc", "koniec",
+        # zh (written without spaces; see _compact)
+        "退订", "td", "取消订阅", "停止", "停", "停止发送", "别发了", "别再发了", "不要再发了",
+        "不要发了", "别烦我",
+    }
+)  # fmt: skip
+
+# Words that may surround a stop word without changing its meaning.
+POLITENESS: frozenset[str] = frozenset(
+    {
+        "please", "pls", "plz", "pleas", "thanks", "thank", "you", "thx", "ty", "now", "just",
+        "ok", "okay", "sorry", "asap", "already", "all", "me", "it", "immediately", "right",
+        "away", "to", "reply", "send", "text", "i", "want",
+        "пожалуйста", "пожалуйсто", "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо",
+        "спс", "все", "уже", "сейчас", "меня", "мне", "ну", "срочно", "вообще", "плс",
+        "pozhaluysta", "pojaluysta", "spasibo",
+        "proszę", "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "mnie", "już", "juz",
+        "teraz", "natychmiast",
+        "请", "谢谢", "谢", "吧", "了", "啊", "哦", "呀", "吗", "您", "麻烦", "好吗",
+    }
+)  # fmt: skip
+
+YES_WORDS: frozenset[str] = frozenset(
+    {
+        "yes", "yeah", "yep", "yup", "y", "sure", "ok", "okay", "k", "of course", "yes please",
+        "да", "ага", "угу", "конечно", "давайте", "давай", "ок", "окей", "хорошо", "да давайте",
+        "da", "ага да",
+        "tak", "jasne", "pewnie", "oczywiście", "oczywiscie", "dobrze",
+        "是", "是的", "好", "好的", "要", "可以", "行", "嗯",
+    }
+)  # fmt: skip
+NO_WORDS: frozenset[str] = frozenset(
+    {
+        "no", "nope", "nah", "n", "no thanks", "no thank you", "not now",
+        "нет", "неа", "не", "не надо", "не нужно", "нет спасибо", "net",
+        "nie", "nie dziękuję", "nie dziekuje", "nie teraz",
+        "不", "不要", "不用", "不是", "不了", "不需要", "不用了",
+    }
+)  # fmt: skip
+# Emoji that on their own mean "stop".
+STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")
+_KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in "0123456789"} | {f"{d}\u20e3": d for d in "0123456789"}
+_SPACES = re.compile(r"\s+")
+
+
+def _is_cjk_word(word: str) -> bool:
+    return bool(word) and all("\u3400" <= ch <= "\u9fff" for ch in word)
+
+
+_CJK_POLITENESS = sorted((w for w in POLITENESS if _is_cjk_word(w)), key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    intent: RoutingIntent
+    detail: str
+
+
+def normalize(text: str) -> str:
+    """Lower-case words only: no punctuation, emoji, symbols; ё→е; single spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    text = text.replace("'", "")  # don't → dont
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] in "LN" or ch.isspace():
+            kept.append(ch)
+        elif category[0] in "PSZ":
+            kept.append(" ")
+        # marks (variation selectors, keycaps), controls and zero-width joiners are dropped
+    return _SPACES.sub(" ", "".join(kept)).strip()
+
+
+def _strip_politeness(words: list[str]) -> list[str]:
+    return [w for w in words if w not in POLITENESS]
+
+
+def _compact(text: str) -> str:
+    """Chinese has no spaces: drop polite particles and spaces to compare with stop phrases."""
+    compact = text.replace(" ", "")
+    for word in _CJK_POLITENESS:
+        compact = compact.replace(word, "")
+    return compact
+
+
+def is_stop(text: str) -> bool:
+    """True when the whole message asks to stop (a stop word plus politeness at most)."""
+    raw = text.strip()
+    if raw and all(ch in STOP_EMOJI or not ch.strip() or ch == "\ufe0f" for ch in raw):
+        return True
+    normalized = normalize(text)
+    if not normalized:
+        return False
+    words = _strip_politeness(normalized.split())
+    if words:
+        phrase = " ".join(words)
+        if phrase in STOP_PHRASES:
+            return True
+        # "stop stop stop", "STOP STOP"
+        if all(w in STOP_PHRASES for w in words) and len(set(words)) == 1:
+            return True
+    compact = _compact(normalized)
+    if compact in STOP_PHRASES:
+        return True
+    # 退订 (the standard SMS keyword) anywhere, but not 退订单 (cancel an order)
+    return bool(re.search(r"退订(?!单)", compact)) and len(compact) <= 8
+
+
+def _offered_key(text: str, offered: Mapping[str, str]) -> str | None:
+    stripped = text.strip()
+    if stripped in offered:
+        return stripped
+    for keycap, digit in _KEYCAPS.items():
+        stripped = stripped.replace(keycap, digit)
+    candidate = stripped.strip(" .)(!,;:#№")
+    if candidate in offered:
+        return candidate
+    folded = {key.casefold(): key for key in offered}
+    return folded.get(normalize(stripped)) or folded.get(candidate.casefold())
+
+
+def _yes_no(text: str) -> str | None:
+    normalized = normalize(text)
+    if not normalized:
+        return None
+    words = [w for w in normalized.split() if w not in {"please", "пожалуйста", "proszę", "请"}]
+    phrase = " ".join(words)
+    if phrase in YES_WORDS or _compact(phrase) in YES_WORDS - {"了"}:
+        return "yes"
+    if phrase in NO_WORDS or _compact(phrase) in NO_WORDS:
+        return "no"
+    # "да да", "нет нет"
+    if words and len(set(words)) == 1:
+        return "yes" if words[0] in YES_WORDS else "no" if words[0] in NO_WORDS else None
+    return None
+
+
+def _from_offered(key: str, offered: Mapping[str, str]) -> RuleMatch:
+    action = offered[key]
+    if action in ROUTING_INTENTS:
+        return RuleMatch(intent=action, detail=action)
+    return RuleMatch(intent="other", detail=action)
+
+
+def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatch | None:
+    """The deterministic answer for this message, or None when the model must decide."""
+    offered = offered or {}
+    key = _offered_key(text, offered)
+    if key is not None:
+        return _from_offered(key, offered)
+    if is_stop(text):
+        return RuleMatch(intent="opt_out", detail="stop")
+    answer = _yes_no(text)
+    if answer is not None:
+        if answer in offered:
+            return _from_offered(answer, offered)
+        return RuleMatch(intent="other", detail=answer)
+    return None

@@ -1,0 +1,140 @@
+"""`nudge train`: trains the Rasa NLU model into models/, skipped when nothing changed."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from bot.cli_commands import REGISTRARS
+from bot.settings import Settings
+
+MODEL_PREFIX = "nlu-"
+
+
+def training_inputs(root: Path) -> list[Path]:
+    """Every file whose content decides the model: NLU data, config.yml, domain.yml."""
+    data = sorted((root / "nlu" / "data").glob("*.yml"))
+    return [*data, root / "config.yml", root / "domain.yml"]
+
+
+def training_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _sidecar(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".json")
+
+
+def current_model(models_dir: Path, wanted_hash: str) -> Path | None:
+    """The model trained from exactly these inputs, if there is one."""
+    for model in sorted(models_dir.glob(f"{MODEL_PREFIX}*.tar.gz")):
+        sidecar = _sidecar(model)
+        try:
+            if json.loads(sidecar.read_text())["sha256"] == wanted_hash:
+                return model
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+def write_nlu_domain(root: Path, target: Path) -> None:
+    """Rasa only needs the intents: a minimal domain keeps template edits from breaking it."""
+    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
+    intents = [str(i) if not isinstance(i, dict) else next(iter(i)) for i in domain["intents"]]
+    target.write_text(
+        yaml.safe_dump({"version": "3.1", "intents": intents}, allow_unicode=True),
+        encoding="utf-8",
+    )
+
+
+def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
+    """Train unless a model from the same inputs exists; return the model's path."""
+    models_dir = out or root / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    wanted = training_hash(root)
+    existing = None if force else current_model(models_dir, wanted)
+    if existing is not None:
+        # Touch it so the supervisor (newest by mtime) serves this one.
+        os.utime(existing)
+        print(f"NLU model is up to date: {existing.relative_to(root)} (training skipped)")
+        return existing
+    rasa = root / ".venv-rasa" / "bin" / "rasa"
+    if not rasa.exists():
+        raise SystemExit(f"{rasa} is missing: run `make rasa-venv`")
+    var = root / "var"
+    var.mkdir(exist_ok=True)
+    domain = var / "nlu-domain.yml"
+    write_nlu_domain(root, domain)
+    name = f"{MODEL_PREFIX}{wanted[:16]}"
+    command = [
+        str(rasa),
+        "train",
+        "nlu",
+        "--config",
+        str(root / "config.yml"),
+        "--nlu",
+        str(root / "nlu" / "data"),
+        "--domain",
+        str(domain),
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        name,
+    ]
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    started = time.monotonic()
+    print(f"training the NLU model ({' '.join(command[1:3])}) …", flush=True)
+    result = subprocess.run(command, cwd=root, env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"rasa train nlu failed with exit code {result.returncode}")
+    model = models_dir / f"{name}.tar.gz"
+    _sidecar(model).write_text(
+        json.dumps({"sha256": wanted, "seconds": round(time.monotonic() - started, 1)})
+    )
+    os.utime(model)
+    _prune(models_dir, keep=model)
+    print(f"NLU model trained in {time.monotonic() - started:.0f}s: {model.relative_to(root)}")
+    return model
+
+
+def _prune(models_dir: Path, keep: Path) -> None:
+    """Keep the newest three models; old ones only fill the disk."""
+    models = sorted(
+        models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in models[3:]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+            _sidecar(old).unlink(missing_ok=True)
+
+
+def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        train(settings.root, force=args.force)
+    except SystemExit as exc:
+        print(f"nudge train: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("train", help="train the Rasa NLU model (skips when unchanged)")
+    parser.add_argument("--force", action="store_true", help="train even when nothing changed")
+    parser.set_defaults(handler=_cmd_train)
+
+
+REGISTRARS.append(_register)
