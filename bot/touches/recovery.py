@@ -45,14 +45,16 @@ async def recover(sessions: SessionFactory, now: datetime, instance: str) -> tup
     async with sessions.begin() as session:
         rows = (
             await session.execute(
-                select(Touch.id, Touch.status, Touch.claimed_by, Touch.claimed_at).where(
-                    Touch.status.in_(("claimed", "sending"))
-                )
+                select(
+                    Touch.id, Touch.status, Touch.claimed_by, Touch.claimed_at, Touch.contact_id
+                ).where(Touch.status.in_(("claimed", "sending")))
             )
         ).all()
         released: list[int] = []
         unknown: list[int] = []
-        for touch_id, status, claimer, claimed_at in rows:
+        contact_of: dict[int, int] = {}
+        for touch_id, status, claimer, claimed_at, contact_id in rows:
+            contact_of[touch_id] = contact_id
             if claimer == instance:
                 continue
             if not (_dead(claimer) or (claimed_at is not None and claimed_at < stale_before)):
@@ -75,7 +77,7 @@ async def recover(sessions: SessionFactory, now: datetime, instance: str) -> tup
                     session,
                     at=now,
                     action="unknown",
-                    contact_id=None,
+                    contact_id=contact_of[touch_id],
                     touch_id=touch_id,
                     rule="R-SR9 outcome unknown after restart",
                     detail={"flagged": True},
