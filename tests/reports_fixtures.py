@@ -107,19 +107,20 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
         session.add(touch)
         await session.flush()
         if t.sent and t.status is not None:
-            session.add(
-                Message(
-                    contact_id=contact.id,
-                    direction="out",
-                    channel="whatsapp",
-                    text="hello",
-                    touch_id=touch.id,
-                    author="bot",
-                    status=t.status,
-                    created_at=at(t.at),
-                    status_at=at(t.at + 0.1),
-                )
+            message = Message(
+                contact_id=contact.id,
+                direction="out",
+                channel="whatsapp",
+                text="hello",
+                touch_id=touch.id,
+                author="bot",
+                status=t.status,
+                created_at=at(t.at),
+                status_at=at(t.at + 0.1),
             )
+            session.add(message)
+            await session.flush()
+            touch.message_id = message.id
     for reply_at, intent in spec.replies:
         session.add(
             Message(

@@ -25,7 +25,6 @@ class Money(BaseModel):
 
 class VariantReport(BaseModel):
     variant: str = Field(description="Empty string when the touch has no variants.")
-    chains: int = Field(description="Chains whose first touch in the period is this one.")
     sent: int
     delivered: int
     read: int
@@ -72,7 +71,7 @@ class StepReport(BaseModel):
 
 class FlowReport(BaseModel):
     flow: str
-    chains: int
+    chains: int = Field(description="Distinct chains that got a touch in the period.")
     sent: int
     recovered: int
     recovery_rate: Rate = Field(description="Recovered chains / chains touched in the period.")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sql
@@ -24,10 +25,12 @@ from bot.reports.schemas import (
     VariantReport,
 )
 from bot.reports.stats import rate, two_proportion_z, wilson
+from bot.store.models import Contact
 
 SIGNIFICANCE = 0.05
 CONTROL_NAMES = ("control",)
 _CENT = Decimal("0.01")
+WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -54,17 +57,31 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-async def _rows(session: AsyncSession, text_sql: str, q: Query) -> list[dict[str, Any]]:
-    d = sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
+def _dialect(session: AsyncSession) -> sql.Dialect:
+    return sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
+
+
+async def _prepare(session: AsyncSession, q: Query) -> tuple[sql.Dialect, sql.Scope]:
+    """Session settings for one big read, and whether the shop filter is needed at all."""
+    d = _dialect(session)
+    if d.postgres:
+        # JIT compilation costs seconds here and gains nothing; sorts stay in memory
+        await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    other_shop = await session.scalar(
+        select(Contact.id).where(or_(Contact.shop < q.shop, Contact.shop > q.shop)).limit(1)
+    )
+    return d, sql.Scope(flow=q.flow is not None, shop=other_shop is not None)
+
+
+async def _rows(
+    session: AsyncSession, d: sql.Dialect, text_sql: str, q: Query
+) -> list[dict[str, Any]]:
     statement, params = sql.bind(
         text_sql, d, shop=q.shop, start=q.start, end=q.end, window=q.window, flow=q.flow
     )
     result = await session.execute(statement, params)
     return [dict(row) for row in result.mappings().all()]
-
-
-def _dialect(session: AsyncSession) -> sql.Dialect:
-    return sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
 
 
 def _money(totals: dict[str, tuple[int, Decimal]]) -> list[Money]:
@@ -80,7 +97,6 @@ def _variant(row: dict[str, Any], revenue: dict[str, tuple[int, Decimal]]) -> Va
     sent = n["sent"]
     return VariantReport(
         variant=row["variant"],
-        chains=int(row["chains"] or 0),
         sent=sent,
         delivered=n["delivered"],
         read=n["was_read"],
@@ -140,8 +156,8 @@ def _step(step: str, variants: list[VariantReport]) -> StepReport:
     return StepReport(step=step, control=control_name, variants=variants, comparisons=comparisons)
 
 
-async def _conversations(session: AsyncSession, q: Query) -> ConversationReport:
-    rows = await _rows(session, sql.conversations_sql(_dialect(session)), q)
+async def _conversations(session: AsyncSession, d: sql.Dialect, q: Query) -> ConversationReport:
+    rows = await _rows(session, d, sql.conversations_sql(d), q)
     row = rows[0]
     active, escalated, deflected = (int(row[k] or 0) for k in ("active", "escalated", "deflected"))
     return ConversationReport(
@@ -157,11 +173,13 @@ async def _conversations(session: AsyncSession, q: Query) -> ConversationReport:
 
 
 async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> RecoveryReport:
-    d = _dialect(session)
-    flow_filter = q.flow is not None
-    groups = await _rows(session, sql.groups_sql(d, flow_filter), q)
+    d, scope = await _prepare(session, q)
+    groups = await _rows(session, d, sql.groups_sql(d, scope), q)
+    chains = {
+        r["flow"]: int(r["chains"]) for r in await _rows(session, d, sql.chains_sql(scope), q)
+    }
     revenue: dict[tuple[str, str, str], dict[str, tuple[int, Decimal]]] = defaultdict(dict)
-    for r in await _rows(session, sql.revenue_sql(d, flow_filter), q):
+    for r in await _rows(session, d, sql.revenue_sql(d, scope), q):
         key = (r["flow"], r["step"], r["variant"])
         cents = Decimal(int(r["cents"] or 0)) / 100  # summed in cents: exact on SQLite too
         revenue[key][r["currency"] or "???"] = (int(r["orders"]), cents.quantize(_CENT))
@@ -176,7 +194,7 @@ async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> Rec
     for flow, by_step in steps.items():
         step_reports = [_step(step, variants) for step, variants in by_step.items()]
         every = [v for s in step_reports for v in s.variants]
-        chains, recovered = sum(v.chains for v in every), sum(v.recovered for v in every)
+        reached, recovered = chains.get(flow, 0), sum(v.recovered for v in every)
         totals: dict[str, tuple[int, Decimal]] = {}
         for v in every:
             for m in v.recovered_revenue:
@@ -185,10 +203,10 @@ async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> Rec
         flows.append(
             FlowReport(
                 flow=flow,
-                chains=chains,
+                chains=reached,
                 sent=sum(v.sent for v in every),
                 recovered=recovered,
-                recovery_rate=_rate(min(recovered, chains), chains),
+                recovery_rate=_rate(min(recovered, reached), reached),
                 recovered_revenue=_money(totals),
                 steps=step_reports,
             )
@@ -203,17 +221,15 @@ async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> Rec
         attribution_hours=q.attribution_hours,
         generated_at=now,
         flows=flows,
-        conversations=await _conversations(session, q),
+        conversations=await _conversations(session, d, q),
         flagged=flagged,
     )
 
 
 async def timeseries(session: AsyncSession, q: Query) -> TimeSeries:
     """Daily counts and rates by UTC day of sending; days without touches are zeros."""
-    rows = {
-        r["day"]: r
-        for r in await _rows(session, sql.daily_sql(_dialect(session), q.flow is not None), q)
-    }
+    d, scope = await _prepare(session, q)
+    rows = {r["day"]: r for r in await _rows(session, d, sql.daily_sql(d, scope), q)}
     days: list[DayPoint] = []
     day = q.start.date()
     last = (q.end - timedelta(microseconds=1)).date()

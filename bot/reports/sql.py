@@ -1,10 +1,11 @@
-"""The report queries: one pass over the sent touches, aggregated by the database.
+"""The report queries, aggregated by the database (SQLite and PostgreSQL alike).
 
-Attribution rule: what happens after a touch (a reply, an opt-out, a handoff, a payment) is
-credited to the last touch of the same chain sent before it, and only within the
-attribution window. So the recovered counts of a chain's touches add up to at most one,
-and a chain counts as recovered when its checkout is paid within the window after a touch.
-The SQL runs unchanged on SQLite and PostgreSQL except for three small fragments.
+Attribution rule: what follows a touch (a payment, a reply, an opt-out, a handoff) is
+credited to the last touch sent before it — of the same chain for payments and stops, of
+the same contact for messages and handoffs — and only within the attribution window. So a
+chain's touches share at most one recovery, and a chain counts as recovered when its
+checkout is paid within the window after one of its touches. Each event finds its touch
+through an index, so the cost grows with the events, not with a sort of every touch.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Dialect:
 
     def seconds(self, later: str, earlier: str) -> str:
         if self.postgres:
-            return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+            return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
         return f"(julianday({later}) - julianday({earlier})) * 86400.0"
 
     def day(self, at: str) -> str:
@@ -42,83 +43,92 @@ class Dialect:
         return f"substr({at}, 1, 10)"
 
 
-def _after(d: Dialect, at: str) -> str:
-    """`at` falls in the touch's window: after it, within the window, before the next touch."""
-    return (
-        f"({at} >= s.sent_at AND {d.within(at, 's.sent_at')}"
-        f" AND (s.next_at IS NULL OR {at} < s.next_at))"
-    )
+@dataclass(frozen=True)
+class Scope:
+    """Which filters the statement carries: a flow, and the shop join (skipped with one shop)."""
+
+    flow: bool
+    shop: bool = True
+
+    def touches(self, alias: str = "t") -> str:
+        """FROM/WHERE fragment selecting the touches sent in the period (alias `t`)."""
+        join = f" JOIN contacts ct ON ct.id = {alias}.contact_id" if self.shop else ""
+        where = f"{alias}.sent_at >= :from AND {alias}.sent_at < :to"
+        if self.shop:
+            where += " AND ct.shop = :shop"
+        if self.flow:
+            where += f" AND {alias}.flow = :flow"
+        return f"touches {alias}{join} WHERE {where}"
 
 
-def _sent_cte(flow: bool, paid_only: bool) -> str:
-    # neighbours are looked up one window beyond the period so edges are credited right
-    paid = (
-        " JOIN chains pc ON pc.id = t.chain_id"
-        " JOIN checkouts pk ON pk.id = pc.checkout_id AND pk.status = 'paid'"
-        if paid_only
-        else ""
-    )
-    return f"""
-sent AS (
-  SELECT t.id, t.chain_id, t.contact_id, t.flow, t.step, t.variant, t.sent_at,
-         LEAD(t.sent_at) OVER w AS next_at,
-         LAG(t.sent_at) OVER w AS prev_at,
-         ROW_NUMBER() OVER w AS pos
-  FROM touches t
-  JOIN contacts ct ON ct.id = t.contact_id{paid}
-  WHERE t.sent_at IS NOT NULL AND t.sent_at >= :lead_from AND t.sent_at < :lead_to
-    AND ct.shop = :shop{" AND t.flow = :flow" if flow else ""}
-  WINDOW w AS (PARTITION BY t.chain_id ORDER BY t.sent_at, t.id)
-)"""
+def _since(d: Dialect, at: str) -> str:
+    """The touch `t` was sent at or before `at`, and at most the window before it."""
+    if d.postgres:
+        return f"t.sent_at <= {at} AND t.sent_at >= {at} - :window"
+    return f"t.sent_at <= {at} AND julianday(t.sent_at) >= julianday({at}) - :window_days"
 
 
-def _flags_ctes(d: Dialect, flow: bool) -> str:
-    """CTEs `sent`, `touch`, `replies`, `delivery` and `flags`: one row per touch in period."""
-    handoff = f"cv.escalated_at IS NOT NULL AND {_after(d, 'cv.escalated_at')}"
+def _credit_ctes(d: Dialect) -> str:
+    """CTEs `hit`, `ev`, `credit`: per touch, what followed it (rows only for touches with events).
+
+    Every event is matched to the touches before it within the window; the latest one wins.
+    """
     answer = d.seconds("cv.first_operator_reply_at", "cv.escalated_at")
     return f"""
-WITH {_sent_cte(flow, paid_only=False).strip()},
-touch AS (
-  SELECT s.id, s.flow, s.step, COALESCE(s.variant, ch.variant, '') AS variant, s.sent_at,
-    s.pos, co.currency, co.total,
-    CASE WHEN s.prev_at IS NULL OR s.prev_at < :from THEN 1 ELSE 0 END AS first_in_period,
-    CASE WHEN co.status = 'paid' AND co.paid_at IS NOT NULL AND {_after(d, "co.paid_at")}
-      THEN 1 ELSE 0 END AS recovered,
-    CASE WHEN ch.stop_reason = 'opt_out' AND ch.stopped_at IS NOT NULL
-      AND {_after(d, "ch.stopped_at")} THEN 1 ELSE 0 END AS chain_opt_out,
-    CASE WHEN {handoff} THEN 1 ELSE 0 END AS handoff,
-    CASE WHEN {handoff} AND cv.first_operator_reply_at IS NOT NULL
-      THEN {answer} END AS answer_seconds
-  FROM sent s
-  JOIN chains ch ON ch.id = s.chain_id
-  LEFT JOIN checkouts co ON co.id = ch.checkout_id
-  LEFT JOIN conversations cv ON cv.contact_id = s.contact_id
-  WHERE s.sent_at >= :from AND s.sent_at < :to
+hit AS (
+  SELECT 'p' AS kind, ch.id AS ref, t.id AS touch_id, t.sent_at AS touch_at,
+    CAST(NULL AS DOUBLE PRECISION) AS answer_seconds, 0 AS opt
+  FROM chains ch JOIN checkouts co ON co.id = ch.checkout_id
+  JOIN touches t ON t.chain_id = ch.id AND {_since(d, "co.paid_at")}
+  WHERE co.status = 'paid' AND co.paid_at >= :lead_from AND co.paid_at < :lead_to
+  UNION ALL
+  SELECT 's', ch.id, t.id, t.sent_at, NULL, 1
+  FROM chains ch JOIN touches t ON t.chain_id = ch.id AND {_since(d, "ch.stopped_at")}
+  WHERE ch.stop_reason = 'opt_out' AND ch.stopped_at >= :lead_from AND ch.stopped_at < :lead_to
+  UNION ALL
+  SELECT 'm', m.id, t.id, t.sent_at, NULL, CASE WHEN m.intent = 'opt_out' THEN 1 ELSE 0 END
+  FROM messages m JOIN touches t ON t.contact_id = m.contact_id AND {_since(d, "m.created_at")}
+  WHERE m.direction = 'in' AND m.created_at >= :lead_from AND m.created_at < :lead_to
+  UNION ALL
+  SELECT 'e', cv.id, t.id, t.sent_at,
+    CASE WHEN cv.first_operator_reply_at IS NOT NULL THEN {answer} END, 0
+  FROM conversations cv
+  JOIN touches t ON t.contact_id = cv.contact_id AND {_since(d, "cv.escalated_at")}
+  WHERE cv.escalated_at >= :lead_from AND cv.escalated_at < :lead_to
 ),
-replies AS (
-  SELECT s.id, MAX(CASE WHEN m.intent = 'opt_out' THEN 1 ELSE 0 END) AS opt_out
-  FROM sent s
-  JOIN messages m ON m.contact_id = s.contact_id AND m.direction = 'in'
-    AND {_after(d, "m.created_at")}
-  WHERE s.sent_at >= :from AND s.sent_at < :to
-  GROUP BY s.id
+ev AS (
+  SELECT kind, touch_id, answer_seconds, opt,
+    ROW_NUMBER() OVER (PARTITION BY kind, ref ORDER BY touch_at DESC, touch_id DESC) AS rn
+  FROM hit
 ),
-delivery AS (
-  SELECT m.touch_id,
-    MAX(CASE WHEN m.status IN ('delivered', 'read') THEN 1 ELSE 0 END) AS delivered,
-    MAX(CASE WHEN m.status = 'read' THEN 1 ELSE 0 END) AS was_read
-  FROM touch x JOIN messages m ON m.touch_id = x.id AND m.direction = 'out'
-  GROUP BY m.touch_id
-),
-flags AS (
-  SELECT x.*, COALESCE(dl.delivered, 0) AS delivered, COALESCE(dl.was_read, 0) AS was_read,
-    CASE WHEN r.id IS NULL THEN 0 ELSE 1 END AS replied,
-    CASE WHEN x.chain_opt_out = 1 OR COALESCE(r.opt_out, 0) = 1 THEN 1 ELSE 0 END AS opted_out
-  FROM touch x
-  LEFT JOIN delivery dl ON dl.touch_id = x.id
-  LEFT JOIN replies r ON r.id = x.id
+credit AS (
+  SELECT touch_id,
+    MAX(CASE WHEN kind = 'p' THEN 1 ELSE 0 END) AS recovered,
+    MAX(CASE WHEN kind = 'm' THEN 1 ELSE 0 END) AS replied,
+    MAX(opt) AS opted_out,
+    MAX(CASE WHEN kind = 'e' THEN 1 ELSE 0 END) AS handoff,
+    MAX(answer_seconds) AS answer_seconds
+  FROM ev WHERE rn = 1 GROUP BY touch_id
 )"""
 
+
+def _flags_ctes(d: Dialect, scope: Scope) -> str:
+    """CTEs up to `flags`: one narrow row per touch sent in the period, with its outcomes."""
+    return f"""
+WITH {_credit_ctes(d).strip()},
+flags AS (
+  SELECT t.flow, t.step, COALESCE(t.variant, '') AS variant, t.sent_at,
+    CASE WHEN m.status IN ('delivered', 'read') THEN 1 ELSE 0 END AS delivered,
+    CASE WHEN m.status = 'read' THEN 1 ELSE 0 END AS was_read,
+    COALESCE(c.recovered, 0) AS recovered, COALESCE(c.replied, 0) AS replied,
+    COALESCE(c.opted_out, 0) AS opted_out, COALESCE(c.handoff, 0) AS handoff
+  FROM {scope.touches().replace(" WHERE ", _FLAG_JOINS + " WHERE ", 1)}
+)"""
+
+
+_FLAG_JOINS = """
+  LEFT JOIN messages m ON m.id = t.message_id
+  LEFT JOIN credit c ON c.touch_id = t.id"""
 
 _COUNTS = """
   COUNT(*) AS sent, SUM(delivered) AS delivered, SUM(was_read) AS was_read,
@@ -127,19 +137,27 @@ _COUNTS = """
   SUM(CASE WHEN replied = 1 AND handoff = 0 THEN 1 ELSE 0 END) AS deflected"""
 
 
-def groups_sql(d: Dialect, flow: bool) -> str:
-    """One row per (flow, step, variant) with counts and the median time to an operator."""
-    return f"""{_flags_ctes(d, flow)},
+def groups_sql(d: Dialect, scope: Scope) -> str:
+    """One row per (flow, step, variant): counts, chains reached and the median answer time.
+
+    The median runs over the few touches followed by an answered handoff, by a window
+    (SQLite has no percentile; PostgreSQL's would forbid hash aggregation).
+    """
+    return f"""{_flags_ctes(d, scope)},
 agg AS (
-  SELECT flow, step, variant, {_COUNTS},
-    SUM(first_in_period) AS chains, MIN(pos) AS pos
+  SELECT flow, step, variant, {_COUNTS}, MIN(sent_at) AS first_sent
   FROM flags GROUP BY flow, step, variant
+),
+answered AS (
+  SELECT t.flow, t.step, COALESCE(t.variant, '') AS variant, c.answer_seconds
+  FROM {scope.touches().replace(" WHERE ", " JOIN credit c ON c.touch_id = t.id WHERE ", 1)}
+    AND c.answer_seconds IS NOT NULL
 ),
 ranked AS (
   SELECT flow, step, variant, answer_seconds,
     ROW_NUMBER() OVER (PARTITION BY flow, step, variant ORDER BY answer_seconds) AS rn,
     COUNT(*) OVER (PARTITION BY flow, step, variant) AS n
-  FROM flags WHERE answer_seconds IS NOT NULL
+  FROM answered
 ),
 med AS (
   SELECT flow, step, variant, AVG(answer_seconds) AS median_answer_seconds
@@ -148,27 +166,38 @@ med AS (
 SELECT agg.*, med.median_answer_seconds
 FROM agg LEFT JOIN med
   ON med.flow = agg.flow AND med.step = agg.step AND med.variant = agg.variant
-ORDER BY agg.flow, agg.pos, agg.step, agg.variant"""
+ORDER BY agg.flow, agg.first_sent, agg.step, agg.variant"""
 
 
-def revenue_sql(d: Dialect, flow: bool) -> str:
+def chains_sql(scope: Scope) -> str:
+    """Distinct chains reached per flow (hash-distinct, no sort of the touches)."""
+    return f"""
+SELECT flow, COUNT(*) AS chains
+FROM (SELECT DISTINCT t.flow, t.chain_id FROM {scope.touches()}) reached
+GROUP BY flow"""
+
+
+def revenue_sql(d: Dialect, scope: Scope) -> str:
     """Recovered revenue per (flow, step, variant, currency); only paid chains are read."""
     return f"""
-WITH {_sent_cte(flow, paid_only=True).strip()}
-SELECT s.flow, s.step, COALESCE(s.variant, ch.variant, '') AS variant, co.currency,
-  COUNT(*) AS orders, SUM(ROUND(co.total * 100)) AS cents
-FROM sent s
-JOIN chains ch ON ch.id = s.chain_id
-JOIN checkouts co ON co.id = ch.checkout_id
-WHERE s.sent_at >= :from AND s.sent_at < :to AND co.paid_at IS NOT NULL
-  AND {_after(d, "co.paid_at")}
-GROUP BY s.flow, s.step, COALESCE(s.variant, ch.variant, ''), co.currency
+WITH hit AS (
+  SELECT ch.id AS ref, t.id AS touch_id, co.currency, co.total,
+    ROW_NUMBER() OVER (PARTITION BY ch.id ORDER BY t.sent_at DESC, t.id DESC) AS rn
+  FROM chains ch JOIN checkouts co ON co.id = ch.checkout_id
+  JOIN touches t ON t.chain_id = ch.id AND {_since(d, "co.paid_at")}
+  WHERE co.status = 'paid' AND co.paid_at >= :lead_from AND co.paid_at < :lead_to
+)
+SELECT t.flow, t.step, COALESCE(t.variant, '') AS variant, h.currency,
+  COUNT(*) AS orders, SUM(ROUND(h.total * 100)) AS cents
+FROM {scope.touches().replace(" WHERE ", " JOIN hit h ON h.touch_id = t.id WHERE ", 1)}
+  AND h.rn = 1
+GROUP BY t.flow, t.step, COALESCE(t.variant, ''), h.currency
 ORDER BY 1, 2, 3, 4"""
 
 
-def daily_sql(d: Dialect, flow: bool) -> str:
+def daily_sql(d: Dialect, scope: Scope) -> str:
     """One row per UTC day the touches were sent."""
-    return f"""{_flags_ctes(d, flow)}
+    return f"""{_flags_ctes(d, scope)}
 SELECT {d.day("sent_at")} AS day, {_COUNTS}
 FROM flags GROUP BY {d.day("sent_at")} ORDER BY 1"""
 
