@@ -52,7 +52,8 @@ FROM generate_series(1, :chains) g;
 
 INSERT INTO touches (id, message_id, chain_id, contact_id, flow, step, variant, channel, due_at,
   status, sent_at, created_at)
-SELECT row_number() OVER (), row_number() OVER (), c.id, c.contact_id, c.flow, s.step, c.variant, 'whatsapp',
+SELECT row_number() OVER (), row_number() OVER (), c.id, c.contact_id, c.flow, s.step,
+  c.variant, 'whatsapp',
   c.started_at + s.after, 'sent', c.started_at + s.after, c.started_at
 FROM chains c
 CROSS JOIN (VALUES ('first', interval '1 hour', 1), ('second', interval '24 hours', 2),
@@ -143,9 +144,7 @@ def main() -> None:
     for label, times, size in rows:
         median = statistics.median(times)
         ok = "yes" if median < TARGET_SECONDS else "NO"
-        print(
-            f"{label:<20} {median:>9.2f} {min(times):>7.2f} {max(times):>7.2f} {size:>8} {ok:>6}"
-        )
+        print(f"{label:<20} {median:>9.2f} {min(times):>7.2f} {max(times):>7.2f} {size:>8} {ok:>6}")
 
 
 if __name__ == "__main__":
