@@ -28,6 +28,10 @@ from flows.replies import validate_replies  # noqa: E402  (reply flows, shop set
 
 VALIDATORS.append(validate_replies)
 
+from nlu.validate import validate_nlu  # noqa: E402  (NLU data, held-out files, config.yml)
+
+VALIDATORS.append(validate_nlu)
+
 
 def validate_all(root: Path) -> list[str]:
     problems: list[str] = []
