@@ -6,7 +6,9 @@ part (dialogue, manual review of failed payments) and any process are announced 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +32,7 @@ class EscalationNotifier:
         self.chat_id = chat_id
         self.since: datetime = app[CLOCK].now()
         self.sent: set[tuple[int, datetime]] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
 
     async def tick(self, now: datetime) -> None:
         async with self.app[SESSIONS]() as session:
@@ -49,12 +52,22 @@ class EscalationNotifier:
             if key in self.sent or conversation.escalated_at is None:
                 continue
             self.sent.add(key)
-            text = self.text(conversation, contact)
-            try:
-                await self.bot.send_message(chat_id=self.chat_id, text=text)
-            except Exception as exc:  # a notification must never break the queue
-                log.warning("operators' Telegram notification failed: %s", type(exc).__name__)
+            # Sent in the background: a slow Telegram must not hold up the scheduler's tick.
+            task = asyncio.create_task(self._send(self.text(conversation, contact)))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
             self.since = max(self.since, conversation.escalated_at)
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.bot.send_message(chat_id=self.chat_id, text=text)
+        except Exception as exc:  # a notification must never break the queue
+            log.warning("operators' Telegram notification failed: %s", type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait for notifications under way (tests, shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     def text(self, conversation: Conversation, contact: Contact) -> str:
         reason = conversation.handoff_reason or ""
@@ -82,3 +95,10 @@ def setup_notifications(app: web.Application) -> None:
     notifier = EscalationNotifier(app, bot, settings.telegram_operators_chat_id)
     app[NOTIFIER] = notifier
     app[SCHEDULER].add_tick("handoff-notify", notifier.tick)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await notifier.drain()
+        await bot.shutdown()
+
+    app.cleanup_ctx.append(lifecycle)
