@@ -1,7 +1,8 @@
 """Recovery attribution at payment time: marks the chain recovered and counts it (R-MX1).
 
-The report recomputes attribution in SQL; this listener only stamps `chains.recovered_at`
-and `recovered_amount` and feeds the Prometheus counters, touching no other column.
+The report recomputes attribution in SQL; this listener only sets `chains.recovered_at`
+and `recovered_amount` (the payment time and total, or none when no touch was sent within
+the window before it) and feeds the Prometheus counters, touching no other column.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 async def attribute_payment(
     session: AsyncSession, checkout_id: int, window: timedelta
 ) -> list[tuple[str, str | None, float]]:
-    """Stamp the chains of a paid checkout that had a touch sent within the window before it.
+    """Set or clear `recovered_*` on the chains of a paid checkout by the attribution window.
 
-    Returns (flow, currency, amount) for each chain newly marked recovered.
+    Runs after the touches listener (which stamps every active chain on payment), so this
+    decision is the one that stays. Returns (flow, currency, amount) for each chain newly
+    credited with this payment.
     """
     checkout = await session.get(Checkout, checkout_id)
     if checkout is None or checkout.status != "paid" or checkout.paid_at is None:
@@ -39,20 +42,21 @@ async def attribute_payment(
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(Chain.id, Chain.flow, last_sent).where(
-            Chain.checkout_id == checkout_id, Chain.recovered_at.is_(None)
+        select(Chain.id, Chain.flow, Chain.recovered_at, last_sent).where(
+            Chain.checkout_id == checkout_id
         )
     )
     recovered: list[tuple[str, str | None, float]] = []
-    for chain_id, flow, sent_at in rows.all():
-        if sent_at is None or paid_at - sent_at > window:
-            continue
-        await session.execute(
-            update(Chain)
-            .where(Chain.id == chain_id)
-            .values(recovered_at=paid_at, recovered_amount=checkout.total)
+    for chain_id, flow, before, sent_at in rows.all():
+        within = sent_at is not None and paid_at - sent_at <= window
+        values = (
+            {"recovered_at": paid_at, "recovered_amount": checkout.total}
+            if within
+            else {"recovered_at": None, "recovered_amount": None}
         )
-        recovered.append((flow, checkout.currency, float(checkout.total or 0)))
+        await session.execute(update(Chain).where(Chain.id == chain_id).values(**values))
+        if within and before != paid_at:  # a repeated payment event is not counted twice
+            recovered.append((flow, checkout.currency, float(checkout.total or 0)))
     return recovered
 
 
