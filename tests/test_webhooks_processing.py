@@ -15,7 +15,7 @@ from bot.channels.keys import INBOX, STATUS_LISTENERS
 from bot.channels.parsing import Parsed
 from bot.channels.telegram_link import make_token
 from bot.store.models import Consent, Contact, InboundWebhook
-from bot.webhooks.inbox import store
+from bot.webhooks.writer import store
 from tests.channels_fixtures import (
     Received,
     add_contact,
@@ -54,7 +54,7 @@ async def test_duplicate_provider_id_is_handled_once(
 
 
 async def _none_left(client: TestClient[Any, Any]) -> bool:
-    return await unprocessed(client) == 0 and not client.app[INBOX].tasks
+    return await unprocessed(client) == 0 and client.app[INBOX].idle
 
 
 async def test_button_reply_becomes_payload(

@@ -9,54 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import InboundMessage, StatusUpdate
 from bot.channels.keys import StatusListener
-from bot.channels.parsing import Parsed, from_json, to_json
+from bot.channels.parsing import from_json
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.store.models import InboundWebhook
 from bot.webhooks.statuses import apply_status
+from bot.webhooks.writer import GroupWriter, write_lock
 
 log = logging.getLogger(__name__)
 
 MessageHook = Callable[[InboundMessage], Awaitable[bool]]
-
-
-def _insert(engine: AsyncEngine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-
-
-async def store(
-    engine: AsyncEngine, channel: str, items: Sequence[Parsed], now: datetime
-) -> list[int]:
-    """Persist the webhook's items in one statement; ids of the rows that were new."""
-    if not items:
-        return []
-    rows = [
-        {
-            "channel": channel,
-            "dedupe_key": p.dedupe_key[:160],
-            "payload": to_json(p),
-            "received_at": now,
-        }
-        for p in items
-    ]
-    statement: Insert = (
-        _insert(engine)(InboundWebhook)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        .returning(InboundWebhook.id)
-    )
-    async with engine.begin() as connection:
-        return [int(i) for i in (await connection.execute(statement)).scalars()]
 
 
 class Inbox:
@@ -69,6 +39,7 @@ class Inbox:
         handler: Callable[[], Callable[[InboundMessage], Awaitable[Any]] | None],
         listeners: list[StatusListener],
         hooks: Sequence[MessageHook] = (),
+        workers: int = 8,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -76,19 +47,65 @@ class Inbox:
         self.listeners = listeners
         self.hooks = list(hooks)  # run first; True means "consumed" (e.g. a /start deep link)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.queued: list[int] = []
+        self.writer = GroupWriter(engine)
+        self.claimer: asyncio.Task[None] | None = None
+        # A few workers, not a task per row: processing must leave the database (and the
+        # event loop) to the acknowledgements; claimed rows wait here, the rest in `queued`.
+        self.work: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue(maxsize=workers * 8)
+        self.workers = workers
+        self.running: list[asyncio.Task[None]] = []
+        self.busy = 0
         self.locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and how many hold or wait
 
     def schedule(self, ids: Sequence[int]) -> None:
+        """Queue stored rows; one claimer takes everything queued in one UPDATE per round."""
         if not ids:
             return
-        task = asyncio.get_running_loop().create_task(self.process(list(ids)))
+        self.queued.extend(ids)
+        if not self.running:
+            self.running = [self._track(self._worker()) for _ in range(self.workers)]
+        if self.claimer is None or self.claimer.done():
+            self.claimer = self._track(self._claim_loop())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, claimed or being handled (tests and shutdown wait for this)."""
+        claiming = self.claimer is not None and not self.claimer.done()
+        return not self.queued and not claiming and self.work.empty() and self.busy == 0
+
+    async def _worker(self) -> None:
+        while True:
+            row_id, payload = await self.work.get()
+            self.busy += 1
+            try:
+                await self._guarded(row_id, payload)
+            finally:
+                self.busy -= 1
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _claim_loop(self) -> None:
+        while self.queued:
+            ids, self.queued = self.queued[:500], self.queued[500:]
+            await self.process(ids)
 
     async def drain(self, grace: float = 10.0) -> None:
-        """Wait for the tasks in flight (shutdown); whatever is left resumes at the next start."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=grace)
+        """Finish what is in flight (shutdown); rows never claimed resume at the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        self.queued.clear()  # still unclaimed in the database: resumed next time
+        while not self.idle and loop.time() < deadline:  # noqa: ASYNC110 (shutdown only, several states)
+            await asyncio.sleep(0.01)
+        for task in self.running:
+            task.cancel()
+        if self.running:
+            await asyncio.wait(self.running)
+        self.running = []
 
     async def resume(self) -> int:
         """Schedule rows a previous run stored but never processed; how many."""
@@ -110,29 +127,33 @@ class Inbox:
             .values(processed_at=self.clock.now())
             .returning(InboundWebhook.id, InboundWebhook.payload)
         )
-        async with self.engine.begin() as connection:
+        async with write_lock(self.engine), self.engine.begin() as connection:
             rows = (await connection.execute(statement)).all()
         return sorted((int(r[0]), r[1]) for r in rows)
 
     async def process(self, ids: list[int]) -> None:
+        """Claim the rows, then handle each in its own task (ordered per address by a lock)."""
         try:
             claimed = await self._claim(ids)
         except Exception:
             log.exception("could not claim %d stored webhooks; they resume at next start", len(ids))
             return
         for row_id, payload in claimed:
-            try:
-                await self._one(from_json(payload))
-            except Exception as exc:  # one bad item must not stop the others
-                log.exception("processing stored webhook %d failed", row_id)
-                await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
+            await self.work.put((row_id, payload))
+
+    async def _guarded(self, row_id: int, payload: dict[str, Any]) -> None:
+        try:
+            await self._one(from_json(payload))
+        except Exception as exc:  # one bad item must not stop the others
+            log.exception("processing stored webhook %d failed", row_id)
+            await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
 
     async def _record_error(self, row_id: int, error: str) -> None:
         statement = (
             update(InboundWebhook).where(InboundWebhook.id == row_id).values(error=error[:300])
         )
         try:
-            async with self.engine.begin() as connection:
+            async with write_lock(self.engine), self.engine.begin() as connection:
                 await connection.execute(statement)
         except Exception:
             log.exception("could not record the error of webhook %d", row_id)

@@ -17,12 +17,11 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.app_keys import CLOCK, ENGINE, METRICS, SETTINGS
+from bot.app_keys import CLOCK, METRICS, SETTINGS
 from bot.channels import telegram, twilio_sms, whatsapp
 from bot.channels.keys import INBOX
 from bot.channels.parsing import MalformedWebhook, Parsed
 from bot.logmask import mask_text
-from bot.webhooks.inbox import store
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ async def _accept(
     except Exception as exc:  # a payload shape the parser did not foresee is still a 400
         return _malformed(channel, f"unreadable payload ({type(exc).__name__})")
     try:
-        ids = await store(app[ENGINE], channel, items, app[CLOCK].now())
+        ids = await app[INBOX].writer.store(channel, items, app[CLOCK].now())
     except Exception:
         log.exception("%s webhook could not be stored; the provider will retry", channel)
         return web.Response(status=503, text="try again")

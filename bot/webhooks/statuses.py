@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import StatusUpdate
 from bot.store.models import Message
+from bot.webhooks.writer import write_lock
 
 # A status may replace only the ones listed: read never goes back to delivered, and a late
 # `failed` does not undo a delivery (multi-device), while `delivered` after `failed` wins.
@@ -35,6 +36,6 @@ async def apply_status(engine: AsyncEngine, status: StatusUpdate) -> int | None:
         .values(**values)
         .returning(Message.id)
     )
-    async with engine.begin() as connection:
+    async with write_lock(engine), engine.begin() as connection:
         row = (await connection.execute(statement)).first()
     return int(row[0]) if row is not None else None

@@ -1,0 +1,116 @@
+"""The acknowledgement's one write: INSERT … ON CONFLICT DO NOTHING, grouped across requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.parsing import Parsed, to_json
+from bot.store.models import InboundWebhook
+
+_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
+    """SQLite has one writer: our own writes queue here instead of in SQLite's busy handler,
+    which sleeps up to 100 ms per retry. PostgreSQL needs no such thing."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _LOCKS.get(engine)
+    if lock is None:
+        lock = _LOCKS[engine] = asyncio.Lock()
+    return lock
+
+
+def _insert(engine: AsyncEngine) -> Any:
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def _rows(channel: str, items: Sequence[Parsed], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "channel": channel,
+            "dedupe_key": p.dedupe_key[:160],
+            "payload": to_json(p),
+            "received_at": now,
+        }
+        for p in items
+    ]
+
+
+async def _insert_rows(
+    engine: AsyncEngine, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """INSERT … ON CONFLICT DO NOTHING in one transaction; (channel, dedupe_key) → id of the
+    rows that were new. Executemany, so SQLAlchemy compiles the statement once ("insertmanyvalues")
+    instead of a new multi-row VALUES per batch size."""
+    statement: Insert = (
+        _insert(engine)(InboundWebhook)
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        .returning(InboundWebhook.id, InboundWebhook.channel, InboundWebhook.dedupe_key)
+    )
+    async with write_lock(engine), engine.begin() as connection:
+        result = await connection.execute(statement, rows)
+        return {(str(r[1]), str(r[2])): int(r[0]) for r in result}
+
+
+async def store(
+    engine: AsyncEngine, channel: str, items: Sequence[Parsed], now: datetime
+) -> list[int]:
+    """Persist the webhook's items in one statement; ids of the rows that were new."""
+    if not items:
+        return []
+    rows = _rows(channel, items, now)
+    new = await _insert_rows(engine, rows)
+    return [
+        new[k] for k in dict.fromkeys((r["channel"], r["dedupe_key"]) for r in rows) if k in new
+    ]
+
+
+class GroupWriter:
+    """Concurrent acknowledgements share one transaction (group commit): each request waits
+    only for the commit that carries its rows, and the database sees one write per batch."""
+
+    def __init__(self, engine: AsyncEngine, max_rows: int = 500) -> None:
+        self.engine = engine
+        self.max_rows = max_rows
+        self.pending: list[tuple[list[dict[str, Any]], asyncio.Future[list[int]]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def store(self, channel: str, items: Sequence[Parsed], now: datetime) -> list[int]:
+        if not items:
+            return []
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.pending.append((_rows(channel, items, now), future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self.pending:
+            batch: list[tuple[list[dict[str, Any]], asyncio.Future[list[int]]]] = []
+            size = 0
+            while self.pending and (not batch or size + len(self.pending[0][0]) <= self.max_rows):
+                entry = self.pending.pop(0)
+                batch.append(entry)
+                size += len(entry[0])
+            rows = [row for entry_rows, _ in batch for row in entry_rows]
+            try:
+                new = await _insert_rows(self.engine, rows)
+            except Exception as exc:  # every waiting request answers 503; the provider retries
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for entry_rows, future in batch:
+                keys = dict.fromkeys((r["channel"], r["dedupe_key"]) for r in entry_rows)
+                if not future.done():
+                    future.set_result([new[k] for k in keys if k in new])
