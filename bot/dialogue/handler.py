@@ -241,7 +241,7 @@ def _handoff_reason(book: ReplyBook, c: Classification, inbound: InboundMessage)
         if c.detail in book.by_payload:
             return None  # a quick reply: its flow decides
     for rule in book.handoff:
-        if c.detail and c.detail in rule.fine_intents:
+        if c.source == "model" and c.detail and c.detail in rule.fine_intents:
             return rule.reason
     text = c.redacted_text.lower()
     if inbound.button_payload is None and text:
@@ -255,7 +255,8 @@ def _handoff_reason(book: ReplyBook, c: Classification, inbound: InboundMessage)
 
 
 def _route(book: ReplyBook, c: Classification) -> ReplyFlow:
-    if c.detail:
+    # Only a rule's detail is a payload or yes/no; a model's detail is its own intent name.
+    if c.detail and c.source == "rule":
         flow = book.by_payload.get(c.detail)
         if flow is not None:
             return flow
