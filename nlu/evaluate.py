@@ -41,7 +41,12 @@ def score(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
         }
     total = len(gold)
     correct = sum(confusion[label][label] for label in labels)
-    present = [label for label in labels if per_intent[label]["support"]]
+    # like scikit-learn: the mean over intents that occur in the gold labels or predictions
+    present = [
+        label
+        for label in labels
+        if per_intent[label]["support"] or sum(confusion[g][label] for g in labels)
+    ]
     macro = sum(float(per_intent[lb]["f1"]) for lb in present) / len(present) if present else 0.0
     return {
         "accuracy": round(correct / total, 4) if total else 0.0,

@@ -76,6 +76,9 @@ NO_WORDS: frozenset[str] = frozenset(
 STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")
 _KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in "0123456789"} | {f"{d}\u20e3": d for d in "0123456789"}
 _SPACES = re.compile(r"\s+")
+_SCRIPT_BOUNDARY = re.compile(
+    r"(?<=[\u3400-\u9fff])(?=[^\u3400-\u9fff\s])|(?<=[^\u3400-\u9fff\s])(?=[\u3400-\u9fff])"
+)
 
 
 def _is_cjk_word(word: str) -> bool:
@@ -103,7 +106,8 @@ def normalize(text: str) -> str:
         elif category[0] in "PSZ":
             kept.append(" ")
         # marks (variation selectors, keycaps), controls and zero-width joiners are dropped
-    return _SPACES.sub(" ", "".join(kept)).strip()
+    joined = _SCRIPT_BOUNDARY.sub(" ", "".join(kept))  # "请stop" → "请 stop"
+    return _SPACES.sub(" ", joined).strip()
 
 
 def _strip_politeness(words: list[str]) -> list[str]:
@@ -126,7 +130,8 @@ def is_stop(text: str) -> bool:
     normalized = normalize(text)
     if not normalized:
         return False
-    words = _strip_politeness(normalized.split())
+    words = [_compact(w) for w in _strip_politeness(normalized.split())]
+    words = [w for w in words if w]
     if words:
         phrase = " ".join(words)
         if phrase in STOP_PHRASES:
@@ -134,7 +139,7 @@ def is_stop(text: str) -> bool:
         # "stop stop stop", "STOP STOP"
         if all(w in STOP_PHRASES for w in words) and len(set(words)) == 1:
             return True
-    compact = _compact(normalized)
+    compact = "".join(words)
     if compact in STOP_PHRASES:
         return True
     # 退订 (the standard SMS keyword) anywhere, but not 退订单 (cancel an order)

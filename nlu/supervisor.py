@@ -43,9 +43,18 @@ class RasaSupervisor:
         self.url = f"http://127.0.0.1:{port}"
         self.ready = asyncio.Event()
         self.restarts = 0
+        # set after each restart (tests and the health probe can wait for it)
+        self.restarted = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        """The running Rasa process id (None when not running)."""
+        if self._process is None or self._process.returncode is not None:
+            return None
+        return self._process.pid
 
     @property
     def status(self) -> str:
@@ -131,6 +140,7 @@ class RasaSupervisor:
             backoff = min(backoff * 2, 30.0)
             self.restarts += 1
             await self._spawn()
+            self.restarted.set()
 
     async def _terminate(self) -> None:
         process = self._process

@@ -21,13 +21,17 @@ def _domain_intents(root: Path, problems: list[str]) -> set[str]:
     except (OSError, yaml.YAMLError) as exc:
         problems.append(f"{path}:1: cannot read: {exc}")
         return set()
-    intents = {str(i) if not isinstance(i, dict) else str(next(iter(i))) for i in domain.get("intents") or []}
+    intents = {
+        str(i) if not isinstance(i, dict) else str(next(iter(i)))
+        for i in domain.get("intents") or []
+    }
     line = _line_of(path, "intents:")
     for missing in sorted(set(ROUTING_INTENTS) - intents):
         problems.append(f"{path}:{line}: intents lacks the routing intent {missing!r}")
     for unknown in sorted(intents - known_intents()):
         problems.append(
-            f"{path}:{line}: intent {unknown!r} is not mapped onto a routing intent in nlu/intents.py"
+            f"{path}:{line}: intent {unknown!r} is not mapped onto a routing intent "
+            "in nlu/intents.py"
         )
     return intents
 

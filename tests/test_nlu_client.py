@@ -1,0 +1,182 @@
+"""The Rasa client and the live classifier against real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from nlu.classify import build_classifier
+from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class FakeRasa:
+    """A tiny server speaking (or garbling) Rasa's /model/parse; records what it received."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.tokens: list[str | None] = []
+        self.mode = "ok"
+        self.intent = "delivery"
+        self.confidence = 0.93
+        self.release = asyncio.Event()
+
+    async def parse(self, request: web.Request) -> web.StreamResponse:
+        self.received.append(await request.json())
+        self.tokens.append(request.query.get("token"))
+        if self.mode == "slow":
+            await self.release.wait()  # never answers within the client's timeout
+        if self.mode == "html":
+            return web.Response(text="<html>oops</html>", content_type="text/html")
+        if self.mode == "list":
+            return web.json_response([1, 2, 3])
+        if self.mode == "no-confidence":
+            return web.json_response({"intent": {"name": "payment"}})
+        if self.mode == "500":
+            return web.json_response({"error": "boom"}, status=500)
+        ranking = [{"name": self.intent, "confidence": self.confidence}]
+        if self.intent == "nlu_fallback":
+            ranking.append({"name": "discount", "confidence": 0.25})
+        return web.json_response(
+            {
+                "text": self.received[-1]["text"],
+                "intent": {"name": self.intent, "confidence": self.confidence},
+                "intent_ranking": ranking,
+            }
+        )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeRasa, str]]:
+    rasa = FakeRasa()
+    app = web.Application()
+    app.router.add_post("/model/parse", rasa.parse)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield rasa, str(server.make_url("")).rstrip("/")
+    rasa.release.set()
+    await server.close()
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens here any more
+
+
+async def test_model_answer_is_used(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "secret", 0.6)
+    result = await classifier.classify("когда привезут мой заказ")
+    assert (result.intent, result.source, result.detail) == ("delivery", "model", "delivery")
+    assert result.confidence == pytest.approx(0.93)
+    assert rasa.tokens == ["secret"]
+    await classifier.aclose()
+
+
+async def test_card_data_is_redacted_before_the_model_sees_it(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.6)
+    result = await classifier.classify("не проходит карта 4111 1111 1111 1111 cvv 123")
+    assert "4111" not in rasa.received[0]["text"] and "123" not in rasa.received[0]["text"]
+    assert result.card_data_removed
+    assert "4111" not in result.redacted_text
+    await classifier.aclose()
+
+
+async def test_low_confidence_and_fallback_become_other(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.6)
+    rasa.intent, rasa.confidence = "payment", 0.41
+    low = await classifier.classify("hmm what about the thing")
+    assert (low.intent, low.source, low.detail) == ("other", "threshold", "payment")
+    rasa.intent, rasa.confidence = "nlu_fallback", 0.3
+    fallback = await classifier.classify("asdf qwer")
+    assert (fallback.intent, fallback.source, fallback.detail) == ("other", "threshold", "discount")
+    await classifier.aclose()
+
+
+async def test_server_down_means_unavailable_and_rules_keep_working() -> None:
+    classifier = build_classifier(_closed_port_url(), "t", 0.6, timeout=0.5)
+    free_text = await classifier.classify("where is my parcel")
+    assert (free_text.intent, free_text.source) == ("other", "unavailable")
+    stop = await classifier.classify("STOP please")
+    assert (stop.intent, stop.source) == ("opt_out", "rule")
+    digit = await classifier.classify("2", {"2": "delivery"})
+    assert (digit.intent, digit.source) == ("delivery", "rule")
+    await classifier.aclose()
+
+
+async def test_slow_server_times_out(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    rasa.mode = "slow"
+    classifier = build_classifier(url, "t", 0.6, timeout=0.2)
+    result = await asyncio.wait_for(classifier.classify("how much is shipping"), timeout=5)
+    assert result.source == "unavailable"
+    await classifier.aclose()
+
+
+@pytest.mark.parametrize("mode", ["html", "list", "no-confidence", "500"])
+async def test_garbage_answers_mean_unavailable(fake: tuple[FakeRasa, str], mode: str) -> None:
+    rasa, url = fake
+    rasa.mode = mode
+    client = RasaClient(url, "t", timeout=1.0)
+    with pytest.raises(NluUnavailable):
+        await client.parse("hello there")
+    classifier = build_classifier(url, "t", 0.6)
+    result = await classifier.classify("hello there")
+    assert (result.intent, result.source) == ("other", "unavailable")
+    await client.aclose()
+    await classifier.aclose()
+
+
+async def test_circuit_opens_then_probes_and_closes(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    now = [1000.0]
+    breaker = CircuitBreaker(failures=3, reset_after=10.0, monotonic=lambda: now[0])
+    classifier = build_classifier(url, "t", 0.6, breaker=breaker)
+    rasa.mode = "500"
+    for _ in range(3):
+        assert (await classifier.classify("need a discount")).source == "unavailable"
+    assert breaker.state == "open" and classifier.status == "degraded"
+    calls = len(rasa.received)
+    assert (await classifier.classify("need a discount")).source == "unavailable"
+    assert len(rasa.received) == calls  # open circuit: the server is not even asked
+    now[0] += 10.0
+    assert breaker.state == "half-open"
+    rasa.mode = "ok"
+    result = await classifier.classify("need a discount")
+    assert result.source == "model"
+    assert breaker.state == "closed" and classifier.status == "ok"
+    await classifier.aclose()
+
+
+async def test_failed_half_open_probe_reopens(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    now = [0.0]
+    breaker = CircuitBreaker(failures=1, reset_after=5.0, monotonic=lambda: now[0])
+    client = RasaClient(url, "t", breaker=breaker)
+    rasa.mode = "list"
+    with pytest.raises(NluUnavailable):
+        await client.parse("x")
+    now[0] += 5.0
+    with pytest.raises(NluUnavailable):
+        await client.parse("x")  # the probe fails
+    assert breaker.state == "open"
+    await client.aclose()
+
+
+async def test_no_nlu_configured_rules_only() -> None:
+    classifier = build_classifier(None)
+    assert (await classifier.classify("Отписаться")).intent == "opt_out"
+    assert (await classifier.classify("где моя посылка")).source == "unavailable"
+    assert (await classifier.classify("🙂")).source == "rule"
+    assert classifier.status == "degraded"

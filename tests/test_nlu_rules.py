@@ -1,0 +1,125 @@
+"""R-RP1 deterministic rules: stop words in every language, offered digits/buttons, yes/no."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlu.rules import apply_rules, is_stop
+
+STOP_WORDS = [
+    "STOP", "stop", "Stop", "STOPALL", "UNSUBSCRIBE", "unsubscribe", "CANCEL", "END", "QUIT",
+    "opt out", "СТОП", "стоп", "Стоп", "отписаться", "Отписка", "хватит", "wypisz",
+    "wypisz mnie", "dość", "退订", "取消订阅", "TD", "停止",
+]  # fmt: skip
+POLITE_BEFORE = ["", "please ", "pls ", "ну ", "пожалуйста ", "proszę ", "请", "ok "]
+POLITE_AFTER = ["", " please", " now", " пожалуйста", " плиз", " proszę", "谢谢", " thanks", " уже"]
+DECOR = ["", "!", "!!!", ".", " 🛑", "🙏", " 😡😡", "?!", "…", " )"]
+
+
+def _random_case(draw: st.DrawFn, word: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    return "".join(c.upper() if flip else c.lower() for c, flip in zip(word, flips, strict=True))
+
+
+@st.composite
+def stop_messages(draw: st.DrawFn) -> str:
+    word = _random_case(draw, draw(st.sampled_from(STOP_WORDS)))
+    before = draw(st.sampled_from(POLITE_BEFORE))
+    after = draw(st.sampled_from(POLITE_AFTER))
+    decor = draw(st.sampled_from(DECOR))
+    lead = draw(st.sampled_from(["", " ", "  ", "\n", "“"]))
+    return f"{lead}{before}{word}{after}{decor}{lead}"
+
+
+@given(stop_messages())
+@settings(max_examples=300, deadline=None)
+def test_stop_word_variants_opt_out(message: str) -> None:
+    match = apply_rules(message)
+    assert match is not None and match.intent == "opt_out", message
+
+
+@given(stop_messages(), st.dictionaries(st.sampled_from(["1", "2", "3"]), st.just("payment")))
+@settings(max_examples=100, deadline=None)
+def test_stop_wins_even_when_digits_are_offered(message: str, offered: dict[str, str]) -> None:
+    match = apply_rules(message, offered)
+    assert match is not None and match.intent == "opt_out"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop by the store tomorrow",
+        "I can't stop buying your stuff",
+        "what is the end date of the sale",
+        "cancel my order and refund",
+        "don't stop the discount please",
+        "стоп-кран не работает в поезде",
+        "не могу остановиться, хочу ещё",
+        "когда закончится акция",
+        "怎么退订单",
+        "wypiszę się sama później z newslettera? a co z rabatem",
+        "hello",
+        "",
+        "   ",
+    ],
+)
+def test_no_false_opt_out(text: str) -> None:
+    match = apply_rules(text)
+    assert match is None or match.intent != "opt_out"
+
+
+@pytest.mark.parametrize("text", ["🛑", "⛔️", "🚫 🚫"])
+def test_stop_emoji_alone_opts_out(text: str) -> None:
+    assert is_stop(text)
+
+
+OFFERED = {"1": "pay_link", "2": "delivery", "3": "opt_out", "PAY_HELP": "payment"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "detail"),
+    [
+        ("1", "other", "pay_link"),
+        (" 2 ", "delivery", "delivery"),
+        ("3.", "opt_out", "opt_out"),
+        ("2️⃣", "delivery", "delivery"),
+        ("PAY_HELP", "payment", "payment"),
+        ("pay_help", "payment", "payment"),
+    ],
+)
+def test_offered_digits_and_payloads(text: str, intent: str, detail: str) -> None:
+    match = apply_rules(text, OFFERED)
+    assert match is not None
+    assert (match.intent, match.detail) == (intent, detail)
+
+
+def test_digit_not_offered_is_left_to_the_model() -> None:
+    assert apply_rules("4", OFFERED) is None
+    assert apply_rules("1") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("да", "yes"), ("Да!", "yes"), ("yes please", "yes"), ("Yep", "yes"), ("tak", "yes"),
+        ("是的", "yes"), ("好的", "yes"), ("нет", "no"), ("Нет.", "no"), ("no", "no"),
+        ("nope", "no"), ("nie", "no"), ("不要", "no"), ("不用了", "no"),
+    ],
+)  # fmt: skip
+def test_yes_no_words(text: str, answer: str) -> None:
+    match = apply_rules(text)
+    assert match is not None
+    assert (match.intent, match.detail) == ("other", answer)
+
+
+def test_yes_no_resolved_through_offered() -> None:
+    match = apply_rules("yes", {"yes": "opt_out_confirm", "no": "payment"})
+    assert match is not None and (match.intent, match.detail) == ("other", "opt_out_confirm")
+    match = apply_rules("нет", {"yes": "opt_out_confirm", "no": "payment"})
+    assert match is not None and match.intent == "payment"
+
+
+def test_free_text_is_left_to_the_model() -> None:
+    assert apply_rules("when will my parcel arrive") is None
