@@ -198,11 +198,11 @@ def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:
         reply = interactive.get("button_reply") or interactive.get("list_reply")
         reply = require(reply, dict, f"{where}.interactive.button_reply")
         button = text_field(reply.get("id"), f"{where}.interactive.button_reply.id", 256)
-        text = text_field(reply.get("title", ""), f"{where}.interactive.button_reply.title", 100)
+        extra["button_title"] = text_field(reply.get("title", ""), f"{where}.title", 100)
     elif kind == "button":  # a template's quick reply
         tapped = require(raw.get("button"), dict, f"{where}.button")
         button = text_field(tapped.get("payload"), f"{where}.button.payload", 256)
-        text = text_field(tapped.get("text", ""), f"{where}.button.text", 100)
+        extra["button_title"] = text_field(tapped.get("text", ""), f"{where}.button.text", 100)
     if isinstance(raw.get("timestamp"), str):
         extra["provider_ts"] = raw["timestamp"][:20]
     address = "+" + sender.lstrip("+")

@@ -1,0 +1,132 @@
+"""The sandbox phone in real headless Chromium: messages arrive live, a reply and a button tap
+go back through the fake provider's signed webhook, statuses update in place."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.app_keys import CLOCK, INBOUND_HANDLER, OUTBOUND, SESSIONS
+from bot.channels.base import Button, InboundMessage, OutboundMessage
+from bot.channels.keys import FAKES
+from bot.store.models import Contact, Message
+from tests.conftest import API_KEY, IN_CI
+from tests.live_server import serve_in_thread
+
+pytestmark = pytest.mark.browser
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+PHONE = "+79161230000"
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[WebDriver]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI (make browser)")
+        pytest.skip("headless Chromium not installed (make browser)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def echo_bot(app: Any) -> Any:
+    """Stands in for the dialogue: stores the shopper's message, answers with two buttons."""
+
+    async def handle(item: InboundMessage) -> None:
+        async with app[SESSIONS].begin() as session:
+            contact = (
+                await session.scalars(select(Contact).where(Contact.phone == item.address))
+            ).one()
+            session.add(
+                Message(
+                    contact_id=contact.id,
+                    direction="in",
+                    channel=item.channel,
+                    address=item.address,
+                    text=item.text or f"[{item.button_payload}]",
+                    status="received",
+                    created_at=app[CLOCK].now(),
+                )
+            )
+        said = item.button_payload or item.text
+        buttons = (Button("yes", "Да"), Button("no", "Нет"))
+        await app[OUTBOUND].send(contact, "whatsapp", OutboundMessage(f"echo: {said}", buttons))
+
+    return handle
+
+
+def _texts(driver: WebDriver, direction: str) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f".msg.{direction} .text")]
+
+
+def test_phone_shows_messages_live_and_replies(
+    chromium: WebDriver, db_url: str, tmp_path: Path
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the browser path is the same on both databases; run it once")
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, db_url)
+    app = create_app(settings, run_nlu=False, run_scheduler=False)
+    app[INBOUND_HANDLER] = echo_bot(app)
+    with serve_in_thread(app) as (base, _):
+        app[FAKES].target = base
+        event = {
+            "id": "phone-consent-1",
+            "type": "consent.granted",
+            "occurred_at": "2026-03-02T09:00:00+00:00",
+            "contact": {"id": "shopper-1", "phone": PHONE, "name": "Anna"},
+            "channel": "whatsapp",
+            "source": "checkout_checkbox",
+        }
+        auth = {"Authorization": f"Bearer {API_KEY}"}
+        assert httpx.post(f"{base}/api/v1/events", json=event, headers=auth).status_code == 202
+        contacts = httpx.get(f"{base}/sandbox/phone/contacts").json()
+        contact_id = next(c["id"] for c in contacts if c["phone"] == PHONE)
+
+        chromium.get(f"{base}/sandbox/phone")
+        wait = WebDriverWait(chromium, 20)
+        wait.until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, f"#contact option[value='{contact_id}']")
+        )
+        chromium.find_element(By.CSS_SELECTOR, f"#contact option[value='{contact_id}']").click()
+        chromium.find_element(By.ID, "text").send_keys("Когда доставка?")
+        chromium.find_element(By.ID, "send").click()
+        wait.until(lambda d: "Когда доставка?" in _texts(d, "in"))
+        wait.until(lambda d: "echo: Когда доставка?" in _texts(d, "out"))
+        # the fake's signed status webhooks move the message to "read" without a reload
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.out[data-status='read']"))
+        buttons = chromium.find_elements(By.CSS_SELECTOR, ".msg.out .btn")
+        assert [b.text for b in buttons[:2]] == ["Да", "Нет"]
+        buttons[0].click()
+        wait.until(lambda d: "echo: yes" in _texts(d, "out"))
+        assert "[yes]" in _texts(chromium, "in")
+        assert chromium.find_element(By.ID, "status").text == ""
