@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -57,6 +58,22 @@ class Outbound:
         self.clock = clock
         self.clients = dict(clients)
         self.metrics = metrics
+
+    async def flag_interrupted(self, older_than: timedelta = timedelta(minutes=15)) -> int:
+        """Rows left `sending` by a crash become `unknown`: flagged, never re-sent (R-SR9).
+        Only old ones, so a send in flight on another instance is left alone."""
+        cutoff = self.clock.now() - older_than
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                update(Message)
+                .where(
+                    Message.direction == "out",
+                    Message.status == "sending",
+                    Message.created_at < cutoff,
+                )
+                .values(status="unknown", error_reason="interrupted before the provider answered")
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def send(
         self,

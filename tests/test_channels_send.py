@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
-from bot.app_keys import OUTBOUND
+from bot.app_keys import CLOCK, OUTBOUND, SESSIONS
 from bot.channels.base import Button, OutboundMessage
 from bot.channels.fakes.twilio import twilio_error
 from bot.channels.fakes.whatsapp import Scripted, graph_error
+from bot.store.models import Message
 from tests.channels_fixtures import add_contact, fakes, message_row, received, service, wait_for
 
 __all__ = ["received", "service"]
@@ -163,3 +166,26 @@ async def test_telegram_inline_keyboard_blocked_and_retry(service: TestClient[An
     fake.blocked.add("4242")
     blocked = await outbound.send(contact, "telegram", OutboundMessage("x"))
     assert blocked.result.outcome == "failed" and blocked.result.error_code == "blocked"
+
+
+async def test_sends_interrupted_by_a_crash_are_flagged_unknown(
+    service: TestClient[Any, Any],
+) -> None:
+    contact = await add_contact(service)
+    now = service.app[CLOCK].now()
+    async with service.app[SESSIONS].begin() as session:
+        for minutes in (60, 1):
+            session.add(
+                Message(
+                    contact_id=contact.id,
+                    direction="out",
+                    channel="whatsapp",
+                    text="x",
+                    status="sending",
+                    created_at=now - timedelta(minutes=minutes),
+                )
+            )
+    assert await service.app[OUTBOUND].flag_interrupted() == 1
+    async with service.app[SESSIONS]() as session:
+        statuses = sorted((await session.scalars(select(Message.status))).all())
+    assert statuses == ["sending", "unknown"]  # the recent one may still be in flight elsewhere

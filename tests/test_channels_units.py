@@ -79,6 +79,13 @@ def test_twilio_parse_inbound_and_status() -> None:
         {"MessageSid": "SM1", "From": "+1202", "Body": "STOP", "SmsStatus": "received"}, NOW
     )
     assert inbound[0].item.text == "STOP" and inbound[0].dedupe_key == "SM1"
+    assert inbound[0].item.extra["stop"] == "1"  # type: ignore[union-attr]
+    russian = parse_webhook({"MessageSid": "SM9", "From": "+7916", "Body": "СТОП"}, NOW)
+    assert russian[0].item.extra.get("stop") == "1"  # type: ignore[union-attr]
+    question = parse_webhook(
+        {"MessageSid": "SM8", "From": "+7916", "Body": "стоп, а где заказ?"}, NOW
+    )
+    assert "stop" not in question[0].item.extra  # type: ignore[union-attr]
     status = parse_webhook(
         {"MessageSid": "SM2", "MessageStatus": "undelivered", "ErrorCode": "30007"}, NOW
     )

@@ -23,6 +23,7 @@ from bot.channels.errors import TWILIO_RETRYABLE, meaning
 from bot.channels.pacing import Pacer, parse_retry_after, with_retries
 from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options
 from bot.channels.sms_segments import sms_segments
+from nlu.rules import is_stop
 
 TWILIO_URL = "https://api.twilio.com"
 SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
@@ -157,6 +158,8 @@ def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:
         if not sender:
             raise MalformedWebhook("From: missing")
         extra = {"segments": form.get("NumSegments", "")[:4], "to": form.get("To", "")[:20]}
+        if is_stop(form["Body"]):  # R-RP1's own list (nlu.rules); the dialogue records the opt-out
+            extra["stop"] = "1"
         item = InboundMessage("sms", sender[:20], sid, now, text=form["Body"][:1600], extra=extra)
         return [Parsed(sid, item, form)]
     mapped = _STATUS_MAP.get(status)
