@@ -35,7 +35,11 @@ async def _connect_supervised(app: web.Application) -> AsyncIterator[None]:
     classifier = app[LIVE_CLASSIFIER]
     supervisor = app.get(NLU_SUPERVISOR)
     if supervisor is not None and classifier.client is None:
-        classifier.client = RasaClient(lambda: supervisor.url, lambda: supervisor.token)
+        classifier.client = RasaClient(
+            lambda: supervisor.url,
+            lambda: supervisor.token,
+            timeout=app[SETTINGS].nlu_timeout_seconds,
+        )
         classifier.ready = lambda: supervisor.status == "ok"
         app[HEALTH_PROBES]["nlu"] = lambda: classifier.status
     yield
@@ -48,7 +52,9 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     metrics = app[METRICS]
     classifier = LiveClassifier(
-        RasaClient(settings.nlu_url, settings.nlu_token) if settings.nlu_url else None,
+        RasaClient(settings.nlu_url, settings.nlu_token, timeout=settings.nlu_timeout_seconds)
+        if settings.nlu_url
+        else None,
         settings.nlu_threshold,
         observe=metrics.nlu_seconds.observe,
     )

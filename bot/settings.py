@@ -29,6 +29,17 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _float(name: str, default: float, low: float, high: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = _env(name, "1" if default else "0").lower()
     if raw in {"1", "true", "yes", "on"}:
@@ -49,6 +60,7 @@ class Settings:
     nlu_token: str = ""
     nlu_port: int = 5005
     nlu_threshold: float = 0.6
+    nlu_timeout_seconds: float = 2.0
     sandbox: bool = True
     default_timezone: str = "Europe/Moscow"
     default_language: str = "ru"
@@ -138,6 +150,7 @@ def load_settings(root: Path | None = None) -> Settings:
         nlu_token=_env("NUDGE_NLU_TOKEN", ""),
         nlu_port=_int("NUDGE_NLU_PORT", 5005, 1, 65535),
         nlu_threshold=threshold,
+        nlu_timeout_seconds=_float("NUDGE_NLU_TIMEOUT", 2.0, 0.05, 60.0),
         sandbox=sandbox,
         default_timezone=timezone,
         default_language=language,
