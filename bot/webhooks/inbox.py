@@ -21,7 +21,7 @@ from bot.channels.parsing import from_json
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.store.models import InboundWebhook
-from bot.webhooks.statuses import apply_status
+from bot.webhooks.statuses import apply_statuses
 from bot.webhooks.writer import GroupWriter, write_lock
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,28 @@ class Inbox:
         except Exception:
             log.exception("could not claim %d stored webhooks; they resume at next start", len(ids))
             return
+        statuses = [(i, p) for i, p in claimed if p.get("kind") == "status"]
+        if statuses:  # one transaction for the whole batch: status storms stay cheap
+            await self._statuses(statuses)
         for row_id, payload in claimed:
-            await self.work.put((row_id, payload))
+            if payload.get("kind") != "status":
+                await self.work.put((row_id, payload))
+
+    async def _statuses(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        try:
+            updates = [u for _, p in rows if isinstance(u := from_json(p), StatusUpdate)]
+            changed = await apply_statuses(self.engine, updates)
+        except Exception as exc:
+            log.exception("applying %d delivery statuses failed", len(rows))
+            for row_id, _ in rows:
+                await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
+            return
+        for update_, message_id in changed:
+            for listener in list(self.listeners):
+                try:
+                    await listener(update_, message_id)
+                except Exception:  # a listener's bug must not lose the other statuses
+                    log.exception("status listener failed")
 
     async def _guarded(self, row_id: int, payload: dict[str, Any]) -> None:
         try:
@@ -160,10 +180,9 @@ class Inbox:
 
     async def _one(self, item: InboundMessage | StatusUpdate) -> None:
         if isinstance(item, StatusUpdate):
-            message_id = await apply_status(self.engine, item)
-            if message_id is not None:
+            for update_, message_id in await apply_statuses(self.engine, [item]):
                 for listener in list(self.listeners):
-                    await listener(item, message_id)
+                    await listener(update_, message_id)
             return
         key = f"{item.channel}:{item.address}"
         lock, users = self.locks.get(key, (asyncio.Lock(), 0))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,13 +22,12 @@ _REPLACES: dict[str, tuple[str, ...]] = {
 }
 
 
-async def apply_status(engine: AsyncEngine, status: StatusUpdate) -> int | None:
-    """Move the message forward; the id of the message changed, or None (stale or unknown)."""
+def _statement(status: StatusUpdate) -> Any:
     values: dict[str, object] = {"status": status.status, "status_at": status.at}
     if status.status == "failed":
         values["error_code"] = status.error_code
         values["error_reason"] = status.error_reason
-    statement = (
+    return (
         update(Message)
         .where(
             Message.channel == status.channel,
@@ -36,6 +38,25 @@ async def apply_status(engine: AsyncEngine, status: StatusUpdate) -> int | None:
         .values(**values)
         .returning(Message.id)
     )
+
+
+async def apply_statuses(
+    engine: AsyncEngine, statuses: Sequence[StatusUpdate]
+) -> list[tuple[StatusUpdate, int]]:
+    """Move each message forward, all in one transaction; the (status, message id) pairs that
+    changed something (stale, repeated or unknown ones change nothing)."""
+    changed: list[tuple[StatusUpdate, int]] = []
+    if not statuses:
+        return changed
     async with write_lock(engine), engine.begin() as connection:
-        row = (await connection.execute(statement)).first()
-    return int(row[0]) if row is not None else None
+        for status in statuses:
+            row = (await connection.execute(_statement(status))).first()
+            if row is not None:
+                changed.append((status, int(row[0])))
+    return changed
+
+
+async def apply_status(engine: AsyncEngine, status: StatusUpdate) -> int | None:
+    """One status: the id of the message it moved forward, or None."""
+    changed = await apply_statuses(engine, [status])
+    return changed[0][1] if changed else None
