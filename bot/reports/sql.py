@@ -71,30 +71,38 @@ def _since(d: Dialect, at: str) -> str:
 def _credit_ctes(d: Dialect) -> str:
     """CTEs `hit`, `ev`, `credit`: per touch, what followed it (rows only for touches with events).
 
-    Every event is matched to the touches before it within the window; the latest one wins.
+    Every event is matched to the touches before it within the window (of its chain for
+    payments and stops, of its contact for messages and handoffs); the latest one wins.
     """
     answer = d.seconds("cv.first_operator_reply_at", "cv.escalated_at")
     return f"""
-hit AS (
-  SELECT 'p' AS kind, ch.id AS ref, t.id AS touch_id, t.sent_at AS touch_at,
-    CAST(NULL AS DOUBLE PRECISION) AS answer_seconds, 0 AS opt
+by_chain AS (
+  SELECT 'p' AS kind, ch.id AS ref, co.paid_at AS at, 0 AS opt
   FROM chains ch JOIN checkouts co ON co.id = ch.checkout_id
-  JOIN touches t ON t.chain_id = ch.id AND {_since(d, "co.paid_at")}
   WHERE co.status = 'paid' AND co.paid_at >= :lead_from AND co.paid_at < :lead_to
   UNION ALL
-  SELECT 's', ch.id, t.id, t.sent_at, NULL, 1
-  FROM chains ch JOIN touches t ON t.chain_id = ch.id AND {_since(d, "ch.stopped_at")}
+  SELECT 's', ch.id, ch.stopped_at, 1 FROM chains ch
   WHERE ch.stop_reason = 'opt_out' AND ch.stopped_at >= :lead_from AND ch.stopped_at < :lead_to
-  UNION ALL
-  SELECT 'm', m.id, t.id, t.sent_at, NULL, CASE WHEN m.intent = 'opt_out' THEN 1 ELSE 0 END
-  FROM messages m JOIN touches t ON t.contact_id = m.contact_id AND {_since(d, "m.created_at")}
+),
+by_contact AS (
+  SELECT 'm' AS kind, m.id AS ref, m.contact_id, m.created_at AS at,
+    CAST(NULL AS DOUBLE PRECISION) AS answer_seconds,
+    CASE WHEN m.intent = 'opt_out' THEN 1 ELSE 0 END AS opt
+  FROM messages m
   WHERE m.direction = 'in' AND m.created_at >= :lead_from AND m.created_at < :lead_to
   UNION ALL
-  SELECT 'e', cv.id, t.id, t.sent_at,
+  SELECT 'e', cv.id, cv.contact_id, cv.escalated_at,
     CASE WHEN cv.first_operator_reply_at IS NOT NULL THEN {answer} END, 0
   FROM conversations cv
-  JOIN touches t ON t.contact_id = cv.contact_id AND {_since(d, "cv.escalated_at")}
   WHERE cv.escalated_at >= :lead_from AND cv.escalated_at < :lead_to
+),
+hit AS (
+  SELECT e.kind, e.ref, t.id AS touch_id, t.sent_at AS touch_at,
+    CAST(NULL AS DOUBLE PRECISION) AS answer_seconds, e.opt
+  FROM by_chain e JOIN touches t ON t.chain_id = e.ref AND {_since(d, "e.at")}
+  UNION ALL
+  SELECT e.kind, e.ref, t.id, t.sent_at, e.answer_seconds, e.opt
+  FROM by_contact e JOIN touches t ON t.contact_id = e.contact_id AND {_since(d, "e.at")}
 ),
 ev AS (
   SELECT kind, touch_id, answer_seconds, opt,
