@@ -94,14 +94,24 @@ class Firing:
             .limit(BATCH)
         )
         if self.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(Touch)
-            .where(Touch.id.in_(due.scalar_subquery()), Touch.status == "planned")
-            .values(status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC))
-            .returning(Touch.id)
-            .execution_options(synchronize_session=False)
-        )
+            # A locking CTE is evaluated once; `IN (subquery LIMIT n)` may be re-run by the
+            # planner and then claim more than n rows.
+            locked = due.with_for_update(skip_locked=True).cte("due")
+            statement = (
+                update(Touch)
+                .where(Touch.id == locked.c.id)
+                .values(status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC))
+                .returning(Touch.id)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            statement = (
+                update(Touch)
+                .where(Touch.id.in_(due.scalar_subquery()), Touch.status == "planned")
+                .values(status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC))
+                .returning(Touch.id)
+                .execution_options(synchronize_session=False)
+            )
         async with self.sessions.begin() as session:
             return list((await session.execute(statement)).scalars().all())
 
@@ -127,22 +137,30 @@ class Firing:
                             "skip", "R-SR6 no WhatsApp template", stop_chain="no_template"
                         )
                     else:
-                        touch.status, touch.channel, touch.rule = "sending", decision.channel, None
-                        touch.sent_at = now
+                        touch.channel, touch.rule, touch.sent_at = decision.channel, None, now
                         ctx.chain_sent.append((now, decision.channel or ""))
                         jobs.append(_Job(touch, ctx, decision, message))
                         continue
                 self._apply(session, touch, ctx, decision, now)
-        # `sending` is committed: from here on a crash leaves `unknown`, never a resend.
-        semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
-
-        async def run(job: _Job) -> tuple[_Job, str, int | None, str]:
-            async with semaphore:
-                return await self._send(job, now)
-
-        results = await asyncio.gather(*(run(job) for job in jobs))
-        if results:
-            await self._record_all(results, now)
+        # Chunk by chunk: `sending` is committed before the provider is called, so a crash
+        # leaves at most one chunk `unknown` and never sends anything twice.
+        for start in range(0, len(jobs), SEND_CONCURRENCY):
+            chunk = jobs[start : start + SEND_CONCURRENCY]
+            async with self.sessions.begin() as session:
+                await session.execute(
+                    update(Touch),
+                    [
+                        {
+                            "id": j.touch.id,
+                            "status": "sending",
+                            "channel": j.touch.channel,
+                            "sent_at": now,
+                        }
+                        for j in chunk
+                    ],
+                )
+            results = await asyncio.gather(*(self._send(job, now) for job in chunk))
+            await self._record_all(list(results), now)
 
     def _finish(
         self, session: AsyncSession, touch: Touch, status: str, rule: str, now: datetime
