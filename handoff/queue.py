@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
@@ -32,6 +33,16 @@ REASONS = {
     "nlu_unavailable": "NLU unavailable",
     "manual_review": "5+ failed payments",
 }
+
+
+async def ensure_conversation(session: AsyncSession, contact_id: int, now: datetime) -> None:
+    """Create the contact's conversation row if missing; safe when two processes race."""
+    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    await session.execute(
+        module.insert(Conversation)
+        .values(contact_id=contact_id, state="bot", misunderstood=0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["contact_id"])
+    )
 
 
 async def conversation_for(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from tests.dialogue_fixtures import contact, conversation, event, post_events, say, shopper, texts
 
@@ -142,3 +144,70 @@ async def _stored_inbound(client: Client) -> str:
     async with client.app[SESSIONS]() as session:
         rows = (await session.scalars(select(Message.text).where(Message.direction == "in"))).all()
     return " ".join(rows)
+
+
+async def test_messages_of_one_shopper_are_handled_one_at_a_time(client: Client) -> None:
+    await shopper(client)
+    results = await asyncio.gather(*(say(client, button="payment_help") for _ in range(6)))
+    assert all(r["handled_by"] == "bot" and len(r["replies"]) == 1 for r in results)
+    from bot.app_keys import SESSIONS
+    from bot.store.models import Conversation, Message
+
+    async with client.app[SESSIONS]() as session:
+        conversations = (await session.scalars(select(Conversation.id))).all()
+        inbound = (await session.scalars(select(Message.id).where(Message.direction == "in"))).all()
+    assert len(conversations) == 1 and len(inbound) == 6
+
+
+async def test_a_provider_retry_of_the_same_message_is_answered_once(client: Client) -> None:
+    await shopper(client)
+    from bot.app_keys import CLOCK, INBOUND_HANDLER
+    from bot.channels.base import InboundMessage
+
+    message = InboundMessage(
+        channel="whatsapp",
+        address="+79161234567",
+        provider_message_id="wamid.same-one",
+        received_at=client.app[CLOCK].now(),
+        button_payload="delivery_help",
+    )
+    first = await client.app[INBOUND_HANDLER](message)
+    again = await client.app[INBOUND_HANDLER](message)
+    assert len(first.message_ids) == 1
+    assert again.message_ids == () and again.outcome == "duplicate"
+
+
+async def test_sandbox_endpoints_are_404_outside_sandbox_mode(
+    aiohttp_client: Any, settings: Any, clock: Any
+) -> None:
+    from dataclasses import replace
+
+    from bot.app import create_app
+
+    live = replace(settings, sandbox=False)
+    client = await aiohttp_client(create_app(live, clock=clock, run_nlu=False, run_scheduler=False))
+    body = {"channel": "whatsapp", "from": "+79161234567", "text": "1"}
+    assert (await client.post("/sandbox/inbound", json=body)).status == 404
+    assert (await client.get("/sandbox/conversations/c1")).status == 404
+
+
+def test_reply_flows_and_shop_settings_validate(tmp_path: Any) -> None:
+    import shutil
+    from pathlib import Path
+
+    from flows.replies import validate_replies
+
+    root = Path(__file__).resolve().parent.parent
+    assert validate_replies(root) == []
+    copy = tmp_path / "bot"
+    shutil.copytree(root / "flows", copy / "flows")
+    shutil.copy(root / "domain.yml", copy / "domain.yml")
+    broken = copy / "flows" / "replies" / "replies.yml"
+    broken.write_text(
+        broken.read_text()
+        .replace("do: delivery_info", "do: teleport")
+        .replace("reply: utter_reply_clarify", "reply: utter_nowhere")
+    )
+    problems = validate_replies(copy)
+    assert any("replies.yml:" in p and "flows.delivery.do" in p for p in problems)
+    assert any("utter_nowhere" in p and "not in domain.yml" in p for p in problems)

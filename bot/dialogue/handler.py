@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +37,7 @@ from bot.dialogue.locks import ConversationLocks
 from bot.logmask import mask_phone
 from bot.store.models import Contact, Conversation, Message
 from flows.replies import ReplyBook, ReplyBookCache, ReplyFlow
-from handoff.queue import OPERATOR_STATES, conversation_for
+from handoff.queue import OPERATOR_STATES, conversation_for, ensure_conversation
 from nlu.types import Classification, Classifier
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,14 @@ class Dialogue:
         book = self.book.current()
         async with sessions() as session:
             offered = await offered_replies(session, contact.id, self.touch_replies)
+            known = await session.scalar(
+                select(Conversation.id).where(Conversation.contact_id == contact.id)
+            )
         classification = await self._classify(inbound, offered)
         now = self.app[CLOCK].now()
+        if known is None:
+            async with sessions.begin() as session:
+                await ensure_conversation(session, contact.id, now)
         try:
             async with sessions.begin() as session:
                 conversation = await conversation_for(session, contact.id, now, lock=True)
@@ -174,6 +181,8 @@ class Dialogue:
                     conversation.memory = {**(conversation.memory or {}), "offered": offered_next}
                 state = conversation.state
         except IntegrityError:
+            if not await self._seen(inbound):
+                raise
             log.info("inbound %s already handled", inbound.provider_message_id)
             return Handled(contact.id, None, "bot", outcome="duplicate")
         self.app[METRICS].messages_total.labels(direction="in", channel=inbound.channel).inc()
@@ -187,6 +196,16 @@ class Dialogue:
         return Handled(
             contact.id, decision.intent, handled_by, tuple(sent), state, decision.outcome
         )
+
+    async def _seen(self, inbound: InboundMessage) -> bool:
+        async with self.app[SESSIONS]() as session:
+            found = await session.scalar(
+                select(Message.id).where(
+                    Message.channel == inbound.channel,
+                    Message.provider_message_id == inbound.provider_message_id,
+                )
+            )
+        return found is not None
 
     async def _decide(
         self,
