@@ -53,6 +53,12 @@ class Metrics:
         self.handoffs_total = Counter(
             "nudge_handoffs_total", "Chats handed to operators", ["reason"], registry=r
         )
+        self.reply_seconds = Histogram(
+            "nudge_reply_seconds",
+            "Inbound shopper message to the bot's replies handed to the provider",
+            registry=r,
+            buckets=_LATENCY_BUCKETS,
+        )
         self.recovered_total = Counter(
             "nudge_recovered_total", "Chains ending in a paid order", ["flow"], registry=r
         )

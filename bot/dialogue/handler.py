@@ -93,6 +93,8 @@ class Dialogue:
         async with self.locks.hold(contact.id):
             handled = await self._handle(contact, inbound)
         elapsed = time.perf_counter() - started
+        if handled.message_ids:
+            self.app[METRICS].reply_seconds.observe(elapsed)
         log.info(
             "inbound %s on %s for contact %s: %s, %s, %d repl(ies) in %.1f ms",
             inbound.provider_message_id,
