@@ -211,3 +211,27 @@ def test_reply_flows_and_shop_settings_validate(tmp_path: Any) -> None:
     problems = validate_replies(copy)
     assert any("replies.yml:" in p and "flows.delivery.do" in p for p in problems)
     assert any("utter_nowhere" in p and "not in domain.yml" in p for p in problems)
+
+
+def test_a_broken_edit_keeps_the_old_reply_flows_running(tmp_path: Any) -> None:
+    import os
+    import shutil
+    from pathlib import Path
+
+    from flows.replies import ReplyBookCache
+
+    root = Path(__file__).resolve().parent.parent
+    copy = tmp_path / "bot"
+    shutil.copytree(root / "flows", copy / "flows")
+    shutil.copy(root / "domain.yml", copy / "domain.yml")
+    cache = ReplyBookCache(copy)
+    before = cache.current()
+    shop = copy / "flows" / "shop.yml"
+    shop.write_text(shop.read_text().replace('min_total: "5000"', 'min_total: "lots"'))
+    os.utime(shop, (1, 1))
+    assert cache.current() is before
+    assert any("shop.yml" in p and "min_total" in p for p in cache.problems)
+    shop.write_text(shop.read_text().replace('min_total: "lots"', 'min_total: "100"'))
+    os.utime(shop, (2, 2))
+    after = cache.current()
+    assert after is not before and after.shop.promotions[0].min_total == 100
