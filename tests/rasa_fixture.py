@@ -72,6 +72,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+
     def tail() -> str:
         return log_path.read_text(errors="replace")[-2000:]
 
