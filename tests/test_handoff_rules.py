@@ -111,3 +111,27 @@ async def test_five_failed_payments_put_the_checkout_in_manual_review(client: Cl
     state = await conversation(client)
     assert state["state"] == "waiting_operator"
     assert state["handoff_reason"] == "manual_review"
+
+
+async def test_after_hours_the_notice_says_when_operators_answer(client: Client) -> None:
+    await shopper(client)
+    moved = await client.post("/sandbox/clock", json={"set": "2026-03-08T12:00:00Z"})  # Sunday
+    assert moved.status == 200
+    result = await say(client, "позовите оператора")
+    assert "09:00–21:00" in texts(result) and "mon–sat" in texts(result)
+
+
+async def test_a_telegram_shopper_is_answered_on_telegram(client: Client) -> None:
+    await post_events(
+        client,
+        event(
+            "consent.granted",
+            contact={"id": "t1", "telegram_chat_id": "555111", "language": "en"},
+            channel="telegram",
+            source="telegram_start",
+        ),
+    )
+    result = await say(client, button="delivery_help", phone="555111", channel="telegram")
+    [reply] = result["replies"]
+    assert reply["channel"] == "telegram" and reply["to"] == "555111"
+    assert "courier" in reply["text"]
