@@ -6,6 +6,7 @@ row that start-up marks `unknown` instead of sending again (R-SR9).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -14,8 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelClient, ChannelName, OutboundMessage, SendResult
+from bot.channels.group_commit import GroupCommit
+from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.metrics import Metrics
@@ -58,12 +62,20 @@ class Outbound:
         self.clock = clock
         self.clients = dict(clients)
         self.metrics = metrics
+        bind = sessions.kw.get("bind")
+        self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        # Concurrent sends share commits: two small writes per send would otherwise cap
+        # SQLite at a few dozen sends per second.
+        self.writes = GroupCommit(sessions)
+
+    def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
     async def flag_interrupted(self, older_than: timedelta = timedelta(minutes=15)) -> int:
         """Rows left `sending` by a crash become `unknown`: flagged, never re-sent (R-SR9).
         Only old ones, so a send in flight on another instance is left alone."""
         cutoff = self.clock.now() - older_than
-        async with self.sessions.begin() as session:
+        async with self._lock(), self.sessions.begin() as session:
             result = await session.execute(
                 update(Message)
                 .where(
@@ -86,23 +98,26 @@ class Outbound:
     ) -> Sent:
         address = address_for(contact, channel)
         now = self.clock.now()
-        async with self.sessions.begin() as session:
-            row = Message(
-                contact_id=contact.id,
-                direction="out",
-                channel=channel,
-                address=address,
-                text=message.text,
-                buttons=buttons_json(message),
-                template=message.template,
-                touch_id=touch_id,
-                author=author,
-                status="sending",
-                created_at=now,
-            )
+        row = Message(
+            contact_id=contact.id,
+            direction="out",
+            channel=channel,
+            address=address,
+            text=message.text,
+            buttons=buttons_json(message),
+            template=message.template,
+            touch_id=touch_id,
+            author=author,
+            status="sending",
+            created_at=now,
+        )
+
+        async def record(session: AsyncSession) -> int:
             session.add(row)
             await session.flush()
-            message_id = row.id
+            return int(row.id)
+
+        message_id = await self.writes.run(record)  # durable before the provider is called
         client = self.clients.get(channel)
         started = time.perf_counter()
         if address is None or client is None:
@@ -119,19 +134,23 @@ class Outbound:
         status = {"sent": "sent", "failed": "failed", "unknown": "unknown", "no_account": "failed"}[
             result.outcome
         ]
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(
-                    status=status,
-                    provider_message_id=result.provider_message_id,
-                    error_code=result.error_code,
-                    error_reason=result.error_reason,
-                    segments=result.segments,
-                    status_at=self.clock.now(),
-                )
+        outcome = (
+            update(Message)
+            .where(Message.id == message_id)
+            .values(
+                status=status,
+                provider_message_id=result.provider_message_id,
+                error_code=result.error_code,
+                error_reason=result.error_reason,
+                segments=result.segments,
+                status_at=self.clock.now(),
             )
+        )
+
+        async def settle(session: AsyncSession) -> None:
+            await session.execute(outcome)
+
+        await self.writes.run(settle)
         log.info(
             "sent %s to %s via %s: %s",
             f"message {message_id}",

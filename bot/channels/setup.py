@@ -101,7 +101,8 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
         fakes.target = app.get(SERVICE_URL)
         app[FAKES] = fakes
     timeout = httpx.Timeout(settings.send_timeout_seconds, connect=5.0)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    # Small pool: httpcore scans every connection per request, so big pools cost CPU.
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     http = httpx.AsyncClient(timeout=timeout, limits=limits)
     clients = _clients(settings, http, urls)
     app[OUTBOUND] = Outbound(app[SESSIONS], app[CLOCK], clients, app[METRICS])

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channels.base import InboundMessage, StatusUpdate
 from bot.channels.keys import StatusListener
 from bot.channels.parsing import from_json
+from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.store.models import InboundWebhook
 from bot.webhooks.statuses import apply_statuses
-from bot.webhooks.writer import GroupWriter, write_lock
+from bot.webhooks.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 

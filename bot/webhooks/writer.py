@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,20 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.parsing import Parsed, to_json
+from bot.channels.write_lock import write_lock
 from bot.store.models import InboundWebhook
-
-_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
-    """SQLite has one writer: our own writes queue here instead of in SQLite's busy handler,
-    which sleeps up to 100 ms per retry. PostgreSQL needs no such thing."""
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    lock = _LOCKS.get(engine)
-    if lock is None:
-        lock = _LOCKS[engine] = asyncio.Lock()
-    return lock
 
 
 def _insert(engine: AsyncEngine) -> Any:

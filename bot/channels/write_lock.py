@@ -1,0 +1,23 @@
+"""One in-process queue for SQLite writes made by the channels part and the sending door."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
+    """SQLite has one writer: our own writes queue here instead of in SQLite's busy handler,
+    which sleeps up to 100 ms per retry. PostgreSQL needs no such thing."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _LOCKS.get(engine)
+    if lock is None:
+        lock = _LOCKS[engine] = asyncio.Lock()
+    return lock
