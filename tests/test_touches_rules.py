@@ -330,3 +330,20 @@ async def test_touches_not_due_are_left_alone(client: Any) -> None:
     assert touch.status == "planned" and touch.due_at == START + timedelta(minutes=30)
     async with client.app[SESSIONS].begin() as session:
         await session.execute(update(Touch).values(status="planned"))
+
+
+async def test_batch_of_first_checkouts_plans_each_once(client: Any) -> None:
+    """The bulk planning path: many new checkouts in one request, one touch 1 each."""
+    from tests.touches_fixtures import checkout, consent
+
+    shop = Shop(client)
+    people = [f"b{n}" for n in range(6)]
+    await shop.post(*(consent(p, phone=f"+79160000{n:03d}") for n, p in enumerate(people)))
+    await shop.post(*(checkout(p, stage="payment") for p in people))
+    await shop.advance(minutes=30)
+    for person in people:
+        out = await shop.outbox(person)
+        assert [(o["touch"]["step"], o["sent_at"]) for o in out] == [
+            ("touch_1", "2026-03-02T09:30:00Z")
+        ]
+        assert "оплат" in out[0]["text"]

@@ -63,11 +63,14 @@ async def load_contexts(
         chain_sent[chain_id].append((sent_at or now, channel or ""))
     payment_sent: dict[int, list[datetime]] = defaultdict(list)
     names = payment_flows(flows)
-    if names:
+    payers = {c.contact_id for c in by_id.values() if c.flow in names}
+    if payers:  # through chains: touches are indexed by chain, not by contact
         rows = await session.execute(
-            select(Touch.contact_id, Touch.sent_at).where(
-                Touch.contact_id.in_(contact_ids),
-                Touch.flow.in_(names),
+            select(Chain.contact_id, Touch.sent_at)
+            .join(Touch, Touch.chain_id == Chain.id)
+            .where(
+                Chain.contact_id.in_(payers),
+                Chain.flow.in_(names),
                 Touch.status.in_(("sent", "sending", "unknown")),
                 Touch.sent_at >= now - timedelta(days=2),
             )

@@ -25,7 +25,7 @@ from bot.api.schemas import (
 from bot.audit import audit
 from bot.settings import Settings
 from bot.store.models import Chain, Checkout, Touch
-from bot.touches.context import load_context, recovery_flows
+from bot.touches.context import load_context, load_contexts, recovery_flows
 from bot.touches.control import PENDING, stop_chains
 from bot.touches.policy import MANUAL_REVIEW_AFTER, Context, choose_channel, earliest, window
 from bot.touches.reload import FlowHolder
@@ -60,8 +60,92 @@ class Planner:
         self.flows = flows
 
     async def on_events(self, session: AsyncSession, applied: Sequence[AppliedEvent]) -> None:
+        fast = await self._first_checkouts(session, applied)
         for item in applied:
-            await self.on_event(session, item)
+            if id(item) not in fast:
+                await self.on_event(session, item)
+
+    async def _first_checkouts(
+        self, session: AsyncSession, applied: Sequence[AppliedEvent]
+    ) -> set[int]:
+        """Bulk path for the common case: one checkout.updated for a contact with no recent
+        recovery chain → a new chain and its touch 1, a handful of queries per batch."""
+        per_contact: dict[int, list[AppliedEvent]] = {}
+        for item in applied:
+            per_contact.setdefault(item.contact_id, []).append(item)
+        candidates = {
+            items[0].contact_id: items[0]
+            for items in per_contact.values()
+            if len(items) == 1
+            and isinstance(items[0].event, CheckoutUpdated)
+            and items[0].checkout_id is not None
+        }
+        if len(candidates) < 2:
+            return set()
+        flows = self.flows.current
+        names = recovery_flows(flows)
+        busy = set(
+            (
+                await session.scalars(
+                    select(Chain.contact_id).where(
+                        Chain.contact_id.in_(candidates), Chain.flow.in_(names)
+                    )
+                )
+            ).all()
+        )
+        checkouts = {
+            c.id: c
+            for c in await session.scalars(
+                select(Checkout).where(
+                    Checkout.id.in_([i.checkout_id for i in candidates.values()])
+                )
+            )
+        }
+        chains: list[tuple[Chain, Flow]] = []
+        handled: set[int] = set()
+        for contact_id, item in candidates.items():
+            checkout = checkouts.get(item.checkout_id or 0)
+            flow = flows.for_checkout(checkout.stage) if checkout is not None else None
+            if contact_id in busy or checkout is None or flow is None:
+                continue
+            handled.add(id(item))
+            if checkout.status != "open":
+                continue
+            now = item.received_at
+            chain = Chain(
+                contact_id=contact_id,
+                checkout_id=checkout.id,
+                flow=flow.flow,
+                status="active",
+                anchor_at=checkout.last_activity_at,
+                started_at=now,
+            )
+            session.add(chain)
+            chains.append((chain, flow))
+        if not chains:
+            return handled
+        await session.flush()
+        contexts = await load_contexts(
+            session, [c for c, _ in chains], flows, applied[0].received_at
+        )
+        for chain, flow in chains:
+            chain.variant = pick_variant(flow, chain.id)
+            now = applied[0].received_at
+            audit(
+                session,
+                at=now,
+                action="chain_started",
+                contact_id=chain.contact_id,
+                chain_id=chain.id,
+                rule="R-FL5 variant by hash",
+                detail={"flow": flow.flow, "variant": chain.variant},
+            )
+            ctx = contexts.get(chain.id)
+            if ctx is not None:
+                first = flow.steps[0]
+                due = chain.anchor_at + step_delay(first, self.settings)
+                plan_with(session, ctx, first, max(due, now), now, flows, self.settings)
+        return handled
 
     async def on_event(self, session: AsyncSession, item: AppliedEvent) -> None:
         event, now = item.event, item.received_at
