@@ -102,13 +102,11 @@ async def run_report(
 
 
 async def build_recovery(request: web.Request, query: Query) -> RecoveryReport:
-    async with request.app[SESSIONS]() as session:
-        return await recovery_report(session, query, request.app[CLOCK].now())
+    return await recovery_report(request.app[SESSIONS], query, request.app[CLOCK].now())
 
 
 async def build_timeseries(request: web.Request, query: Query) -> TimeSeries:
-    async with request.app[SESSIONS]() as session:
-        return await timeseries(session, query)
+    return await timeseries(request.app[SESSIONS], query)
 
 
 async def _shop(request: web.Request) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,12 +27,14 @@ from bot.reports.schemas import (
     VariantReport,
 )
 from bot.reports.stats import rate, two_proportion_z, wilson
+from bot.store.db import SessionFactory
 from bot.store.models import Contact
 
 SIGNIFICANCE = 0.05
 CONTROL_NAMES = ("control",)
 _CENT = Decimal("0.01")
 WORK_MEM = "64MB"
+SqlBuilder = Callable[[sql.Dialect, sql.Scope], str]
 
 
 @dataclass(frozen=True)
@@ -172,14 +176,29 @@ async def _conversations(session: AsyncSession, d: sql.Dialect, q: Query) -> Con
     )
 
 
-async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> RecoveryReport:
-    d, scope = await _prepare(session, q)
-    groups = await _rows(session, d, sql.groups_sql(d, scope), q)
-    chains = {
-        r["flow"]: int(r["chains"]) for r in await _rows(session, d, sql.chains_sql(scope), q)
-    }
+async def _statement(sessions: SessionFactory, q: Query, build: SqlBuilder) -> list[dict[str, Any]]:
+    async with sessions() as session:
+        d, scope = await _prepare(session, q)
+        return await _rows(session, d, build(d, scope), q)
+
+
+async def _conversation_rows(sessions: SessionFactory, q: Query) -> ConversationReport:
+    async with sessions() as session:
+        d, _ = await _prepare(session, q)
+        return await _conversations(session, d, q)
+
+
+async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> RecoveryReport:
+    """The four independent statements run at once, each on its own connection."""
+    groups, chain_rows, revenue_rows, conversations = await asyncio.gather(
+        _statement(sessions, q, sql.groups_sql),
+        _statement(sessions, q, lambda _d, scope: sql.chains_sql(scope)),
+        _statement(sessions, q, sql.revenue_sql),
+        _conversation_rows(sessions, q),
+    )
+    chains = {r["flow"]: int(r["chains"]) for r in chain_rows}
     revenue: dict[tuple[str, str, str], dict[str, tuple[int, Decimal]]] = defaultdict(dict)
-    for r in await _rows(session, d, sql.revenue_sql(d, scope), q):
+    for r in revenue_rows:
         key = (r["flow"], r["step"], r["variant"])
         cents = Decimal(int(r["cents"] or 0)) / 100  # summed in cents: exact on SQLite too
         revenue[key][r["currency"] or "???"] = (int(r["orders"]), cents.quantize(_CENT))
@@ -221,15 +240,14 @@ async def recovery_report(session: AsyncSession, q: Query, now: datetime) -> Rec
         attribution_hours=q.attribution_hours,
         generated_at=now,
         flows=flows,
-        conversations=await _conversations(session, d, q),
+        conversations=conversations,
         flagged=flagged,
     )
 
 
-async def timeseries(session: AsyncSession, q: Query) -> TimeSeries:
+async def timeseries(sessions: SessionFactory, q: Query) -> TimeSeries:
     """Daily counts and rates by UTC day of sending; days without touches are zeros."""
-    d, scope = await _prepare(session, q)
-    rows = {r["day"]: r for r in await _rows(session, d, sql.daily_sql(d, scope), q)}
+    rows = {r["day"]: r for r in await _statement(sessions, q, sql.daily_sql)}
     days: list[DayPoint] = []
     day = q.start.date()
     last = (q.end - timedelta(microseconds=1)).date()
