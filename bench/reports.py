@@ -16,7 +16,7 @@ import time
 import asyncpg
 import httpx
 
-from bench.service import PG_ADMIN, postgres_database, running_service
+from bench.service import postgres_database, running_service
 from bot.store.migrate import upgrade_to_head
 
 KEY = "bench-key-0123456789"
@@ -117,7 +117,6 @@ def _time(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[floa
 
 
 def main() -> None:
-    assert PG_ADMIN
     with postgres_database() as url:
         upgrade_to_head(url)
         started = time.perf_counter()
