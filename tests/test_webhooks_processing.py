@@ -206,3 +206,4 @@ async def test_stored_rows_keep_raw_payload(service: TestClient[Any, Any]) -> No
     async with service.app[SESSIONS]() as session:
         row = (await session.scalars(select(InboundWebhook))).one()
     assert row.dedupe_key == "wamid.RAW" and row.payload["raw"]["id"] == "wamid.RAW"
+    assert row.received_at == service.app[CLOCK].now()  # same stored form on the fast path

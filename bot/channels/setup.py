@@ -136,6 +136,7 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     log.info("channels ready (%s)", mode)
     yield
     await inbox.drain()
+    inbox.writer.close()
     if isinstance(telegram, TelegramClient):
         await telegram.close()
     await http.aclose()

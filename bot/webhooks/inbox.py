@@ -1,8 +1,10 @@
-"""Inbound webhooks: one durable write to acknowledge, then processing in tracked tasks.
+"""Inbound webhooks after the acknowledgement: processed in the background, marked done in batches.
 
-The unique (channel, dedupe_key) constraint with INSERT … ON CONFLICT DO NOTHING drops a
-provider's retries before anything else happens; a row is claimed (processed_at set) before
-it is handled, so two instances never handle the same message twice.
+The acknowledging request hands its new rows (id + parsed item) straight to the inbox, so
+nothing is read back; a few workers handle messages (in order per address), statuses of a
+batch are applied in one transaction, and processed rows are marked in one UPDATE per round.
+Rows a crash left unprocessed are claimed atomically at the next start (UPDATE … RETURNING),
+so two starting instances never both take one.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import InboundMessage, StatusUpdate
 from bot.channels.keys import StatusListener
-from bot.channels.parsing import from_json
+from bot.channels.parsing import Item, Parsed, from_json
 from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone
@@ -28,6 +30,7 @@ from bot.webhooks.writer import GroupWriter
 log = logging.getLogger(__name__)
 
 MessageHook = Callable[[InboundMessage], Awaitable[bool]]
+Entry = tuple[int, Item]
 
 
 class Inbox:
@@ -47,42 +50,38 @@ class Inbox:
         self.handler = handler
         self.listeners = listeners
         self.hooks = list(hooks)  # run first; True means "consumed" (e.g. a /start deep link)
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.queued: list[int] = []
         self.writer = GroupWriter(engine)
-        self.claimer: asyncio.Task[None] | None = None
-        # A few workers, not a task per row: processing must leave the database (and the
-        # event loop) to the acknowledgements; claimed rows wait here, the rest in `queued`.
-        self.work: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue(maxsize=workers * 8)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.pending: list[Entry] = []
+        self.done: list[int] = []
+        self.dispatcher: asyncio.Task[None] | None = None
+        self.marker: asyncio.Task[None] | None = None
+        # A few workers, not a task per message: processing must leave the database and the
+        # event loop to the acknowledgements.
+        self.work: asyncio.Queue[tuple[int, InboundMessage]] = asyncio.Queue(maxsize=workers * 8)
         self.workers = workers
         self.running: list[asyncio.Task[None]] = []
         self.busy = 0
         self.locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and how many hold or wait
 
-    def schedule(self, ids: Sequence[int]) -> None:
-        """Queue stored rows; one claimer takes everything queued in one UPDATE per round."""
-        if not ids:
+    def accept(self, stored: Sequence[tuple[int, Parsed]]) -> None:
+        """Rows the acknowledgement just stored, handed over in memory."""
+        self.schedule([(row_id, parsed.item) for row_id, parsed in stored])
+
+    def schedule(self, entries: Sequence[Entry]) -> None:
+        if not entries:
             return
-        self.queued.extend(ids)
+        self.pending.extend(entries)
         if not self.running:
             self.running = [self._track(self._worker()) for _ in range(self.workers)]
-        if self.claimer is None or self.claimer.done():
-            self.claimer = self._track(self._claim_loop())
+        if self.dispatcher is None or self.dispatcher.done():
+            self.dispatcher = self._track(self._dispatch())
 
     @property
     def idle(self) -> bool:
-        """Nothing queued, claimed or being handled (tests and shutdown wait for this)."""
-        claiming = self.claimer is not None and not self.claimer.done()
-        return not self.queued and not claiming and self.work.empty() and self.busy == 0
-
-    async def _worker(self) -> None:
-        while True:
-            row_id, payload = await self.work.get()
-            self.busy += 1
-            try:
-                await self._guarded(row_id, payload)
-            finally:
-                self.busy -= 1
+        """Nothing pending, handled or waiting to be marked (tests and shutdown wait for this)."""
+        active = [t for t in (self.dispatcher, self.marker) if t is not None and not t.done()]
+        return not (self.pending or self.done or active or self.busy) and self.work.empty()
 
     def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
@@ -90,17 +89,49 @@ class Inbox:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def _claim_loop(self) -> None:
-        while self.queued:
-            ids, self.queued = self.queued[:500], self.queued[500:]
-            await self.process(ids)
+    async def _dispatch(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[:500], self.pending[500:]
+            statuses = [(i, u) for i, u in batch if isinstance(u, StatusUpdate)]
+            if statuses:  # one transaction for the whole batch: status storms stay cheap
+                await self._statuses(statuses)
+            for row_id, item in batch:
+                if isinstance(item, InboundMessage):
+                    await self.work.put((row_id, item))
+
+    async def _worker(self) -> None:
+        while True:
+            row_id, item = await self.work.get()
+            self.busy += 1
+            try:
+                await self._message(row_id, item)
+            finally:
+                self.busy -= 1
+
+    def _mark(self, row_id: int) -> None:
+        self.done.append(row_id)
+        if self.marker is None or self.marker.done():
+            self.marker = self._track(self._mark_loop())
+
+    async def _mark_loop(self) -> None:
+        while self.done:
+            ids, self.done = self.done[:500], self.done[500:]
+            statement = (
+                update(InboundWebhook)
+                .where(InboundWebhook.id.in_(ids), InboundWebhook.processed_at.is_(None))
+                .values(processed_at=self.clock.now())
+            )
+            try:
+                async with write_lock(self.engine), self.engine.begin() as connection:
+                    await connection.execute(statement)
+            except Exception:  # they stay unprocessed and are redone at the next start
+                log.exception("could not mark %d webhooks processed", len(ids))
 
     async def drain(self, grace: float = 10.0) -> None:
-        """Finish what is in flight (shutdown); rows never claimed resume at the next start."""
+        """Finish what is in flight (shutdown); anything left is redone at the next start."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
-        self.queued.clear()  # still unclaimed in the database: resumed next time
-        while not self.idle and loop.time() < deadline:  # noqa: ASYNC110 (shutdown only, several states)
+        while not self.idle and loop.time() < deadline:  # noqa: ASYNC110 (shutdown only)
             await asyncio.sleep(0.01)
         for task in self.running:
             task.cancel()
@@ -109,65 +140,23 @@ class Inbox:
         self.running = []
 
     async def resume(self) -> int:
-        """Schedule rows a previous run stored but never processed; how many."""
-        statement = (
-            select(InboundWebhook.id)
-            .where(InboundWebhook.processed_at.is_(None))
-            .order_by(InboundWebhook.id)
-        )
-        async with self.engine.connect() as connection:
-            ids = [int(i) for i in (await connection.execute(statement)).scalars()]
-        for start in range(0, len(ids), 100):
-            self.schedule(ids[start : start + 100])
-        return len(ids)
-
-    async def _claim(self, ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+        """Claim rows a previous run stored but never processed, and process them; how many."""
         statement = (
             update(InboundWebhook)
-            .where(InboundWebhook.id.in_(ids), InboundWebhook.processed_at.is_(None))
+            .where(InboundWebhook.processed_at.is_(None))
             .values(processed_at=self.clock.now())
             .returning(InboundWebhook.id, InboundWebhook.payload)
         )
         async with write_lock(self.engine), self.engine.begin() as connection:
             rows = (await connection.execute(statement)).all()
-        return sorted((int(r[0]), r[1]) for r in rows)
-
-    async def process(self, ids: list[int]) -> None:
-        """Claim the rows, then handle each in its own task (ordered per address by a lock)."""
-        try:
-            claimed = await self._claim(ids)
-        except Exception:
-            log.exception("could not claim %d stored webhooks; they resume at next start", len(ids))
-            return
-        statuses = [(i, p) for i, p in claimed if p.get("kind") == "status"]
-        if statuses:  # one transaction for the whole batch: status storms stay cheap
-            await self._statuses(statuses)
-        for row_id, payload in claimed:
-            if payload.get("kind") != "status":
-                await self.work.put((row_id, payload))
-
-    async def _statuses(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        try:
-            updates = [u for _, p in rows if isinstance(u := from_json(p), StatusUpdate)]
-            changed = await apply_statuses(self.engine, updates)
-        except Exception as exc:
-            log.exception("applying %d delivery statuses failed", len(rows))
-            for row_id, _ in rows:
-                await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
-            return
-        for update_, message_id in changed:
-            for listener in list(self.listeners):
-                try:
-                    await listener(update_, message_id)
-                except Exception:  # a listener's bug must not lose the other statuses
-                    log.exception("status listener failed")
-
-    async def _guarded(self, row_id: int, payload: dict[str, Any]) -> None:
-        try:
-            await self._one(from_json(payload))
-        except Exception as exc:  # one bad item must not stop the others
-            log.exception("processing stored webhook %d failed", row_id)
-            await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
+        entries: list[Entry] = []
+        for row_id, payload in sorted(rows, key=lambda r: int(r[0])):
+            try:
+                entries.append((int(row_id), from_json(payload)))
+            except (KeyError, TypeError, ValueError) as exc:
+                await self._record_error(int(row_id), f"unreadable stored payload: {exc}")
+        self.schedule(entries)
+        return len(entries)
 
     async def _record_error(self, row_id: int, error: str) -> None:
         statement = (
@@ -179,29 +168,48 @@ class Inbox:
         except Exception:
             log.exception("could not record the error of webhook %d", row_id)
 
-    async def _one(self, item: InboundMessage | StatusUpdate) -> None:
-        if isinstance(item, StatusUpdate):
-            for update_, message_id in await apply_statuses(self.engine, [item]):
-                for listener in list(self.listeners):
+    async def _statuses(self, entries: list[tuple[int, StatusUpdate]]) -> None:
+        try:
+            changed = await apply_statuses(self.engine, [u for _, u in entries])
+        except Exception as exc:
+            log.exception("applying %d delivery statuses failed", len(entries))
+            for row_id, _ in entries:
+                await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
+            changed = []
+        for update_, message_id in changed:
+            for listener in list(self.listeners):
+                try:
                     await listener(update_, message_id)
-            return
+                except Exception:  # a listener's bug must not lose the other statuses
+                    log.exception("status listener failed")
+        for row_id, _ in entries:
+            self._mark(row_id)
+
+    async def _message(self, row_id: int, item: InboundMessage) -> None:
         key = f"{item.channel}:{item.address}"
         lock, users = self.locks.get(key, (asyncio.Lock(), 0))
         self.locks[key] = (lock, users + 1)
         try:
             async with lock:
-                for hook in self.hooks:
-                    if await hook(item):
-                        return
-                handler = self.handler()
-                if handler is None:
-                    return
-                who = item.address if item.channel == "telegram" else mask_phone(item.address)
-                log.info("inbound %s message from %s", item.channel, who)
-                await handler(item)
+                await self._handle(item)
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("processing stored webhook %d failed", row_id)
+            await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
         finally:
             lock, users = self.locks[key]
             if users <= 1:
                 del self.locks[key]
             else:
                 self.locks[key] = (lock, users - 1)
+            self._mark(row_id)
+
+    async def _handle(self, item: InboundMessage) -> None:
+        for hook in self.hooks:
+            if await hook(item):
+                return
+        handler = self.handler()
+        if handler is None:
+            return
+        who = item.address if item.channel == "telegram" else mask_phone(item.address)
+        log.info("inbound %s message from %s", item.channel, who)
+        await handler(item)

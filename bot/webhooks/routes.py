@@ -53,11 +53,11 @@ async def _accept(
     except Exception as exc:  # a payload shape the parser did not foresee is still a 400
         return _malformed(channel, f"unreadable payload ({type(exc).__name__})")
     try:
-        ids = await app[INBOX].writer.store(channel, items, app[CLOCK].now())
+        stored = await app[INBOX].writer.store(channel, items, app[CLOCK].now())
     except Exception:
         log.exception("%s webhook could not be stored; the provider will retry", channel)
         return web.Response(status=503, text="try again")
-    app[INBOX].schedule(ids)
+    app[INBOX].accept(stored)
     metrics = app[METRICS]
     metrics.webhook_ack_seconds.labels(channel=channel).observe(time.perf_counter() - started)
     return ok()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channels.parsing import Parsed, to_json
 from bot.channels.write_lock import write_lock
 from bot.store.models import InboundWebhook
+from bot.webhooks.sqlite_fast import SqliteFastPath
 
 
 def _insert(engine: AsyncEngine) -> Any:
@@ -67,22 +68,28 @@ class GroupWriter:
 
     def __init__(self, engine: AsyncEngine, max_rows: int = 500) -> None:
         self.engine = engine
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self.fast = SqliteFastPath(path) if path and path != ":memory:" else None
         self.max_rows = max_rows
-        self.pending: list[tuple[list[dict[str, Any]], asyncio.Future[list[int]]]] = []
+        self.pending: list[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = []
         self.task: asyncio.Task[None] | None = None
 
-    async def store(self, channel: str, items: Sequence[Parsed], now: datetime) -> list[int]:
+    async def store(
+        self, channel: str, items: Sequence[Parsed], now: datetime
+    ) -> list[tuple[int, Parsed]]:
+        """The (row id, item) pairs that were new; repeats of stored provider ids are dropped."""
         if not items:
             return []
-        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
         self.pending.append((_rows(channel, items, now), future))
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
-        return await future
+        ids = await future
+        return [(i, p) for i, p in zip(ids, items, strict=True) if i is not None]
 
     async def _run(self) -> None:
         while self.pending:
-            batch: list[tuple[list[dict[str, Any]], asyncio.Future[list[int]]]] = []
+            batch: list[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = []
             size = 0
             while self.pending and (not batch or size + len(self.pending[0][0]) <= self.max_rows):
                 entry = self.pending.pop(0)
@@ -90,13 +97,22 @@ class GroupWriter:
                 size += len(entry[0])
             rows = [row for entry_rows, _ in batch for row in entry_rows]
             try:
-                new = await _insert_rows(self.engine, rows)
+                if self.fast is not None:
+                    async with write_lock(self.engine):
+                        new = await self.fast.insert(rows)
+                else:
+                    new = await _insert_rows(self.engine, rows)
             except Exception as exc:  # every waiting request answers 503; the provider retries
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
             for entry_rows, future in batch:
-                keys = dict.fromkeys((r["channel"], r["dedupe_key"]) for r in entry_rows)
-                if not future.done():
-                    future.set_result([new[k] for k in keys if k in new])
+                if not future.done():  # pop: a key repeated within the batch is new only once
+                    future.set_result(
+                        [new.pop((r["channel"], r["dedupe_key"]), None) for r in entry_rows]
+                    )
+
+    def close(self) -> None:
+        if self.fast is not None:
+            self.fast.close()
