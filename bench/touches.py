@@ -191,9 +191,8 @@ def main() -> None:
         "| firing throughput (sent / span from first due to last sent) | "
         f"{result['fire_per_s']:.0f} touches/s |"
     )
-    print(
-        f"| firing lateness p50 / p99 / max | {result['late_p50']:.2f} / {result['late_p99']:.2f} / {result['late_max']:.2f} s |"
-    )
+    late = f"{result['late_p50']:.2f} / {result['late_p99']:.2f} / {result['late_max']:.2f}"
+    print(f"| firing lateness p50 / p99 / max | {late} s |")
     print(f"| peak RSS of the service process | {result['rss_mb']:.0f} MB |")
 
 
