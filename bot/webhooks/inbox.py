@@ -43,7 +43,7 @@ class Inbox:
         handler: Callable[[], Callable[[InboundMessage], Awaitable[Any]] | None],
         listeners: list[StatusListener],
         hooks: Sequence[MessageHook] = (),
-        workers: int = 8,
+        workers: int = 4,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -104,6 +104,8 @@ class Inbox:
             row_id, item = await self.work.get()
             self.busy += 1
             try:
+                # Background work yields to acknowledgements (bounded, so it still progresses).
+                await self.writer.quiet(max_wait=0.05)
                 await self._message(row_id, item)
             finally:
                 self.busy -= 1

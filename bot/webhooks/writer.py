@@ -113,6 +113,17 @@ class GroupWriter:
                         [new.pop((r["channel"], r["dedupe_key"]), None) for r in entry_rows]
                     )
 
+    @property
+    def writing(self) -> bool:
+        return bool(self.pending) or (self.task is not None and not self.task.done())
+
+    async def quiet(self, max_wait: float) -> None:
+        """Let acknowledgements go first: wait until no write is queued, at most `max_wait`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while self.writing and loop.time() < deadline:  # noqa: ASYNC110 (cheap, bounded)
+            await asyncio.sleep(0.002)
+
     def close(self) -> None:
         if self.fast is not None:
             self.fast.close()
