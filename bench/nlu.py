@@ -62,7 +62,7 @@ async def main() -> None:
         phases = {
             "rules only": RULE_MESSAGES,
             "free text (Rasa)": free_text,
-            "mixed 1:3": [
+            "mixed 1:1": [
                 m for pair in zip(RULE_MESSAGES * 40, free_text, strict=False) for m in pair
             ],
         }
