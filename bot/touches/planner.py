@@ -7,11 +7,13 @@ when the touch fires. One recovery chain per contact (R-SR3, R-SR4), merged cart
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.api.ingest import AppliedEvent
 from bot.api.schemas import (
@@ -61,6 +63,7 @@ class Planner:
 
     async def on_events(self, session: AsyncSession, applied: Sequence[AppliedEvent]) -> None:
         fast = await self._first_checkouts(session, applied)
+        fast |= await self._repeat_checkouts(session, applied, fast)
         for item in applied:
             if id(item) not in fast:
                 await self.on_event(session, item)
@@ -146,6 +149,165 @@ class Planner:
                 due = chain.anchor_at + step_delay(first, self.settings)
                 plan_with(session, ctx, first, max(due, now), now, flows, self.settings)
         return handled
+
+    async def _repeat_checkouts(
+        self, session: AsyncSession, applied: Sequence[AppliedEvent], done: set[int]
+    ) -> set[int]:
+        """Bulk path for checkout.updated of a contact whose recovery chain is within the
+        cooldown: one query per table for the batch; touch 1 moves in place (R-FL1)."""
+        counts = Counter(item.contact_id for item in applied)
+        items = [
+            item
+            for item in applied
+            if id(item) not in done
+            and counts[item.contact_id] == 1
+            and isinstance(item.event, CheckoutUpdated)
+            and item.checkout_id is not None
+        ]
+        if not items:
+            return set()
+        flows = self.flows.current
+        cooldown = timedelta(hours=self.settings.chain_cooldown_hours)
+        since = min(item.received_at for item in items) - cooldown
+        latest: dict[int, Chain] = {}
+        # Any chain started within the cooldown is later than every chain before it.
+        for chain in await session.scalars(
+            select(Chain)
+            .where(
+                Chain.contact_id.in_({item.contact_id for item in items}),
+                Chain.flow.in_(recovery_flows(flows)),
+                Chain.started_at > since,
+            )
+            .order_by(Chain.started_at.desc(), Chain.id.desc())
+        ):
+            latest.setdefault(chain.contact_id, chain)
+        checkouts = {
+            c.id: c
+            for c in await session.scalars(
+                select(Checkout).where(Checkout.id.in_({item.checkout_id for item in items}))
+            )
+        }
+        handled: set[int] = set()
+        active: list[tuple[AppliedEvent, Chain, Flow, datetime]] = []
+        for item in items:
+            checkout = checkouts.get(item.checkout_id or 0)
+            flow = flows.for_checkout(checkout.stage) if checkout is not None else None
+            recent = latest.get(item.contact_id)
+            if checkout is None or checkout.status != "open" or flow is None:
+                handled.add(id(item))
+                continue
+            now = item.received_at
+            if recent is None or recent.started_at <= now - cooldown:
+                continue  # a new chain (maybe superseding): the per-event path
+            handled.add(id(item))
+            if recent.status != "active":
+                audit(
+                    session,
+                    at=now,
+                    action="skipped",
+                    contact_id=item.contact_id,
+                    chain_id=recent.id,
+                    rule="R-SR3 one recovery chain per cooldown",
+                    detail={"checkout": checkout.external_id, "previous": recent.status},
+                )
+                continue
+            if recent.checkout_id != checkout.id:
+                recent.checkout_id = checkout.id
+                audit(
+                    session,
+                    at=now,
+                    action="merged",
+                    contact_id=item.contact_id,
+                    chain_id=recent.id,
+                    rule="R-SR3 carts merged into one session",
+                    detail={"checkout": checkout.external_id},
+                )
+            recent.anchor_at = max(recent.anchor_at, checkout.last_activity_at)
+            active.append((item, recent, flow, checkout.last_activity_at))
+        if active:
+            await self._move_or_rearm(session, active)
+        return handled
+
+    async def _move_or_rearm(
+        self, session: AsyncSession, active: list[tuple[AppliedEvent, Chain, Flow, datetime]]
+    ) -> None:
+        """Per active chain, as `_checkout_activity`; a lone planned touch 1 with nothing sent
+        is moved in place (one UPDATE per batch) instead of cancelled and planned again."""
+        chain_ids = {chain.id for _, chain, _, _ in active}
+        pending: dict[int, list[Touch]] = {}
+        for touch in await session.scalars(
+            select(Touch).where(Touch.chain_id.in_(chain_ids), Touch.status.in_(PENDING))
+        ):
+            pending.setdefault(touch.chain_id, []).append(touch)
+        sent = set(
+            (
+                await session.scalars(
+                    select(Touch.chain_id)
+                    .where(
+                        Touch.chain_id.in_(chain_ids),
+                        Touch.status.notin_(("planned", "cancelled")),
+                    )
+                    .distinct()
+                )
+            ).all()
+        )
+        moves: list[tuple[AppliedEvent, Chain, Touch, datetime]] = []
+        for item, chain, flow, anchor in active:
+            mine = pending.get(chain.id, [])
+            now = item.received_at
+            if chain.id not in sent and mine and chain.flow == flow.flow:
+                due = max(anchor + step_delay(flow.steps[0], self.settings), now)
+                touch = mine[0]
+                if (
+                    len(mine) == 1
+                    and touch.status == "planned"
+                    and touch.step == flow.steps[0].step
+                ):
+                    moves.append((item, chain, touch, due))
+                else:
+                    await self._rearm(session, chain, due, now, "R-FL1 timer from last activity")
+            elif mine:
+                at = anchor + flow.revisit.delay
+                await self._rearm(session, chain, at, now, "R-SR5 activity re-arms")
+        if moves:
+            await self._move(session, moves)
+
+    async def _move(
+        self, session: AsyncSession, moves: list[tuple[AppliedEvent, Chain, Touch, datetime]]
+    ) -> None:
+        flows = self.flows.current
+        now = moves[0][0].received_at
+        contexts = await load_contexts(session, [chain for _, chain, _, _ in moves], flows, now)
+        moved: list[tuple[Touch, datetime, str | None]] = []
+        for item, chain, touch, due in moves:
+            ctx = contexts.get(chain.id)
+            channel = choose_channel(ctx.flow, ctx) if ctx is not None else None
+            if ctx is None or channel != touch.channel:
+                # The channel or consent changed: cancel and plan again, as before.
+                await self._rearm(
+                    session, chain, due, item.received_at, "R-FL1 timer from last activity"
+                )
+                continue
+            at, rule = earliest(due, ctx, window(flows, self.settings, ctx.contact))
+            if at == touch.due_at and rule == touch.rule:
+                continue
+            moved.append((touch, at, rule))
+            audit(
+                session,
+                at=item.received_at,
+                action="re-armed",
+                contact_id=chain.contact_id,
+                chain_id=chain.id,
+                touch_id=touch.id,
+                rule="R-FL1 timer from last activity",
+                detail={"step": touch.step, "due_at": at.isoformat(), "channel": channel},
+            )
+        if moved:
+            rows = [{"id": touch.id, "due_at": at, "rule": rule} for touch, at, rule in moved]
+            await session.execute(update(Touch), rows)  # by primary key, one executemany
+            for touch, at, rule in moved:  # keep the loaded objects in step with the rows
+                set_committed_value(touch, "due_at", at)
+                set_committed_value(touch, "rule", rule)
 
     async def on_event(self, session: AsyncSession, item: AppliedEvent) -> None:
         event, now = item.event, item.received_at
