@@ -10,8 +10,9 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +27,7 @@ from bot.api.schemas import (
 )
 from bot.audit import audit
 from bot.settings import Settings
-from bot.store.models import Chain, Checkout, Touch
+from bot.store.models import AuditEntry, Chain, Checkout, Touch
 from bot.touches.context import load_context, load_contexts, recovery_flows
 from bot.touches.control import PENDING, stop_chains
 from bot.touches.policy import MANUAL_REVIEW_AFTER, Context, choose_channel, earliest, window
@@ -131,23 +132,24 @@ class Planner:
         contexts = await load_contexts(
             session, [c for c, _ in chains], flows, applied[0].received_at
         )
+        touches: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        now = applied[0].received_at
         for chain, flow in chains:
             chain.variant = pick_variant(flow, chain.id)
-            now = applied[0].received_at
-            audit(
-                session,
-                at=now,
-                action="chain_started",
-                contact_id=chain.contact_id,
-                chain_id=chain.id,
-                rule="R-FL5 variant by hash",
-                detail={"flow": flow.flow, "variant": chain.variant},
-            )
+            started = {"flow": flow.flow, "variant": chain.variant}
+            entries.append(_entry(chain, now, "chain_started", "R-FL5 variant by hash", started))
             ctx = contexts.get(chain.id)
             if ctx is not None:
                 first = flow.steps[0]
-                due = chain.anchor_at + step_delay(first, self.settings)
-                plan_with(session, ctx, first, max(due, now), now, flows, self.settings)
+                due = max(chain.anchor_at + step_delay(first, self.settings), now)
+                row, entry = plan_rows(ctx, first, due, now, flows, self.settings)
+                touches.extend([row] if row is not None else [])
+                entries.append(entry)
+        # Rows, not ORM objects: nothing reads them back in this transaction.
+        await session.execute(insert(AuditEntry), entries)
+        if touches:
+            await session.execute(insert(Touch), touches)
         return handled
 
     async def _repeat_checkouts(
@@ -600,6 +602,52 @@ class Planner:
                 await self.plan(session, chain, step, due, now, name=f"{step.step}:{status}"[:64])
 
 
+def plan_rows(
+    ctx: Context,
+    step: Step,
+    due: datetime,
+    now: datetime,
+    flows: FlowSet,
+    settings: Settings,
+    name: str | None = None,
+    why: str = "planned",
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The new touch's row (None when not allowed) and its audit entry's fields."""
+    chain = ctx.chain
+    channel = choose_channel(ctx.flow, ctx)
+    if channel is None:
+        skipped = {"step": step.step}
+        return None, _entry(chain, now, "skipped", "R-SR1 no consent", skipped)
+    at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
+    touch = {
+        "chain_id": chain.id,
+        "contact_id": chain.contact_id,
+        "flow": chain.flow,
+        "step": name or step.step,
+        "variant": chain.variant,
+        "channel": channel,
+        "due_at": at,
+        "status": "planned",
+        "rule": rule,
+        "created_at": now,
+    }
+    detail = {"step": touch["step"], "due_at": at.isoformat(), "channel": channel}
+    return touch, _entry(chain, now, why, rule or f"R-SR1 consent {channel}", detail)
+
+
+def _entry(
+    chain: Chain, now: datetime, action: str, rule: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "action": action,
+        "contact_id": chain.contact_id,
+        "chain_id": chain.id,
+        "rule": rule,
+        "detail": detail,
+    }
+
+
 def plan_with(
     session: AsyncSession,
     ctx: Context,
@@ -612,40 +660,9 @@ def plan_with(
     why: str = "planned",
 ) -> Touch | None:
     """Check consent and hours for a new touch; add it (status planned) when allowed."""
-    chain = ctx.chain
-    channel = choose_channel(ctx.flow, ctx)
-    if channel is None:
-        audit(
-            session,
-            at=now,
-            action="skipped",
-            contact_id=chain.contact_id,
-            chain_id=chain.id,
-            rule="R-SR1 no consent",
-            detail={"step": step.step},
-        )
-        return None
-    at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
-    touch = Touch(
-        chain_id=chain.id,
-        contact_id=chain.contact_id,
-        flow=chain.flow,
-        step=name or step.step,
-        variant=chain.variant,
-        channel=channel,
-        due_at=at,
-        status="planned",
-        rule=rule,
-        created_at=now,
-    )
-    session.add(touch)
-    audit(
-        session,
-        at=now,
-        action=why,
-        contact_id=chain.contact_id,
-        chain_id=chain.id,
-        rule=rule or f"R-SR1 consent {channel}",
-        detail={"step": touch.step, "due_at": at.isoformat(), "channel": channel},
-    )
+    row, entry = plan_rows(ctx, step, due, now, flows, settings, name, why)
+    touch = Touch(**row) if row is not None else None
+    if touch is not None:
+        session.add(touch)
+    audit(session, **entry)
     return touch
