@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.app import create_app
 from bot.channels.keys import FAKES
@@ -26,42 +22,14 @@ from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.store.db import make_engine, make_session_factory
 from handoff.auth import create_operator
-from tests.conftest import AUTH, IN_CI, make_settings
+from tests.browser_fixtures import click, text_of, wait
+from tests.conftest import AUTH, make_settings
 from tests.dialogue_fixtures import checkout, contact, event
 from tests.live_server import serve_in_thread
 
 pytestmark = pytest.mark.browser
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PASSWORD = "olga-password-1"
 WA_ID = "79161234567"
-
-
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI (make browser)")
-        pytest.skip("headless Chromium not installed (make browser)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _whatsapp(
@@ -156,30 +124,28 @@ def test_operator_takes_over_and_gives_back_in_the_browser(
 
         driver = chromium
         driver.get(f"{base}/console")
-        WebDriverWait(driver, 20).until(lambda d: "/console/login" in d.current_url)
+        wait(driver, 20).until(lambda d: "/console/login" in d.current_url)
         driver.find_element(By.ID, "username").send_keys("olga")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "login").click()
-        WebDriverWait(driver, 20).until(_queue_empty)
-        WebDriverWait(driver, 20).until(
+        wait(driver, 20).until(_queue_empty)
+        wait(driver, 20).until(
             lambda d: d.find_element(By.ID, "live").get_attribute("class") == "on"
         )
         driver.execute_script("window.notReloaded = true;")
 
         # the shopper asks for a person through the real webhook path
         _whatsapp(base, settings.whatsapp_app_secret, text="позовите оператора, пожалуйста")
-        item = WebDriverWait(driver, 20).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, ".queue-item")
-        )[0]
-        assert "asked for a person" in item.text and "+7***567" in item.text
+        queued = text_of(driver, By.CSS_SELECTOR, ".queue-item")
+        assert "asked for a person" in queued and "+7***567" in queued
         assert WA_ID not in driver.page_source.replace("+7***567", "")
         assert driver.execute_script("return window.notReloaded === true")
         _until(lambda: received("коллеге"), "the hand-off notice reached the shopper")
 
-        item.click()
-        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "claim").is_displayed())
-        driver.find_element(By.ID, "claim").click()
-        box = WebDriverWait(driver, 20).until(
+        click(driver, By.CSS_SELECTOR, ".queue-item")
+        wait(driver, 20).until(lambda d: d.find_element(By.ID, "claim").is_displayed())
+        click(driver, By.ID, "claim")
+        box = wait(driver, 20).until(
             lambda d: (
                 d.find_element(By.ID, "reply-text")
                 if d.find_element(By.ID, "reply-form").is_displayed()
@@ -187,12 +153,12 @@ def test_operator_takes_over_and_gives_back_in_the_browser(
             )
         )
         box.send_keys("Здравствуйте, Анна! Я Ольга, помогу с заказом.")
-        driver.find_element(By.CSS_SELECTOR, "#quick-replies input[value='pay']").click()
-        driver.find_element(By.ID, "send").click()
+        click(driver, By.CSS_SELECTOR, "#quick-replies input[value='pay']")
+        click(driver, By.ID, "send")
         _until(
             lambda: received("Я Ольга, помогу с заказом"), "the operator's answer reached WhatsApp"
         )
-        WebDriverWait(driver, 20).until(
+        wait(driver, 20).until(
             lambda d: any(
                 "Я Ольга" in m.text for m in d.find_elements(By.CSS_SELECTOR, ".message.out")
             )
@@ -201,15 +167,15 @@ def test_operator_takes_over_and_gives_back_in_the_browser(
         # the shopper answers; the bot stays silent; the operator sees it live
         before = len(sent)
         _whatsapp(base, settings.whatsapp_app_secret, text="спасибо, а где мой промокод?")
-        WebDriverWait(driver, 20).until(
+        wait(driver, 20).until(
             lambda d: any(
                 "промокод" in m.text for m in d.find_elements(By.CSS_SELECTOR, ".message.in")
             )
         )
         assert len(sent) == before
 
-        driver.find_element(By.ID, "return-bot").click()
-        WebDriverWait(driver, 20).until(_queue_empty)
+        click(driver, By.ID, "return-bot")
+        wait(driver, 20).until(_queue_empty)
         assert driver.execute_script("return window.notReloaded === true")
 
         # back with the bot: it answers the next message on its own

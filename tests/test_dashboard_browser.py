@@ -3,58 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.app import create_app
 from bot.clock import SandboxClock
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
 from handoff.auth import create_operator
-from tests.conftest import IN_CI
+from tests.browser_fixtures import wait
 from tests.live_server import serve_in_thread
 from tests.reports_fixtures import T0, seed
 from tests.test_reports_recovery import scenario
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI (make browser)")
-        pytest.skip("headless Chromium not installed (make browser)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1600",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 async def _prepare(settings: Settings) -> None:
@@ -68,11 +33,11 @@ async def _prepare(settings: Settings) -> None:
 
 def _log_in(driver: WebDriver, base: str, username: str) -> None:
     driver.get(f"{base}/console/dashboard")
-    WebDriverWait(driver, 20).until(lambda d: "/console/login" in d.current_url)
+    wait(driver, 20).until(lambda d: "/console/login" in d.current_url)
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login").click()
-    WebDriverWait(driver, 20).until(lambda d: "/console/login" not in d.current_url)
+    wait(driver, 20).until(lambda d: "/console/login" not in d.current_url)
 
 
 def _number(value: str | None) -> float:
@@ -81,25 +46,25 @@ def _number(value: str | None) -> float:
 
 
 def test_dashboard_draws_charts_for_admin(
-    browser: WebDriver, settings: Settings, clock: SandboxClock
+    chromium: WebDriver, settings: Settings, clock: SandboxClock
 ) -> None:
     asyncio.run(_prepare(settings))
     app = create_app(settings, clock=clock, run_nlu=False, run_scheduler=False)
     with serve_in_thread(app) as (base, _):
-        _log_in(browser, base, "boss")
-        browser.get(f"{base}/console/dashboard?from=2026-02-01&to=2026-03-31")
-        WebDriverWait(browser, 30).until(
+        _log_in(chromium, base, "boss")
+        chromium.get(f"{base}/console/dashboard?from=2026-02-01&to=2026-03-31")
+        wait(chromium, 30).until(
             lambda d: (
                 d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
                 in ("ready", "error")
             )
         )
-        status = browser.find_element(By.ID, "status").text
-        assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "ready", (
+        status = chromium.find_element(By.ID, "status").text
+        assert chromium.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "ready", (
             status
         )
 
-        bars = browser.find_elements(By.CSS_SELECTOR, "#chart-recovery svg rect.bar")
+        bars = chromium.find_elements(By.CSS_SELECTOR, "#chart-recovery svg rect.bar")
         labels = [(b.get_attribute("data-step"), b.get_attribute("data-variant")) for b in bars]
         assert labels == [
             ("reminder", "A"),
@@ -111,18 +76,18 @@ def test_dashboard_draws_charts_for_admin(
         values = [_number(b.get_attribute("data-value")) for b in bars]
         assert values[:3] == [0.5, 0.125, 0.4]
         assert all(float(b.get_attribute("width") or 0) > 0 for b in bars)
-        worse = browser.find_elements(By.CSS_SELECTOR, "#chart-recovery rect.bar.worse")
+        worse = chromium.find_elements(By.CSS_SELECTOR, "#chart-recovery rect.bar.worse")
         assert [w.get_attribute("data-variant") for w in worse] == ["B"]
-        whiskers = browser.find_elements(By.CSS_SELECTOR, "#chart-recovery line.whisker[data-low]")
+        whiskers = chromium.find_elements(By.CSS_SELECTOR, "#chart-recovery line.whisker[data-low]")
         assert len(whiskers) == 5
 
-        funnel = browser.find_elements(By.CSS_SELECTOR, "#chart-funnel rect.funnel-bar")
+        funnel = chromium.find_elements(By.CSS_SELECTOR, "#chart-funnel rect.funnel-bar")
         stages = {
             f.get_attribute("data-stage"): _number(f.get_attribute("data-value")) for f in funnel
         }
         assert stages == {"sent": 126, "delivered": 116, "read": 10, "replied": 9, "recovered": 44}
 
-        lines = browser.find_elements(By.CSS_SELECTOR, "#chart-rates svg path.line")
+        lines = chromium.find_elements(By.CSS_SELECTOR, "#chart-rates svg path.line")
         assert {line.get_attribute("data-series") for line in lines} == {
             "opt_out_rate",
             "handoff_rate",
@@ -130,20 +95,20 @@ def test_dashboard_draws_charts_for_admin(
         assert all(_number(line.get_attribute("data-points")) == 2 for line in lines)
         assert all((line.get_attribute("d") or "").startswith("M") for line in lines)
 
-        flagged = browser.find_elements(By.CSS_SELECTOR, "#ab tr.worse")
+        flagged = chromium.find_elements(By.CSS_SELECTOR, "#ab tr.worse")
         assert len(flagged) == 1 and "B" in flagged[0].text
         ARTIFACTS.mkdir(exist_ok=True)
         name = "postgres" if settings.is_postgres else "sqlite"
-        assert browser.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
+        assert chromium.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
 
 
 def test_dashboard_refuses_operator_in_browser(
-    browser: WebDriver, settings: Settings, clock: SandboxClock
+    chromium: WebDriver, settings: Settings, clock: SandboxClock
 ) -> None:
     asyncio.run(_prepare(settings))
     app = create_app(settings, clock=clock, run_nlu=False, run_scheduler=False)
     with serve_in_thread(app) as (base, _):
-        _log_in(browser, base, "olga")
-        browser.get(f"{base}/console/dashboard")
-        assert "admins only" in browser.find_element(By.TAG_NAME, "body").text
-        assert not browser.find_elements(By.CSS_SELECTOR, "#chart-recovery")
+        _log_in(chromium, base, "olga")
+        chromium.get(f"{base}/console/dashboard")
+        assert "admins only" in chromium.find_element(By.TAG_NAME, "body").text
+        assert not chromium.find_elements(By.CSS_SELECTOR, "#chart-recovery")

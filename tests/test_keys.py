@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from tests.events_factory import checkout_updated
 
 
 async def test_cli_key_is_hashed_and_works(client: TestClient[Any, Any], db_url: str) -> None:
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.cli", "keys", "add", "--name", "shop-a"],
         cwd=PROJECT_ROOT,
         env=os.environ | {"NUDGE_DATABASE_URL": db_url},

@@ -3,18 +3,13 @@ go back through the fake provider's signed webhook, statuses update in place."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from bot.app import create_app
@@ -22,39 +17,12 @@ from bot.app_keys import CLOCK, INBOUND_HANDLER, OUTBOUND, SESSIONS
 from bot.channels.base import Button, InboundMessage, OutboundMessage
 from bot.channels.keys import FAKES
 from bot.store.models import Contact, Message
-from tests.conftest import API_KEY, IN_CI
+from tests.browser_fixtures import click, wait
+from tests.conftest import API_KEY
 from tests.live_server import serve_in_thread
 
 pytestmark = pytest.mark.browser
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PHONE = "+79161230000"
-
-
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI (make browser)")
-        pytest.skip("headless Chromium not installed (make browser)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def echo_bot(app: Any) -> Any:
@@ -88,11 +56,14 @@ def _texts(driver: WebDriver, direction: str) -> list[str]:
 
 
 def test_phone_shows_messages_live_and_replies(
-    chromium: WebDriver, db_url: str, tmp_path: Path
+    chromium: WebDriver, sqlite_template: Path, tmp_path: Path
 ) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the browser path is the same on both databases; run it once")
+    # the browser path is the same on both databases: run it once, on SQLite
+    import shutil
+
     from tests.conftest import make_settings
+
+    db_url = f"sqlite+aiosqlite:///{shutil.copy(sqlite_template, tmp_path / 'phone.db')}"
 
     settings = make_settings(tmp_path, db_url)
     app = create_app(settings, run_nlu=False, run_scheduler=False)
@@ -113,20 +84,22 @@ def test_phone_shows_messages_live_and_replies(
         contact_id = next(c["id"] for c in contacts if c["phone"] == PHONE)
 
         chromium.get(f"{base}/sandbox/phone")
-        wait = WebDriverWait(chromium, 20)
-        wait.until(
+        waiting = wait(chromium, 20)
+        waiting.until(
             lambda d: d.find_elements(By.CSS_SELECTOR, f"#contact option[value='{contact_id}']")
         )
         chromium.find_element(By.CSS_SELECTOR, f"#contact option[value='{contact_id}']").click()
         chromium.find_element(By.ID, "text").send_keys("Когда доставка?")
         chromium.find_element(By.ID, "send").click()
-        wait.until(lambda d: "Когда доставка?" in _texts(d, "in"))
-        wait.until(lambda d: "echo: Когда доставка?" in _texts(d, "out"))
+        waiting.until(lambda d: "Когда доставка?" in _texts(d, "in"))
+        waiting.until(lambda d: "echo: Когда доставка?" in _texts(d, "out"))
         # the fake's signed status webhooks move the message to "read" without a reload
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.out[data-status='read']"))
-        buttons = chromium.find_elements(By.CSS_SELECTOR, ".msg.out .btn")
-        assert [b.text for b in buttons[:2]] == ["Да", "Нет"]
-        buttons[0].click()
-        wait.until(lambda d: "echo: yes" in _texts(d, "out"))
+        waiting.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.out[data-status='read']"))
+        titles = waiting.until(
+            lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, ".msg.out .btn")][:2]
+        )
+        assert titles == ["Да", "Нет"]
+        click(chromium, By.CSS_SELECTOR, ".msg.out .btn")
+        waiting.until(lambda d: "echo: yes" in _texts(d, "out"))
         assert "[yes]" in _texts(chromium, "in")
         assert chromium.find_element(By.ID, "status").text == ""
