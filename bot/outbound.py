@@ -1,15 +1,17 @@
-"""Sending one message: record it first, then hand it to the channel, then record the outcome.
+"""Sending messages: record them first, then hand them to the channel, then record outcomes.
 
 The row is written before the provider is called, so a crash mid-send leaves a `sending`
-row that start-up marks `unknown` instead of sending again (R-SR9).
+row that start-up marks `unknown` instead of sending again (R-SR9). `send_many` does the
+same for a batch with one INSERT and one UPDATE instead of two writes per message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,17 @@ from bot.store.db import SessionFactory
 from bot.store.models import Contact, Message
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendItem:
+    """One message of a `send_many` batch."""
+
+    contact: Contact
+    channel: ChannelName
+    message: OutboundMessage
+    touch_id: int | None = None
+    author: str = "bot"
 
 
 @dataclass(frozen=True)
@@ -87,37 +100,26 @@ class Outbound:
             )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def send(
-        self,
-        contact: Contact,
-        channel: ChannelName,
-        message: OutboundMessage,
-        *,
-        touch_id: int | None = None,
-        author: str = "bot",
-    ) -> Sent:
-        address = address_for(contact, channel)
-        now = self.clock.now()
-        row = Message(
-            contact_id=contact.id,
+    def _row(self, item: SendItem) -> Message:
+        message = item.message
+        return Message(
+            contact_id=item.contact.id,
             direction="out",
-            channel=channel,
-            address=address,
+            channel=item.channel,
+            address=address_for(item.contact, item.channel),
             text=message.text,
             buttons=buttons_json(message),
             template=message.template,
-            touch_id=touch_id,
-            author=author,
+            touch_id=item.touch_id,
+            author=item.author,
             status="sending",
-            created_at=now,
+            created_at=self.clock.now(),
         )
 
-        async def record(session: AsyncSession) -> int:
-            session.add(row)
-            await session.flush()
-            return int(row.id)
-
-        message_id = await self.writes.run(record)  # durable before the provider is called
+    async def _call(
+        self, channel: ChannelName, address: str | None, message: OutboundMessage
+    ) -> SendResult:
+        """The provider call; never raises, so the attempt is always recorded."""
         client = self.clients.get(channel)
         started = time.perf_counter()
         if address is None or client is None:
@@ -131,31 +133,87 @@ class Outbound:
                 result = SendResult("unknown", error_reason="client error")
         self.metrics.send_seconds.labels(channel=channel).observe(time.perf_counter() - started)
         self.metrics.messages_total.labels(direction="out", channel=channel).inc()
-        status = {"sent": "sent", "failed": "failed", "unknown": "unknown", "no_account": "failed"}[
-            result.outcome
-        ]
+        return result
+
+    def _outcome(self, message_id: int, result: SendResult) -> dict[str, Any]:
+        return {
+            "id": message_id,
+            "status": _STATUS[result.outcome],
+            "provider_message_id": result.provider_message_id,
+            "error_code": result.error_code,
+            "error_reason": result.error_reason,
+            "segments": result.segments,
+            "status_at": self.clock.now(),
+        }
+
+    def _log(
+        self, message_id: int, channel: ChannelName, address: str | None, outcome: str
+    ) -> None:
+        log.info(
+            "sent %s to %s via %s: %s",
+            f"message {message_id}",
+            mask_phone(address) if channel != "telegram" else "telegram chat",
+            channel,
+            outcome,
+        )
+
+    async def send(
+        self,
+        contact: Contact,
+        channel: ChannelName,
+        message: OutboundMessage,
+        *,
+        touch_id: int | None = None,
+        author: str = "bot",
+    ) -> Sent:
+        row = self._row(SendItem(contact, channel, message, touch_id, author))
+
+        async def record(session: AsyncSession) -> int:
+            session.add(row)
+            await session.flush()
+            return int(row.id)
+
+        message_id = await self.writes.run(record)  # durable before the provider is called
+        result = await self._call(channel, row.address, message)
         outcome = (
             update(Message)
             .where(Message.id == message_id)
-            .values(
-                status=status,
-                provider_message_id=result.provider_message_id,
-                error_code=result.error_code,
-                error_reason=result.error_reason,
-                segments=result.segments,
-                status_at=self.clock.now(),
-            )
+            .values(**{k: v for k, v in self._outcome(message_id, result).items() if k != "id"})
         )
 
         async def settle(session: AsyncSession) -> None:
             await session.execute(outcome)
 
         await self.writes.run(settle)
-        log.info(
-            "sent %s to %s via %s: %s",
-            f"message {message_id}",
-            mask_phone(address) if channel != "telegram" else "telegram chat",
-            channel,
-            result.outcome,
-        )
+        self._log(message_id, channel, row.address, result.outcome)
         return Sent(message_id, result)
+
+    async def send_many(self, items: Sequence[SendItem], concurrency: int = 64) -> list[Sent]:
+        """Send a batch: all rows committed `sending` in one transaction before any provider
+        call (R-SR9), the calls made concurrently, all outcomes recorded in one UPDATE.
+        Results are in the order of `items`."""
+        if not items:
+            return []
+        rows = [self._row(item) for item in items]
+        async with self._lock(), self.sessions.begin() as session:
+            session.add_all(rows)  # one multi-row INSERT … RETURNING id
+            await session.flush()
+            ids = [int(row.id) for row in rows]
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(item: SendItem, address: str | None) -> SendResult:
+            async with gate:
+                return await self._call(item.channel, address, item.message)
+
+        results = await asyncio.gather(
+            *(one(item, row.address) for item, row in zip(items, rows, strict=True))
+        )
+        outcomes = [self._outcome(i, r) for i, r in zip(ids, results, strict=True)]
+        async with self._lock(), self.sessions.begin() as session:
+            await session.execute(update(Message), outcomes)  # executemany by primary key
+        for item, row, message_id, result in zip(items, rows, ids, results, strict=True):
+            self._log(message_id, item.channel, row.address, result.outcome)
+        return [Sent(i, r) for i, r in zip(ids, results, strict=True)]
+
+
+_STATUS = {"sent": "sent", "failed": "failed", "unknown": "unknown", "no_account": "failed"}

@@ -13,24 +13,25 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.outbound import Outbound
+from bot.outbound import Outbound, SendItem, Sent
 from bot.settings import Settings
 from bot.store.db import SessionFactory
-from bot.store.models import Chain, Touch
+from bot.store.models import AuditEntry, Chain, Touch
 from bot.touches.context import load_contexts
 from bot.touches.control import PENDING
-from bot.touches.planner import plan_with, step_delay
+from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
 from bot.touches.reload import FlowHolder
 from bot.touches.render import render_touch
@@ -159,8 +160,7 @@ class Firing:
                         for j in chunk
                     ],
                 )
-            results = await asyncio.gather(*(self._send(job, now) for job in chunk))
-            await self._record_all(list(results), now)
+            await self._record_all(await self._send_chunk(chunk), now)
 
     def _finish(
         self, session: AsyncSession, touch: Touch, status: str, rule: str, now: datetime
@@ -205,51 +205,107 @@ class Firing:
         if decision.stop_chain and chain.status in ("active", "paused"):
             chain.status, chain.stop_reason, chain.stopped_at = "stopped", decision.stop_chain, now
 
-    async def _send(self, job: _Job, now: datetime) -> tuple[_Job, str, int | None, str]:
-        """Call the retry hook or the provider; (job, outcome, message id, rule)."""
+    async def _prepare(self, job: _Job) -> str:
+        """Call the retry hook if the step has one; the rule the touch will carry."""
         touch, ctx, decision = job.touch, job.ctx, job.decision
         step = ctx.flow.step_named(touch.step)
-        assert job.message is not None and decision.channel is not None and step is not None
-        message, rule = job.message, decision.rule
-        try:
-            if step.retry_hook is not None:
-                if await call_retry_hook(step.retry_hook, ctx, self.settings):
-                    fixed = render_touch(
-                        ctx,
-                        step,
-                        touch,
-                        decision,
-                        self.flows.current,
-                        self.settings,
-                        template_key=step.retry_hook.on_success,
-                    )
-                    message = fixed or message
-                    rule = "R-FL2 retry hook succeeded"
-                else:
-                    rule = "R-FL2 retry hook failed: reminder"
-                job.message = message
-            channel: ChannelName = decision.channel  # type: ignore[assignment]
-            sent = await self.outbound.send(ctx.contact, channel, message, touch_id=touch.id)
-            result: SendResult = sent.result
-            message_id: int | None = sent.message_id
-            if channel == "whatsapp" and (
-                result.outcome == "no_account" or result.error_code == "131026"
+        assert job.message is not None and step is not None
+        if step.retry_hook is None:
+            return decision.rule
+        if await call_retry_hook(step.retry_hook, ctx, self.settings):
+            fixed = render_touch(
+                ctx,
+                step,
+                touch,
+                decision,
+                self.flows.current,
+                self.settings,
+                template_key=step.retry_hook.on_success,
+            )
+            job.message = fixed or job.message
+            return "R-FL2 retry hook succeeded"
+        return "R-FL2 retry hook failed: reminder"
+
+    async def _send_chunk(self, chunk: list[_Job]) -> list[tuple[_Job, str, int | None, str]]:
+        """Retry hooks, then one batched send, then SMS fallbacks in one more batch;
+        (job, outcome, message id, rule) per job. Anything unexpected leaves a touch
+        `unknown`: flagged, never re-sent (R-SR9)."""
+        unknown = "R-SR9 outcome unknown"
+        rules: dict[int, str] = {}
+        results: dict[int, tuple[str, SendResult | None, int | None]] = {}  # rule, result, id
+        hooked = [j for j in chunk if self._has_hook(j)]
+        hook_rules = await asyncio.gather(
+            *(self._prepare(j) for j in hooked), return_exceptions=True
+        )
+        for job, rule in zip(hooked, hook_rules, strict=True):
+            if isinstance(rule, BaseException):
+                log.error("touch %s: retry hook failed unexpectedly", job.touch.id, exc_info=rule)
+                results[id(job)] = (unknown, None, None)
+            else:
+                rules[id(job)] = rule
+        ready = [j for j in chunk if id(j) not in results]
+        for job in ready:
+            rules.setdefault(id(job), job.decision.rule)
+        sent = await self._send_batch([(j, _channel(j), _message(j)) for j in ready])
+        fallback: list[tuple[_Job, ChannelName, OutboundMessage]] = []
+        for job in ready:
+            one = sent.get(id(job))
+            if one is None:
+                results[id(job)] = (unknown, None, None)
+                continue
+            results[id(job)] = (rules[id(job)], one.result, one.message_id)
+            ctx, failed = job.ctx, one.result
+            if job.decision.channel == "whatsapp" and (
+                failed.outcome == "no_account" or failed.error_code == "131026"
             ):
                 if "sms" in ctx.consents and ctx.contact.phone:
+                    message = _message(job)
                     sms = OutboundMessage(message.text, (), None, (), message.language)
-                    sent = await self.outbound.send(ctx.contact, "sms", sms, touch_id=touch.id)
-                    result, message_id = sent.result, sent.message_id
-                    touch.channel = "sms"
-                    rule = "R-SR7 fallback WhatsApp to SMS"
+                    fallback.append((job, "sms", sms))
                 else:
-                    rule = "R-SR7 not on WhatsApp, no SMS consent"
+                    results[id(job)] = (
+                        "R-SR7 not on WhatsApp, no SMS consent",
+                        *results[id(job)][1:],
+                    )
+        if fallback:
+            again = await self._send_batch(fallback)
+            for job, _, _ in fallback:
+                one = again.get(id(job))
+                if one is None:
+                    results[id(job)] = (unknown, None, None)
+                    continue
+                job.touch.channel = "sms"
+                results[id(job)] = ("R-SR7 fallback WhatsApp to SMS", one.result, one.message_id)
+        out: list[tuple[_Job, str, int | None, str]] = []
+        for job in chunk:
+            rule, result, message_id = results[id(job)]
+            if result is None:
+                out.append((job, "unknown", None, rule))
+                continue
             outcome = {"sent": "sent", "unknown": "unknown"}.get(result.outcome, "failed")
             if rule == "R-FL2 retry hook succeeded" and outcome == "sent":
                 outcome = "fixed"
-            return job, outcome, message_id, rule
-        except Exception:  # the touch stays `unknown`: flagged, never re-sent (R-SR9)
-            log.exception("touch %s: send failed unexpectedly", touch.id)
-            return job, "unknown", None, "R-SR9 outcome unknown"
+            out.append((job, outcome, message_id, rule))
+        return out
+
+    def _has_hook(self, job: _Job) -> bool:
+        step = job.ctx.flow.step_named(job.touch.step)
+        return step is not None and step.retry_hook is not None
+
+    async def _send_batch(
+        self, sends: Sequence[tuple[_Job, ChannelName, OutboundMessage]]
+    ) -> dict[int, Sent]:
+        """One `send_many`; an empty answer when it failed (the touches become `unknown`)."""
+        items = [
+            SendItem(job.ctx.contact, channel, message, touch_id=job.touch.id)
+            for job, channel, message in sends
+        ]
+        try:
+            sent = await self.outbound.send_many(items, SEND_CONCURRENCY)
+        except Exception:
+            log.exception("sending %d touches failed unexpectedly", len(items))
+            return {}
+        return {id(job): one for (job, _, _), one in zip(sends, sent, strict=True)}
 
     async def _record_all(
         self, results: list[tuple[_Job, str, int | None, str]], now: datetime
@@ -269,6 +325,9 @@ class Firing:
             )
             touch_rows: list[dict[str, Any]] = []
             chain_rows: list[dict[str, Any]] = []
+            # Plain rows inserted in bulk: ORM objects cost more CPU than the send itself.
+            entries: list[dict[str, Any]] = []
+            planned: list[dict[str, Any]] = []
             for job, outcome, message_id, rule in results:
                 touch, chain = job.touch, job.ctx.chain
                 status = "sent" if outcome == "fixed" else outcome
@@ -282,21 +341,22 @@ class Firing:
                         "channel": touch.channel,
                     }
                 )
-                audit(
-                    session,
-                    at=now,
-                    action=status,
-                    contact_id=touch.contact_id,
-                    chain_id=touch.chain_id,
-                    touch_id=touch.id,
-                    rule=rule[:64],
-                    detail={
-                        "step": touch.step,
-                        "channel": touch.channel,
-                        "variant": touch.variant,
-                        "template": job.message.template if job.message else None,
-                        "message_id": message_id,
-                    },
+                entries.append(
+                    {
+                        "at": now,
+                        "action": status,
+                        "contact_id": touch.contact_id,
+                        "chain_id": touch.chain_id,
+                        "touch_id": touch.id,
+                        "rule": rule[:64],
+                        "detail": {
+                            "step": touch.step,
+                            "channel": touch.channel,
+                            "variant": touch.variant,
+                            "template": job.message.template if job.message else None,
+                            "message_id": message_id,
+                        },
+                    }
                 )
                 self.metrics.touches_total.labels(
                     flow=touch.flow, step=touch.step, outcome=status
@@ -312,11 +372,27 @@ class Firing:
                     chain_rows.append(_stopped(chain.id, "last touch", now, "completed"))
                 elif chain.id not in pending:
                     due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
-                    plan_with(session, job.ctx, nxt, due, now, flows, self.settings)
+                    row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
+                    if row is not None:
+                        planned.append(row)
+                    entries.append(entry)
                     pending.add(chain.id)
             await session.execute(update(Touch), touch_rows)
+            if planned:
+                await session.execute(insert(Touch), planned)
+            await session.execute(insert(AuditEntry), entries)
             if chain_rows:
                 await session.execute(update(Chain), chain_rows)
+
+
+def _channel(job: _Job) -> ChannelName:
+    assert job.decision.channel is not None
+    return job.decision.channel  # type: ignore[return-value]
+
+
+def _message(job: _Job) -> OutboundMessage:
+    assert job.message is not None
+    return job.message
 
 
 def _stopped(chain_id: int, reason: str, now: datetime, status: str = "stopped") -> dict[str, Any]:
