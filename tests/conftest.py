@@ -24,7 +24,7 @@ from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
 from bot.store.models import Base
 
-pytest_plugins = ["tests.rasa_fixture", "tests.browser_fixtures"]
+pytest_plugins = ["tests.rasa_fixture", "tests.browser_fixtures", "tests.console_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get("NUDGE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")

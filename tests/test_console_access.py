@@ -9,8 +9,6 @@ from aiohttp.test_utils import TestClient
 
 from tests.console_fixtures import OPERATOR, login
 
-pytest_plugins = ["tests.console_fixtures"]
-
 Client = TestClient[Any, Any]
 
 PAGES = ["/console", "/console/admin", "/console/static/console.js"]

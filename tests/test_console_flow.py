@@ -9,8 +9,6 @@ from aiohttp.test_utils import TestClient
 
 from tests.dialogue_fixtures import PHONE, conversation, say, shopper, texts
 
-pytest_plugins = ["tests.console_fixtures"]
-
 Client = TestClient[Any, Any]
 Staff = dict[str, dict[str, str]]
 
