@@ -11,6 +11,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from bot.channels.base import SendResult
 
 
@@ -70,6 +72,19 @@ class Pacer:
     async def wait(self, recipient: str) -> None:
         await self.recipients.acquire(recipient)
         await self.number.acquire()
+
+
+async def post_once(request: Awaitable[httpx.Response]) -> httpx.Response | SendResult:
+    """One provider request; a transport error becomes the SendResult it means."""
+    try:
+        return await request
+    except httpx.ConnectError as exc:  # nothing reached the provider: safe to retry
+        return SendResult(
+            "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
+        )
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        # The provider may have accepted it: flag, never re-send blindly (R-SR9).
+        return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:

@@ -20,7 +20,7 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.errors import TWILIO_RETRYABLE, meaning
-from bot.channels.pacing import Pacer, parse_retry_after, with_retries
+from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
 from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options
 from bot.channels.sms_segments import sms_segments
 from nlu.rules import is_stop
@@ -111,15 +111,8 @@ class TwilioClient:
         )
 
     async def _attempt(self, form: dict[str, str]) -> SendResult:
-        try:
-            response = await self.http.post(self.url, data=form, auth=self.auth)
-        except httpx.ConnectError as exc:
-            return SendResult(
-                "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
-            )
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
-        return interpret(response)
+        response = await post_once(self.http.post(self.url, data=form, auth=self.auth))
+        return response if isinstance(response, SendResult) else interpret(response)
 
 
 def interpret(response: httpx.Response) -> SendResult:

@@ -18,7 +18,7 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.errors import WHATSAPP_RETRYABLE, meaning
-from bot.channels.pacing import Pacer, parse_retry_after, with_retries
+from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
 from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, require, text_field
 
 log = logging.getLogger(__name__)
@@ -136,16 +136,8 @@ class WhatsAppClient:
         )
 
     async def _attempt(self, body: dict[str, Any]) -> SendResult:
-        try:
-            response = await self.http.post(self.url, json=body, headers=self.headers)
-        except httpx.ConnectError as exc:  # nothing reached the provider: safe to retry
-            return SendResult(
-                "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
-            )
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            # The provider may have accepted it: flag, never re-send blindly (R-SR9).
-            return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
-        return interpret(response)
+        response = await post_once(self.http.post(self.url, json=body, headers=self.headers))
+        return response if isinstance(response, SendResult) else interpret(response)
 
 
 def interpret(response: httpx.Response) -> SendResult:
