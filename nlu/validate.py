@@ -1,4 +1,4 @@
-"""`nudge validate` checks for the NLU: training data, held-out files, config.yml, intents."""
+"""`nudge validate` checks for the NLU: training data, dev and held-out rows, config, intents."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from pathlib import Path
 
 import yaml
 
-from nlu.dataset import LANGUAGES, DataError, read_tsv, training_examples
+from nlu.dataset import LANGUAGES, DataError, Example, read_tsv, training_examples
 from nlu.intents import known_intents
 from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}
+# nlu/tests: the fresh held-out set; nlu/dev: the first held-out rows, used to choose the pipeline
+HELDOUT_SETS = ("dev", "tests")
+MIN_HELDOUT_PER_INTENT = 40
 
 
 def _domain_intents(root: Path, problems: list[str]) -> set[str]:
@@ -81,16 +84,65 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
                 )
 
 
-def _check_tests(root: Path, problems: list[str]) -> None:
-    for path in sorted((root / "nlu" / "tests").glob("*.tsv")):
+def _check_heldout(root: Path, problems: list[str]) -> None:
+    """nlu/tests (fresh held-out) and nlu/dev (rows once used for tuning): sane and apart.
+
+    A row of nlu/tests that is also in nlu/dev or in the training data (same text, any case)
+    is a problem: the test set would no longer be held out.
+    """
+    seen_elsewhere: dict[str, str] = {}
+    for example in _readable_training(root):
+        seen_elsewhere.setdefault(
+            example.text.casefold(), f"nlu/data/{example.language}.yml:{example.line}"
+        )
+    for name in HELDOUT_SETS:
+        directory = root / "nlu" / name
+        if name == "dev" and not directory.exists():
+            continue  # the dev set is optional; nlu/tests is not
+        counts: dict[str, int] = defaultdict(int)
+        for language in LANGUAGES:
+            path = directory / f"{language}.tsv"
+            try:
+                rows = read_tsv(path)
+            except DataError as exc:
+                problems.append(str(exc) if path.exists() else f"{path}:1: missing")
+                continue
+            first_line: dict[str, int] = {}
+            for row in rows:
+                counts[row.intent] += 1
+                if row.intent not in ROUTING_INTENTS:
+                    problems.append(
+                        f"{path}:{row.line}: intent {row.intent!r} is not a routing intent"
+                    )
+                if not row.text:
+                    problems.append(f"{path}:{row.line}: empty text")
+                key = row.text.casefold()
+                if key in first_line:
+                    problems.append(f"{path}:{row.line}: duplicate of line {first_line[key]}")
+                first_line.setdefault(key, row.line)
+                if name == "tests" and key in seen_elsewhere:
+                    problems.append(
+                        f"{path}:{row.line}: also in {seen_elsewhere[key]}, so not held out"
+                    )
+                if name == "dev":
+                    seen_elsewhere.setdefault(key, f"{path.relative_to(root)}:{row.line}")
+        if name == "tests":
+            for intent in ROUTING_INTENTS:
+                if counts[intent] < MIN_HELDOUT_PER_INTENT:
+                    problems.append(
+                        f"{directory}: {intent} has {counts[intent]} rows over all languages, "
+                        f"at least {MIN_HELDOUT_PER_INTENT} needed"
+                    )
+
+
+def _readable_training(root: Path) -> list[Example]:
+    examples: list[Example] = []
+    for language in LANGUAGES:
         try:
-            rows = read_tsv(path)
-        except DataError as exc:
-            problems.append(str(exc))
-            continue
-        for row in rows:
-            if row.intent not in ROUTING_INTENTS:
-                problems.append(f"{path}:{row.line}: intent {row.intent!r} is not a routing intent")
+            examples.extend(training_examples(root / "nlu" / "data" / f"{language}.yml"))
+        except (OSError, DataError):
+            continue  # _check_training reports unreadable training files
+    return examples
 
 
 def _check_config(root: Path, problems: list[str]) -> None:
@@ -117,6 +169,6 @@ def validate_nlu(root: Path) -> list[str]:
     problems: list[str] = []
     intents = _domain_intents(root, problems)
     _check_training(root, intents, problems)
-    _check_tests(root, problems)
+    _check_heldout(root, problems)
     _check_config(root, problems)
     return problems

@@ -1,0 +1,132 @@
+"""nlu/tests (fresh held-out) and nlu/dev (rows used for tuning): validation, report sets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from nlu.dataset import LANGUAGES
+from nlu.report import _parse_args, heldout_rows
+from nlu.validate import validate_nlu
+
+HEADER = "text\tintent\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for name in ("data", "tests"):
+        shutil.copytree(PROJECT_ROOT / "nlu" / name, tmp_path / "nlu" / name)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    # a small dev set of our own, so these tests do not depend on the shipped dev rows
+    dev = tmp_path / "nlu" / "dev"
+    dev.mkdir()
+    for lang in LANGUAGES:
+        (dev / f"{lang}.tsv").write_text(
+            f"{HEADER}dev row one in {lang}\tother\ndev row two in {lang}\tpayment\n",
+            encoding="utf-8",
+        )
+    return tmp_path
+
+
+def _append(path: Path, text: str) -> int:
+    """Append a row; returns its line number."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, text]) + "\n", encoding="utf-8")
+    return len(lines) + 1
+
+
+def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
+    text, intent = (
+        (root / "nlu" / "tests" / f"{lang}.tsv")
+        .read_text(encoding="utf-8")
+        .splitlines()[1]
+        .split("\t")
+    )
+    return text, intent
+
+
+def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
+    assert validate_nlu(PROJECT_ROOT) == []
+    for row_set in ("tests", "dev"):
+        rows = heldout_rows(PROJECT_ROOT, row_set)
+        assert set(rows) == set(LANGUAGES)
+        assert all(rows[lang] for lang in LANGUAGES), row_set
+
+
+def test_copy_of_fixture_validates(root: Path) -> None:
+    assert validate_nlu(root) == []
+
+
+def test_test_row_in_training_data_is_not_held_out(root: Path) -> None:
+    text, intent = _first_test_row(root, "en")
+    data = root / "nlu" / "data" / "en.yml"
+    data.write_text(
+        data.read_text(encoding="utf-8")
+        + f"- intent: {intent}\n  examples: |\n    - {text.upper()}\n",
+        encoding="utf-8",
+    )
+    problems = validate_nlu(root)
+    tests_file = root / "nlu" / "tests" / "en.tsv"
+    assert any(
+        p.startswith(f"{tests_file}:2: also in nlu/data/en.yml:") and "not held out" in p
+        for p in problems
+    ), problems
+
+
+def test_test_row_in_dev_is_not_held_out(root: Path) -> None:
+    text, intent = _first_test_row(root, "zh")
+    line = _append(root / "nlu" / "dev" / "pl.tsv", f"{text}\t{intent}")
+    problems = validate_nlu(root)
+    tests_file = root / "nlu" / "tests" / "zh.tsv"
+    assert f"{tests_file}:2: also in nlu/dev/pl.tsv:{line}, so not held out" in problems
+
+
+def test_dev_rows_are_validated_too(root: Path) -> None:
+    dev = root / "nlu" / "dev" / "ru.tsv"
+    bad_intent = _append(dev, "привет\tgreet")
+    duplicate = _append(dev, "DEV ROW ONE IN RU\tother")
+    problems = validate_nlu(root)
+    assert f"{dev}:{bad_intent}: intent 'greet' is not a routing intent" in problems
+    assert f"{dev}:{duplicate}: duplicate of line 2" in problems
+
+
+def test_tests_need_every_language_and_enough_rows_per_intent(root: Path) -> None:
+    tests = root / "nlu" / "tests"
+    zh_opt_out = sum(r.intent == "opt_out" for r in heldout_rows(root, "tests")["zh"])
+    (tests / "pl.tsv").unlink()
+    for lang in ("ru", "en"):
+        path = tests / f"{lang}.tsv"
+        kept = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.endswith("\topt_out")
+        ]
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    problems = validate_nlu(root)
+    assert f"{tests / 'pl.tsv'}:1: missing" in problems
+    assert (
+        f"{tests}: opt_out has {zh_opt_out} rows over all languages, at least 40 needed"
+    ) in problems
+    assert not any("payment has" in p for p in problems), problems
+
+
+def test_missing_dev_set_is_allowed(root: Path) -> None:
+    shutil.rmtree(root / "nlu" / "dev")
+    assert validate_nlu(root) == []
+
+
+def test_report_reads_the_chosen_set(root: Path) -> None:
+    dev = heldout_rows(root, "dev")
+    assert [r.text for r in dev["en"]] == ["dev row one in en", "dev row two in en"]
+    tests = heldout_rows(root, "tests")
+    assert tests["en"][0].text == _first_test_row(root, "en")[0]
+    assert _parse_args([]).row_set == "tests"
+    assert _parse_args(["--set", "dev"]).row_set == "dev"
+    with pytest.raises(SystemExit):
+        _parse_args(["--set", "train"])
+    with pytest.raises(ValueError, match="unknown row set"):
+        heldout_rows(root, "data")
