@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,21 +24,36 @@ def recovery_flows(flows: FlowSet) -> list[str]:
 
 
 async def load_contexts(
-    session: AsyncSession, chains: Iterable[Chain], flows: FlowSet, now: datetime
+    session: AsyncSession,
+    chains: Iterable[Chain],
+    flows: FlowSet,
+    now: datetime,
+    *,
+    checkouts: Mapping[int, Checkout] | None = None,
+    new_chains: bool = False,
 ) -> dict[int, Context]:
-    """A Context per chain id, loaded with one query per table."""
+    """A Context per chain id, loaded with one query per table.
+
+    `checkouts` the caller has already loaded are not read again; `new_chains`: the chains
+    were created in this transaction, so none of them has a sent touch to look up.
+    """
     by_id = {c.id: c for c in chains if c.flow in flows.flows}
     if not by_id:
         return {}
     contact_ids = {c.contact_id for c in by_id.values()}
-    checkout_ids = {c.checkout_id for c in by_id.values() if c.checkout_id is not None}
+    known = checkouts or {}
+    missing = {
+        c.checkout_id
+        for c in by_id.values()
+        if c.checkout_id is not None and c.checkout_id not in known
+    }
     contacts = {
         c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
     }
-    checkouts = {
-        c.id: c
-        for c in await session.scalars(select(Checkout).where(Checkout.id.in_(checkout_ids)))
-    }
+    loaded = dict(known)
+    if missing:
+        for checkout in await session.scalars(select(Checkout).where(Checkout.id.in_(missing))):
+            loaded[checkout.id] = checkout
     conversations = {
         c.contact_id: c
         for c in await session.scalars(
@@ -54,13 +69,14 @@ async def load_contexts(
     for contact_id, channel in rows:
         consents[contact_id].add(channel)
     chain_sent: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
-    rows = await session.execute(
-        select(Touch.chain_id, Touch.sent_at, Touch.channel).where(
-            Touch.chain_id.in_(by_id), Touch.status.in_(("sent", "sending", "unknown"))
+    if not new_chains:
+        rows = await session.execute(
+            select(Touch.chain_id, Touch.sent_at, Touch.channel).where(
+                Touch.chain_id.in_(by_id), Touch.status.in_(("sent", "sending", "unknown"))
+            )
         )
-    )
-    for chain_id, sent_at, channel in rows:
-        chain_sent[chain_id].append((sent_at or now, channel or ""))
+        for chain_id, sent_at, channel in rows:
+            chain_sent[chain_id].append((sent_at or now, channel or ""))
     payment_sent: dict[int, list[datetime]] = defaultdict(list)
     names = payment_flows(flows)
     payers = {c.contact_id for c in by_id.values() if c.flow in names}
@@ -86,7 +102,7 @@ async def load_contexts(
             contact=contact,
             chain=chain,
             flow=flows.flows[chain.flow],
-            checkout=checkouts.get(chain.checkout_id) if chain.checkout_id else None,
+            checkout=loaded.get(chain.checkout_id) if chain.checkout_id else None,
             conversation=conversations.get(chain.contact_id),
             consents=consents.get(chain.contact_id, set()),
             chain_sent=chain_sent.get(chain.id, []),

@@ -1,0 +1,147 @@
+"""The rarer shop events, one at a time: revisit, failed payment, paid, order status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.api.schemas import OrderStatusChanged, PaymentFailed
+from bot.audit import audit
+from bot.store.models import Chain, Checkout
+from bot.touches.activity import latest_chains
+from bot.touches.control import stop_chains
+from bot.touches.planning import Planning, step_delay
+from bot.touches.policy import MANUAL_REVIEW_AFTER
+from bot.touches.rearm import rearm
+from bot.touches.starting import NewChain, start_chains
+
+
+async def on_revisit(
+    session: AsyncSession,
+    planning: Planning,
+    contact_id: int,
+    checkout_id: int,
+    visited_at: datetime,
+    now: datetime,
+) -> None:
+    """A revisit re-arms the pending touch of the checkout's active chain (R-SR5)."""
+    chain = await session.scalar(
+        select(Chain).where(
+            Chain.contact_id == contact_id,
+            Chain.checkout_id == checkout_id,
+            Chain.status == "active",
+        )
+    )
+    if chain is None:
+        return
+    flow = planning.flows.flows.get(chain.flow)
+    if flow is None:
+        return
+    chain.anchor_at = max(chain.anchor_at, visited_at)
+    at = max(visited_at, now) + flow.revisit.delay
+    await rearm(session, planning, chain, at, now, "R-SR5 revisit re-arms")
+
+
+async def on_payment_failed(
+    session: AsyncSession,
+    planning: Planning,
+    contact_id: int,
+    checkout_id: int,
+    event: PaymentFailed,
+    now: datetime,
+) -> None:
+    """A payment reminder chain (R-FL2), superseding an active chain; 5 failures → a person."""
+    checkout = await session.get(Checkout, checkout_id)
+    if checkout is None or checkout.status == "paid":
+        return
+    if checkout.failed_payments >= MANUAL_REVIEW_AFTER:
+        await stop_chains(session, contact_id, "manual_review", now)
+        audit(
+            session,
+            at=now,
+            action="manual_review",
+            contact_id=contact_id,
+            rule="R-FL2 5 failed payments",
+            detail={"checkout": checkout.external_id, "failures": checkout.failed_payments},
+        )
+        from handoff.queue import escalate  # the dialogue part; imported late on purpose
+
+        await escalate(session, contact_id, "manual_review", now)
+        return
+    flow = planning.flows.for_payment(event.reason)
+    if flow is None:
+        return
+    recent = (await latest_chains(session, planning, [contact_id])).get(contact_id)
+    same_session = recent is not None and recent.checkout_id == checkout_id
+    if recent is not None and recent.status == "active":
+        await stop_chains(session, contact_id, "superseded", now)
+    elif (
+        recent is not None
+        and recent.started_at > now - planning.cooldown
+        and not (same_session and recent.stop_reason == "superseded")
+    ):
+        audit(
+            session,
+            at=now,
+            action="skipped",
+            contact_id=contact_id,
+            chain_id=recent.id,
+            rule="R-SR3 one recovery chain per cooldown",
+            detail={"checkout": checkout.external_id, "previous": recent.status},
+        )
+        return
+    anchor, first = event.occurred_at, flow.steps[0]
+    due = anchor + step_delay(first, planning.settings)
+    start = NewChain(contact_id, checkout, checkout_id, flow, anchor, now, [(first, due, None)])
+    await start_chains(session, planning, [start])
+
+
+async def on_paid(session: AsyncSession, contact_id: int, checkout_id: int, now: datetime) -> None:
+    """Paid: the chains of this checkout are recovered (the reports listener then decides
+    by the attribution window) and every chain of the contact stops (R-SR5)."""
+    checkout = await session.get(Checkout, checkout_id)
+    await session.execute(
+        update(Chain)
+        .where(
+            Chain.contact_id == contact_id,
+            Chain.checkout_id == checkout_id,
+            Chain.status.in_(("active", "paused")),
+        )
+        .values(recovered_at=now, recovered_amount=checkout.total if checkout else None)
+    )
+    await stop_chains(session, contact_id, "paid", now)
+
+
+async def on_order_status(
+    session: AsyncSession,
+    planning: Planning,
+    contact_id: int,
+    checkout_id: int | None,
+    event: OrderStatusChanged,
+    now: datetime,
+) -> None:
+    """A service chain for an order status (R-FL3), with the steps meant for that status."""
+    flow = planning.flows.for_order_status()
+    if flow is None:
+        return
+    status = event.order.status.lower()
+    first = flow.steps[0]
+    if first.template_for(None, status) is None:
+        audit(
+            session,
+            at=now,
+            action="skipped",
+            contact_id=contact_id,
+            rule="R-FL3 no template for this status",
+            detail={"status": status},
+        )
+        return
+    steps = [(first, now, f"{first.step}:{status}"[:64])]
+    for step in flow.steps[1:]:
+        if status in step.statuses:
+            due = now + step_delay(step, planning.settings)
+            steps.append((step, due, f"{step.step}:{status}"[:64]))
+    start = NewChain(contact_id, None, checkout_id, flow, now, now, steps)
+    await start_chains(session, planning, [start])

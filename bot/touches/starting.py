@@ -1,0 +1,106 @@
+"""Starting chains in bulk: ids, variants, first touches and audit entries as rows.
+
+A batch of new chains costs a fixed handful of statements: one to take ids, one INSERT each
+for chains, audit entries and touches, and the policy's lookups (`load_contexts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import AuditEntry, Chain, Checkout, Touch
+from bot.touches.context import load_contexts
+from bot.touches.planning import Planning, audit_row, pick_variant, plan_rows
+from flows.model import Flow, Step
+
+# Core tables: rows go in without building ORM objects (nothing reads them back as such).
+CHAINS, AUDIT, TOUCHES = (cast(Table, m.__table__) for m in (Chain, AuditEntry, Touch))
+
+
+@dataclass
+class NewChain:
+    """A chain to start: whose, for which checkout, and the steps to plan right away."""
+
+    contact_id: int
+    checkout: Checkout | None
+    checkout_id: int | None
+    flow: Flow
+    anchor: datetime
+    now: datetime
+    steps: Sequence[tuple[Step, datetime, str | None]] = ()  # (step, due, touch name)
+
+
+async def new_chain_ids(session: AsyncSession, count: int) -> list[int]:
+    """Ids for `count` chains, taken before the INSERT so the variant (a hash of the id,
+    R-FL5) is written with the row instead of by a second UPDATE."""
+    if session.bind.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence("chains", "id")
+        ids = await session.scalars(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        )
+        return [int(i) for i in ids]
+    # SQLite has one writer: the events INSERT before this holds the write lock, so no other
+    # transaction can take these ids before the INSERT below (it would fail, not duplicate).
+    last = await session.scalar(select(func.coalesce(func.max(Chain.id), 0)))
+    return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
+
+
+async def start_chains(
+    session: AsyncSession, planning: Planning, starts: Sequence[NewChain]
+) -> list[Chain]:
+    """Insert the chains (status active), plan their steps by the policy, audit both.
+
+    Returns the chains as transient objects (not in the session: nothing changes them in
+    this transaction).
+    """
+    if not starts:
+        return []
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # earlier audit entries keep their place in the timeline
+    ids = await new_chain_ids(session, len(starts))
+    chain_rows: list[dict[str, Any]] = []
+    for start, chain_id in zip(starts, ids, strict=True):
+        chain_rows.append(
+            {
+                "id": chain_id,
+                "contact_id": start.contact_id,
+                "checkout_id": start.checkout_id,
+                "flow": start.flow.flow,
+                "variant": pick_variant(start.flow, chain_id),
+                "status": "active",
+                "anchor_at": start.anchor,
+                "started_at": start.now,
+            }
+        )
+    await session.execute(insert(CHAINS), chain_rows)
+    chains = [Chain(**row) for row in chain_rows]
+    known = {s.checkout.id: s.checkout for s in starts if s.checkout is not None}
+    flows, settings = planning.flows, planning.settings
+    contexts = await load_contexts(
+        session, chains, flows, starts[0].now, checkouts=known, new_chains=True
+    )
+    entries: list[dict[str, Any]] = []
+    touches: list[dict[str, Any]] = []
+    for start, chain in zip(starts, chains, strict=True):
+        started = {"flow": chain.flow, "variant": chain.variant}
+        entries.append(
+            audit_row(chain, start.now, "chain_started", "R-FL5 variant by hash", started)
+        )
+        ctx = contexts.get(chain.id)
+        if ctx is None:
+            continue
+        for step, due, name in start.steps:
+            row, entry = plan_rows(ctx, step, max(due, start.now), start.now, flows, settings, name)
+            if row is not None:
+                touches.append(row)
+            entries.append(entry)
+    await session.execute(insert(AUDIT), entries)
+    if touches:
+        await session.execute(insert(TOUCHES), touches)
+    return chains
