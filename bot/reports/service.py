@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sql
+from bot.reports.outcomes import refresh_outcomes
 from bot.reports.schemas import (
     Comparison,
     ConversationReport,
@@ -189,14 +190,16 @@ async def _conversation_rows(sessions: SessionFactory, q: Query) -> Conversation
 
 
 async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> RecoveryReport:
-    """The four independent statements run at once, each on its own connection."""
-    groups, chain_rows, revenue_rows, conversations = await asyncio.gather(
+    """The three independent statements run at once, each on its own connection."""
+    await refresh_outcomes(sessions)  # every write committed before the report counts
+    groups, revenue_rows, conversations = await asyncio.gather(
         _statement(sessions, q, sql.groups_sql),
-        _statement(sessions, q, lambda _d, scope: sql.chains_sql(scope)),
         _statement(sessions, q, sql.revenue_sql),
         _conversation_rows(sessions, q),
     )
-    chains = {r["flow"]: int(r["chains"]) for r in chain_rows}
+    chains: dict[str, int] = defaultdict(int)
+    for row in groups:
+        chains[row["flow"]] += int(row["chains"] or 0)
     revenue: dict[tuple[str, str, str], dict[str, tuple[int, Decimal]]] = defaultdict(dict)
     for r in revenue_rows:
         key = (r["flow"], r["step"], r["variant"])
@@ -247,6 +250,7 @@ async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> 
 
 async def timeseries(sessions: SessionFactory, q: Query) -> TimeSeries:
     """Daily counts and rates by UTC day of sending; days without touches are zeros."""
+    await refresh_outcomes(sessions)  # every write committed before the report counts
     rows = {r["day"]: r for r in await _statement(sessions, q, sql.daily_sql)}
     days: list[DayPoint] = []
     day = q.start.date()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -112,6 +115,12 @@ class Checkout(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "external_id"),
         Index("ix_checkouts_last_activity", "last_activity_at"),
+        Index(
+            "ix_checkouts_paid_at",
+            "paid_at",
+            postgresql_where=sql_text("status = 'paid'"),
+            sqlite_where=sql_text("status = 'paid'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -179,6 +188,21 @@ class Touch(Base):
     __table_args__ = (
         Index("ix_touches_due", "status", "due_at"),
         Index("ix_touches_chain", "chain_id"),
+        Index("ix_touches_chain_sent", "chain_id", "sent_at"),
+        Index("ix_touches_contact_sent", "contact_id", "sent_at"),
+        Index("ix_touches_sent", "sent_at"),
+        Index(
+            "ix_touches_paid",
+            "sent_at",
+            postgresql_where=sql_text("paid_after_s IS NOT NULL"),
+            sqlite_where=sql_text("paid_after_s IS NOT NULL"),
+        ),
+        Index(
+            "ix_touches_handoff",
+            "sent_at",
+            postgresql_where=sql_text("handoff_after_s IS NOT NULL"),
+            sqlite_where=sql_text("handoff_after_s IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"))
@@ -195,12 +219,32 @@ class Touch(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime]
+    # Derived by bot/reports/outcomes.py, never written elsewhere: what followed this touch.
+    # *_after_s: seconds from the touch to the earliest such outcome credited to it.
+    delivered: Mapped[bool | None] = mapped_column(Boolean, server_default=false())
+    was_read: Mapped[bool | None] = mapped_column(Boolean, server_default=false())
+    paid_after_s: Mapped[float | None] = mapped_column(Float)
+    replied_after_s: Mapped[float | None] = mapped_column(Float)
+    opted_out_after_s: Mapped[float | None] = mapped_column(Float)
+    handoff_after_s: Mapped[float | None] = mapped_column(Float)
+    handoff_answer_s: Mapped[float | None] = mapped_column(Float)
+    chain_prev_sent_at: Mapped[datetime | None]
+
+
+class ReportStaleContact(Base):
+    """A contact whose touch outcomes must be recomputed; appended by triggers (migration
+    0003) on every write that can change them, consumed by bot/reports/outcomes.py."""
+
+    __tablename__ = "report_stale_contacts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class Conversation(Base):
     """The chat with one contact: who owns it (bot / operator) and dialogue memory."""
 
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_escalated_at", "escalated_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
@@ -226,6 +270,12 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "provider_message_id"),
         Index("ix_messages_contact", "contact_id", "created_at"),
+        Index(
+            "ix_messages_inbound_at",
+            "created_at",
+            postgresql_where=sql_text("direction = 'in'"),
+            sqlite_where=sql_text("direction = 'in'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

@@ -1,0 +1,183 @@
+"""Per-touch outcome columns: what followed each sent touch, kept for the report (R-MX1).
+
+Attribution rule: what follows a touch (a payment, a reply, an opt-out, a handoff) is
+credited to the last touch sent at or before it — of the same chain for payments and
+stops, of the same contact for messages and handoffs. The columns hold, per touch, the
+delay from the touch to the earliest outcome of each kind credited to it (seconds), so the
+report applies the attribution window itself (`delay <= window`) and a changed window
+needs no rewrite. Also kept: delivered/read from the touch's message, and the previous
+sent touch of its chain (so "chains reached in a period" is a sum, not a DISTINCT).
+
+Outcomes are a pure function of the source rows of one contact. Triggers (migration 0003)
+append the contact id to `report_stale_contacts` whenever a source row that matters is
+written, by whatever code path; `refresh_outcomes` recomputes the touches of every listed
+contact and removes the claimed entries. Recomputing from the current rows makes repeated
+or out-of-order callbacks harmless. The report refreshes before it reads, and a cron job
+keeps the list short between reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.write_lock import write_lock
+from bot.store.db import SessionFactory
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key: one refresher at a time, so an older snapshot never overwrites
+# what a newer refresh wrote ("nudge-rp" in ASCII).
+_REFRESH_LOCK = 0x6E75646765_7270
+
+OUTCOME_COLUMNS = (
+    "delivered",
+    "was_read",
+    "paid_after_s",
+    "replied_after_s",
+    "opted_out_after_s",
+    "handoff_after_s",
+    "handoff_answer_s",
+    "chain_prev_sent_at",
+)
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    postgres: bool
+
+    def seconds(self, later: str, earlier: str) -> str:
+        if self.postgres:
+            return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+        return f"(julianday({later}) - julianday({earlier})) * 86400.0"
+
+    def delay(self, later: str, earlier: str) -> str:
+        """Seconds from `earlier` to `later`; on SQLite rounded to the millisecond so the
+        float arithmetic of julianday does not move an outcome across the window edge."""
+        if self.postgres:
+            return self.seconds(later, earlier)
+        return f"ROUND({self.seconds(later, earlier)}, 3)"
+
+    def differs(self, a: str, b: str) -> str:
+        return f"{a} IS DISTINCT FROM {b}" if self.postgres else f"{a} IS NOT {b}"
+
+
+def _outcomes_ctes(d: _Dialect) -> str:
+    """CTEs after `stale` (the contact ids to recompute) up to `fresh`: one row per touch of
+    those contacts with every outcome column recomputed from the source rows."""
+    answer = d.seconds("cv.first_operator_reply_at", "cv.escalated_at")
+    delay = d.delay("e.at", "e.touch_at")
+    return f"""
+sent AS (
+  SELECT t.id, t.chain_id, t.contact_id, t.flow, t.sent_at
+  FROM touches t JOIN stale s ON s.contact_id = t.contact_id
+  WHERE t.sent_at IS NOT NULL
+),
+by_chain AS (
+  SELECT 'p' AS kind, ch.id AS ref, co.paid_at AS at, 0 AS opt
+  FROM chains ch JOIN stale s ON s.contact_id = ch.contact_id
+  JOIN checkouts co ON co.id = ch.checkout_id
+  WHERE co.status = 'paid' AND co.paid_at IS NOT NULL
+  UNION ALL
+  SELECT 's', ch.id, ch.stopped_at, 1
+  FROM chains ch JOIN stale s ON s.contact_id = ch.contact_id
+  WHERE ch.stop_reason = 'opt_out' AND ch.stopped_at IS NOT NULL
+),
+by_contact AS (
+  SELECT 'm' AS kind, m.id AS ref, m.contact_id, m.created_at AS at,
+    CAST(NULL AS DOUBLE PRECISION) AS answer_seconds,
+    CASE WHEN m.intent = 'opt_out' THEN 1 ELSE 0 END AS opt
+  FROM messages m JOIN stale s ON s.contact_id = m.contact_id
+  WHERE m.direction = 'in'
+  UNION ALL
+  SELECT 'e', cv.id, cv.contact_id, cv.escalated_at,
+    CASE WHEN cv.first_operator_reply_at IS NOT NULL THEN {answer} END, 0
+  FROM conversations cv JOIN stale s ON s.contact_id = cv.contact_id
+  WHERE cv.escalated_at IS NOT NULL
+),
+hit AS (
+  SELECT e.kind, e.ref, e.at, e.opt, CAST(NULL AS DOUBLE PRECISION) AS answer_seconds,
+    t.id AS touch_id, t.sent_at AS touch_at
+  FROM by_chain e JOIN sent t ON t.chain_id = e.ref AND t.sent_at <= e.at
+  UNION ALL
+  SELECT e.kind, e.ref, e.at, e.opt, e.answer_seconds, t.id, t.sent_at
+  FROM by_contact e JOIN sent t ON t.contact_id = e.contact_id AND t.sent_at <= e.at
+),
+ev AS (
+  SELECT kind, at, opt, answer_seconds, touch_id, touch_at,
+    ROW_NUMBER() OVER (PARTITION BY kind, ref ORDER BY touch_at DESC, touch_id DESC) AS rn
+  FROM hit
+),
+credit AS (
+  SELECT e.touch_id,
+    MIN(CASE WHEN e.kind = 'p' THEN {delay} END) AS paid_after_s,
+    MIN(CASE WHEN e.kind = 'm' THEN {delay} END) AS replied_after_s,
+    MIN(CASE WHEN e.opt = 1 THEN {delay} END) AS opted_out_after_s,
+    MIN(CASE WHEN e.kind = 'e' THEN {delay} END) AS handoff_after_s,
+    MAX(e.answer_seconds) AS handoff_answer_s
+  FROM ev e WHERE e.rn = 1 GROUP BY e.touch_id
+),
+prev AS (
+  SELECT id,
+    LAG(sent_at) OVER (PARTITION BY chain_id, flow ORDER BY sent_at, id) AS chain_prev_sent_at
+  FROM sent
+),
+fresh AS (
+  SELECT t.id,
+    CASE WHEN m.status IN ('delivered', 'read') THEN TRUE ELSE FALSE END AS delivered,
+    CASE WHEN m.status = 'read' THEN TRUE ELSE FALSE END AS was_read,
+    c.paid_after_s, c.replied_after_s, c.opted_out_after_s, c.handoff_after_s,
+    c.handoff_answer_s, p.chain_prev_sent_at
+  FROM touches t JOIN stale s ON s.contact_id = t.contact_id
+  LEFT JOIN messages m ON m.id = t.message_id
+  LEFT JOIN credit c ON c.touch_id = t.id
+  LEFT JOIN prev p ON p.id = t.id
+)"""
+
+
+def refresh_sql(postgres: bool) -> list[str]:
+    """The statements of one refresh. PostgreSQL: one statement whose DELETE claims exactly
+    the entries its snapshot sees. SQLite (one writer): the update, then the claim."""
+    d = _Dialect(postgres)
+    sets = ", ".join(f"{c} = f.{c}" for c in OUTCOME_COLUMNS)
+    changed = " OR ".join(d.differs(f"touches.{c}", f"f.{c}") for c in OUTCOME_COLUMNS)
+    update = f"UPDATE touches SET {sets} FROM fresh f WHERE touches.id = f.id AND ({changed})"
+    if postgres:
+        return [
+            f"""WITH claimed AS (DELETE FROM report_stale_contacts RETURNING contact_id),
+stale AS (SELECT DISTINCT contact_id FROM claimed),{_outcomes_ctes(d)}
+{update}"""
+        ]
+    stale = "stale AS (SELECT DISTINCT contact_id FROM report_stale_contacts)"
+    return [
+        f"""WITH {stale},{_outcomes_ctes(d)}
+{update}""",
+        "DELETE FROM report_stale_contacts",
+    ]
+
+
+async def refresh_outcomes(sessions: SessionFactory) -> int:
+    """Recompute the outcome columns of every contact marked stale; the touches rewritten."""
+    async with sessions() as session:
+        pending = await session.scalar(text("SELECT 1 FROM report_stale_contacts LIMIT 1"))
+        engine = session.bind
+    if pending is None:
+        return 0
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the report sessions must be bound to an engine")
+    postgres = engine.dialect.name == "postgresql"
+    rewritten = 0
+    async with write_lock(engine), sessions.begin() as session:
+        if postgres:
+            await session.execute(text(f"SELECT pg_advisory_xact_lock({_REFRESH_LOCK})"))
+            await session.execute(text("SET LOCAL jit = off"))
+        for statement in refresh_sql(postgres):
+            result = await session.execute(text(statement))
+            if statement.startswith("WITH"):
+                rewritten = int(getattr(result, "rowcount", 0) or 0)
+    if rewritten:
+        log.debug("report outcomes: %d touches rewritten", rewritten)
+    return rewritten
