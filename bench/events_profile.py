@@ -58,6 +58,7 @@ def serve(port: int, out: Path, profile: bool) -> None:
     from sqlalchemy.engine import Engine
 
     shapes: Counter[str] = Counter()
+    misses: Counter[str] = Counter()
     state: dict[str, Any] = {"on": False}
     profiler = cProfile.Profile()
 
@@ -65,11 +66,17 @@ def serve(port: int, out: Path, profile: bool) -> None:
     def _count(*args: Any) -> None:
         if state["on"]:
             shapes[_shape(args[2])] += 1
+            context = args[4]
+            stats = context._get_cache_stats() if context is not None else "raw sql"
+            if not stats.startswith(("cached", "raw")):
+                misses[_shape(args[2])] += 1  # compiled again: the statement cache missed
 
     def toggle(signum: int, frame: Any) -> None:
         if not state["on"]:
             shapes.clear()
+            misses.clear()
             state.update(on=True, cpu=time.process_time(), wall=time.perf_counter())
+            state["user"] = os.times().user
             if profile:
                 profiler.enable()
             return
@@ -79,9 +86,11 @@ def serve(port: int, out: Path, profile: bool) -> None:
         state["on"] = False
         result = {
             "cpu_s": time.process_time() - state["cpu"],
+            "user_s": os.times().user - state["user"],
             "wall_s": time.perf_counter() - state["wall"],
             "statements": sum(shapes.values()),
             "shapes": dict(shapes.most_common()),
+            "misses": dict(misses.most_common()),
         }
         out.write_text(json.dumps(result))
 
@@ -234,19 +243,24 @@ def main(argv: list[str] | None = None) -> None:
                     rows.append((db, mode, _phase(url, mode, total, args.profile, tmp)))
     print(
         f"{'database':<9} {'request':<9} {'events':>7} {'ev/s':>6} {'CPU ms/ev':>9} "
-        f"{'CPU %':>6} {'stmts/req':>9} {'stmts/ev':>8}"
+        f"{'user ms/ev':>10} {'CPU %':>6} {'stmts/req':>9} {'stmts/ev':>8}"
     )
     for db, mode, r in rows:
         load = r["load"]
         events = max(1, int(load["accepted"]))
         print(
             f"{db:<9} {mode:<9} {events:>7} {load['events_per_s']:>6.0f} "
-            f"{1000 * r['cpu_s'] / events:>9.3f} {100 * r['cpu_s'] / r['wall_s']:>6.0f} "
+            f"{1000 * r['cpu_s'] / events:>9.3f} {1000 * r['user_s'] / events:>10.3f} "
+            f"{100 * r['cpu_s'] / r['wall_s']:>6.0f} "
             f"{r['statements'] / max(1, load['requests']):>9.2f} {r['statements'] / events:>8.3f}"
         )
         if args.shapes:
             for shape, count in r["shapes"].items():
-                print(f"    {count / events:>8.3f}/ev  {shape}")
+                missed = r["misses"].get(shape, 0)
+                print(
+                    f"    {count / events:>8.3f}/ev  {shape}"
+                    + (f" ({missed} compiled)" * bool(missed))
+                )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from bot.api.schemas import (
     CheckoutVisited,
     ConsentGranted,
     ConsentRevoked,
-    ContactIn,
     OrderPaid,
     OrderStatusChanged,
     PaymentFailed,
@@ -104,13 +103,20 @@ async def record_new_events(
     return set((await session.execute(statement, rows)).scalars().all())
 
 
-def _merge_contacts(events: Sequence[ShopEvent]) -> dict[str, ContactIn]:
-    """One contact record per id, later events overriding the fields they carry."""
+_CONTACT_FIELDS = ("phone", "telegram_chat_id", "name", "language", "timezone")  # no email
+
+
+def _merge_contacts(events: Sequence[ShopEvent]) -> dict[str, dict[str, Any]]:
+    """One record per contact id, later events overriding the fields they carry (the
+    values were validated with the event: they are not validated again)."""
     merged: dict[str, dict[str, Any]] = {}
     for event in sorted(events, key=lambda e: e.occurred_at):
-        fields = event.contact.model_dump(exclude_none=True, exclude={"email"})
-        merged.setdefault(event.contact.id, {}).update(fields)
-    return {key: ContactIn(**value) for key, value in merged.items()}
+        record = merged.setdefault(event.contact.id, {})
+        for name in _CONTACT_FIELDS:
+            value = getattr(event.contact, name)
+            if value is not None:
+                record[name] = value
+    return merged
 
 
 async def upsert_contacts(
@@ -121,16 +127,16 @@ async def upsert_contacts(
     rows = [
         {
             "shop": shop,
-            "external_id": c.id,
-            "phone": c.phone,
-            "telegram_chat_id": c.telegram_chat_id,
-            "first_name": c.name.split()[0][:64] if c.name else None,
-            "language": c.language,
-            "timezone": c.timezone,
+            "external_id": external_id,
+            "phone": c.get("phone"),
+            "telegram_chat_id": c.get("telegram_chat_id"),
+            "first_name": c["name"].split()[0][:64] if c.get("name") else None,
+            "language": c.get("language"),
+            "timezone": c.get("timezone"),
             "created_at": now,
             "updated_at": now,
         }
-        for c in contacts.values()
+        for external_id, c in contacts.items()
     ]
     result = await session.execute(_cached(session, "contacts", _contacts_upsert), rows)
     return {external_id: row_id for row_id, external_id in result.all()}

@@ -8,32 +8,65 @@ supersedes the old one. A whole batch costs a fixed number of queries.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.api.ingest import AppliedEvent
 from bot.audit import audit
 from bot.store.models import Chain, Checkout
-from bot.touches.context import recovery_flows
+from bot.touches.context import from_row, recovery_flows, rows_of
 from bot.touches.control import stop_chains
 from bot.touches.planning import Planning, step_delay
 from bot.touches.rearm import Activity, move_or_rearm
 from bot.touches.starting import NewChain, start_chains
 
+CHAINS = cast(Table, Chain.__table__)
+# By primary key, one executemany for the batch (bound names must differ from columns).
+_MOVE_CHAIN = (
+    update(CHAINS)
+    .where(CHAINS.c.id == bindparam("chain"))
+    .values(checkout_id=bindparam("checkout"), anchor_at=bindparam("anchor"))
+)
+
 
 async def latest_chains(
     session: AsyncSession, planning: Planning, contact_ids: Collection[int]
 ) -> dict[int, Chain]:
-    """Each contact's most recent recovery chain, for a set of contacts in one query."""
+    """Each contact's most recent recovery chain, for a set of contacts in one query, as
+    read-only `from_row` objects (changes go through `_move_chains`)."""
+    if session.dirty:
+        await session.flush()  # chains changed through the session are read as they are now
+    rows = await session.execute(
+        select(CHAINS)
+        .where(
+            CHAINS.c.contact_id.in_(contact_ids),
+            CHAINS.c.flow.in_(recovery_flows(planning.flows)),
+        )
+        .order_by(CHAINS.c.started_at.desc(), CHAINS.c.id.desc())
+    )
     latest: dict[int, Chain] = {}
-    for chain in await session.scalars(
-        select(Chain)
-        .where(Chain.contact_id.in_(contact_ids), Chain.flow.in_(recovery_flows(planning.flows)))
-        .order_by(Chain.started_at.desc(), Chain.id.desc())
-    ):
-        latest.setdefault(chain.contact_id, chain)
+    for row in rows.mappings():
+        if row["contact_id"] not in latest:
+            latest[row["contact_id"]] = from_row(Chain, row)
     return latest
+
+
+async def _move_chains(session: AsyncSession, moved: Sequence[Chain]) -> None:
+    """Write the new checkout and anchor of read-only chains, and keep any session object
+    of the same chain in step (so a later flush cannot write the old values back)."""
+    if not moved:
+        return
+    rows = [{"chain": c.id, "checkout": c.checkout_id, "anchor": c.anchor_at} for c in moved]
+    await session.execute(_MOVE_CHAIN, rows)
+    identity = session.sync_session.identity_map
+    for chain in moved:
+        loaded = identity.get(session.identity_key(Chain, chain.id))
+        if loaded is not None:
+            set_committed_value(loaded, "checkout_id", chain.checkout_id)
+            set_committed_value(loaded, "anchor_at", chain.anchor_at)
 
 
 async def on_checkouts(
@@ -42,17 +75,14 @@ async def on_checkouts(
     """checkout.updated events, at most one per contact (the caller keeps that order)."""
     if not items:
         return
-    checkouts = {
-        c.id: c
-        for c in await session.scalars(
-            select(Checkout).where(Checkout.id.in_({item.checkout_id for item in items}))
-        )
-    }
+    ids = {item.checkout_id for item in items}
+    checkouts = {c.id: c for c in await rows_of(session, Checkout, Checkout.id.in_(ids))}
     latest = await latest_chains(session, planning, {item.contact_id for item in items})
     flows, settings = planning.flows, planning.settings
     starts: list[NewChain] = []
     superseded: list[AppliedEvent] = []
     active: list[Activity] = []
+    moved: list[Chain] = []
     for item in items:
         checkout = checkouts.get(item.checkout_id or 0)
         if checkout is None or checkout.status != "open":
@@ -74,6 +104,8 @@ async def on_checkouts(
                     detail={"checkout": checkout.external_id, "previous": recent.status},
                 )
                 continue
+            if recent.checkout_id != checkout.id or anchor > recent.anchor_at:
+                moved.append(recent)
             if recent.checkout_id != checkout.id:
                 recent.checkout_id = checkout.id
                 audit(
@@ -98,6 +130,7 @@ async def on_checkouts(
                 item.contact_id, checkout, checkout.id, flow, anchor, now, [(first, due, None)]
             )
         )
+    await _move_chains(session, moved)
     for item in superseded:  # before the new chain exists, which must stay active
         await stop_chains(session, item.contact_id, "superseded", item.received_at)
     await start_chains(session, planning, starts)

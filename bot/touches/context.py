@@ -5,14 +5,32 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Chain, Checkout, Consent, Contact, Conversation, Touch
+from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
 from bot.touches.policy import Context
 from flows.loader import FlowSet
 from flows.model import Flow
+
+M = TypeVar("M", bound=Base)
+
+
+def from_row(model: type[M], row: Mapping[Any, Any]) -> M:
+    """A transient instance filled from a Core row, for reading only: it is in no session,
+    so nothing set on it is written (about 8x cheaper than loading it through the ORM)."""
+    instance = cast(M, model.__mapper__.class_manager.new_instance())
+    instance.__dict__.update(row)
+    return instance
+
+
+async def rows_of(session: AsyncSession, model: type[M], where: Any) -> list[M]:
+    """`from_row` objects for the rows of `model`'s table matching `where`."""
+    table = cast(Table, model.__table__)
+    result = await session.execute(select(table).where(where))
+    return [from_row(model, row) for row in result.mappings()]
 
 
 def payment_flows(flows: FlowSet) -> list[str]:
@@ -31,11 +49,14 @@ async def load_contexts(
     *,
     checkouts: Mapping[int, Checkout] | None = None,
     new_chains: bool = False,
+    read_only: bool = False,
 ) -> dict[int, Context]:
     """A Context per chain id, loaded with one query per table.
 
     `checkouts` the caller has already loaded are not read again; `new_chains`: the chains
-    were created in this transaction, so none of them has a sent touch to look up.
+    were created in this transaction, so none of them has a sent touch to look up;
+    `read_only`: contacts, checkouts and conversations are `from_row` objects (planning
+    only reads them), not session objects.
     """
     by_id = {c.id: c for c in chains if c.flow in flows.flows}
     if not by_id:
@@ -47,18 +68,19 @@ async def load_contexts(
         for c in by_id.values()
         if c.checkout_id is not None and c.checkout_id not in known
     }
-    contacts = {
-        c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
-    }
+
+    async def load(model: type[M], where: Any) -> Iterable[M]:
+        if read_only:
+            return await rows_of(session, model, where)
+        return await session.scalars(select(model).where(where))
+
+    contacts = {c.id: c for c in await load(Contact, Contact.id.in_(contact_ids))}
     loaded = dict(known)
     if missing:
-        for checkout in await session.scalars(select(Checkout).where(Checkout.id.in_(missing))):
+        for checkout in await load(Checkout, Checkout.id.in_(missing)):
             loaded[checkout.id] = checkout
     conversations = {
-        c.contact_id: c
-        for c in await session.scalars(
-            select(Conversation).where(Conversation.contact_id.in_(contact_ids))
-        )
+        c.contact_id: c for c in await load(Conversation, Conversation.contact_id.in_(contact_ids))
     }
     consents: dict[int, set[str]] = defaultdict(set)
     rows = await session.execute(

@@ -129,7 +129,8 @@ async def _move(
         return
     flows = planning.flows
     chains = [item.chain for item, _, _ in moves]
-    contexts = await load_contexts(session, chains, flows, moves[0][0].now, checkouts=checkouts)
+    now = moves[0][0].now
+    contexts = await load_contexts(session, chains, flows, now, checkouts=checkouts, read_only=True)
     moved: list[tuple[Touch, datetime, str | None]] = []
     for item, touch, due in moves:
         chain = item.chain

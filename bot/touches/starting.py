@@ -15,7 +15,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
-from bot.touches.context import load_contexts
+from bot.touches.context import from_row, load_contexts
 from bot.touches.planning import Planning, audit_row, pick_variant, plan_rows
 from flows.model import Flow, Step
 
@@ -56,8 +56,7 @@ async def start_chains(
 ) -> list[Chain]:
     """Insert the chains (status active), plan their steps by the policy, audit both.
 
-    Returns the chains as transient objects (not in the session: nothing changes them in
-    this transaction).
+    Returns the chains as read-only `from_row` objects.
     """
     if not starts:
         return []
@@ -79,11 +78,11 @@ async def start_chains(
             }
         )
     await session.execute(insert(CHAINS), chain_rows)
-    chains = [Chain(**row) for row in chain_rows]
+    chains = [from_row(Chain, row) for row in chain_rows]
     known = {s.checkout.id: s.checkout for s in starts if s.checkout is not None}
     flows, settings = planning.flows, planning.settings
     contexts = await load_contexts(
-        session, chains, flows, starts[0].now, checkouts=known, new_chains=True
+        session, chains, flows, starts[0].now, checkouts=known, new_chains=True, read_only=True
     )
     entries: list[dict[str, Any]] = []
     touches: list[dict[str, Any]] = []
