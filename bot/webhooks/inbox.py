@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import update
@@ -33,6 +34,37 @@ MessageHook = Callable[[InboundMessage], Awaitable[bool]]
 Entry = tuple[int, Item]
 
 
+class AckFirst:
+    """Processing yields to acknowledgements: while they arrive at a high rate, one message is
+    processed at a time and processing takes about `share` of the event loop's wall time at
+    most; otherwise every worker runs freely. Stored rows wait; nothing is lost."""
+
+    def __init__(self, writer: GroupWriter, share: float = 0.25, longest_pause: float = 0.1):
+        self.writer = writer
+        self.pause_per_second = (1 - share) / share
+        self.longest_pause = longest_pause  # the floor: under endless load it still progresses
+        self.lock = asyncio.Lock()
+        self.resume_at = 0.0
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if not self.writer.under_load():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        async with self.lock:
+            wait = min(self.resume_at - loop.time(), self.longest_pause)
+            if wait > 0 and self.writer.under_load():
+                await asyncio.sleep(wait)
+            began = loop.time()
+            try:
+                yield
+            finally:
+                # Wall time overstates the CPU used (I/O waits count), so the pause is capped.
+                spent = loop.time() - began
+                self.resume_at = loop.time() + spent * self.pause_per_second
+
+
 class Inbox:
     """Processes stored webhooks in background tasks, one address at a time, in arrival order."""
 
@@ -51,6 +83,7 @@ class Inbox:
         self.listeners = listeners
         self.hooks = list(hooks)  # run first; True means "consumed" (e.g. a /start deep link)
         self.writer = GroupWriter(engine)
+        self.ack_first = AckFirst(self.writer)
         self.tasks: set[asyncio.Task[None]] = set()
         self.pending: list[Entry] = []
         self.done: list[int] = []
@@ -104,9 +137,8 @@ class Inbox:
             row_id, item = await self.work.get()
             self.busy += 1
             try:
-                # Background work yields to acknowledgements (bounded, so it still progresses).
-                await self.writer.quiet(max_wait=0.05)
-                await self._message(row_id, item)
+                async with self.ack_first.turn():
+                    await self._message(row_id, item)
             finally:
                 self.busy -= 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -66,13 +67,19 @@ class GroupWriter:
     """Concurrent acknowledgements share one transaction (group commit): each request waits
     only for the commit that carries its rows, and the database sees one write per batch."""
 
-    def __init__(self, engine: AsyncEngine, max_rows: int = 500) -> None:
+    def __init__(self, engine: AsyncEngine, max_rows: int = 500, busy_rate: float = 200) -> None:
         self.engine = engine
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         self.fast = SqliteFastPath(path) if path and path != ":memory:" else None
         self.max_rows = max_rows
-        self.pending: list[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = []
+        self.pending: deque[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = deque()
         self.task: asyncio.Task[None] | None = None
+        # Acknowledgements counted per 100 ms bucket: `under_load` is a rate, so a lone webhook
+        # (a shopper's reply) never makes background work wait.
+        self.busy_acks = busy_rate * 0.1
+        self.bucket = 0
+        self.count = 0
+        self.previous = 0
 
     async def store(
         self, channel: str, items: Sequence[Parsed], now: datetime
@@ -80,10 +87,12 @@ class GroupWriter:
         """The (row id, item) pairs that were new; repeats of stored provider ids are dropped."""
         if not items:
             return []
-        future: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._count(loop.time())
+        future: asyncio.Future[list[int | None]] = loop.create_future()
         self.pending.append((_rows(channel, items, now), future))
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
+            self.task = loop.create_task(self._run())
         ids = await future
         return [(i, p) for i, p in zip(ids, items, strict=True) if i is not None]
 
@@ -92,7 +101,7 @@ class GroupWriter:
             batch: list[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = []
             size = 0
             while self.pending and (not batch or size + len(self.pending[0][0]) <= self.max_rows):
-                entry = self.pending.pop(0)
+                entry = self.pending.popleft()
                 batch.append(entry)
                 size += len(entry[0])
             rows = [row for entry_rows, _ in batch for row in entry_rows]
@@ -113,16 +122,28 @@ class GroupWriter:
                         [new.pop((r["channel"], r["dedupe_key"]), None) for r in entry_rows]
                     )
 
+    def _count(self, now: float) -> None:
+        bucket = int(now * 10)
+        if bucket != self.bucket:
+            self.previous = self.count if bucket == self.bucket + 1 else 0
+            self.bucket, self.count = bucket, 0
+        self.count += 1
+
+    def under_load(self, now: float | None = None) -> bool:
+        """About `busy_rate` acknowledgements per second or more: the current and the previous
+        100 ms bucket hold at least a tenth of it. `now` is the event loop's time."""
+        bucket = int((asyncio.get_running_loop().time() if now is None else now) * 10)
+        if bucket == self.bucket:
+            recent = self.previous + self.count
+        elif bucket == self.bucket + 1:
+            recent = self.count
+        else:
+            recent = 0
+        return recent >= self.busy_acks
+
     @property
     def writing(self) -> bool:
         return bool(self.pending) or (self.task is not None and not self.task.done())
-
-    async def quiet(self, max_wait: float) -> None:
-        """Let acknowledgements go first: wait until no write is queued, at most `max_wait`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_wait
-        while self.writing and loop.time() < deadline:  # noqa: ASYNC110 (cheap, bounded)
-            await asyncio.sleep(0.002)
 
     def close(self) -> None:
         if self.fast is not None:
