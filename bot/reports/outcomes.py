@@ -41,6 +41,8 @@ OUTCOME_COLUMNS = (
     "opted_out_after_s",
     "handoff_after_s",
     "handoff_answer_s",
+    "paid_cents",
+    "paid_currency",
     "chain_prev_sent_at",
 )
 
@@ -71,19 +73,23 @@ def _outcomes_ctes(d: _Dialect) -> str:
     answer = d.seconds("cv.first_operator_reply_at", "cv.escalated_at")
     delay = d.delay("e.at", "e.touch_at")
     return f"""
-sent AS (
-  SELECT t.id, t.chain_id, t.contact_id, t.flow, t.sent_at
+mine AS (
+  SELECT t.id, t.chain_id, t.contact_id, t.flow, t.sent_at, t.message_id
   FROM touches t JOIN stale s ON s.contact_id = t.contact_id
-  WHERE t.sent_at IS NOT NULL
+),
+sent AS (SELECT id, chain_id, contact_id, flow, sent_at FROM mine WHERE sent_at IS NOT NULL),
+my_chains AS (
+  SELECT ch.id, ch.checkout_id, ch.stop_reason, ch.stopped_at
+  FROM chains ch JOIN stale s ON s.contact_id = ch.contact_id
 ),
 by_chain AS (
-  SELECT 'p' AS kind, ch.id AS ref, co.paid_at AS at, 0 AS opt
-  FROM chains ch JOIN stale s ON s.contact_id = ch.contact_id
-  JOIN checkouts co ON co.id = ch.checkout_id
+  SELECT 'p' AS kind, ch.id AS ref, co.paid_at AS at, 0 AS opt,
+    CAST(ROUND(co.total * 100) AS BIGINT) AS cents, co.currency
+  FROM my_chains ch JOIN checkouts co ON co.id = ch.checkout_id
   WHERE co.status = 'paid' AND co.paid_at IS NOT NULL
   UNION ALL
-  SELECT 's', ch.id, ch.stopped_at, 1
-  FROM chains ch JOIN stale s ON s.contact_id = ch.contact_id
+  SELECT 's', ch.id, ch.stopped_at, 1, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR(3))
+  FROM my_chains ch
   WHERE ch.stop_reason = 'opt_out' AND ch.stopped_at IS NOT NULL
 ),
 by_contact AS (
@@ -100,14 +106,15 @@ by_contact AS (
 ),
 hit AS (
   SELECT e.kind, e.ref, e.at, e.opt, CAST(NULL AS DOUBLE PRECISION) AS answer_seconds,
-    t.id AS touch_id, t.sent_at AS touch_at
+    e.cents, e.currency, t.id AS touch_id, t.sent_at AS touch_at
   FROM by_chain e JOIN sent t ON t.chain_id = e.ref AND t.sent_at <= e.at
   UNION ALL
-  SELECT e.kind, e.ref, e.at, e.opt, e.answer_seconds, t.id, t.sent_at
+  SELECT e.kind, e.ref, e.at, e.opt, e.answer_seconds, CAST(NULL AS BIGINT),
+    CAST(NULL AS VARCHAR(3)), t.id, t.sent_at
   FROM by_contact e JOIN sent t ON t.contact_id = e.contact_id AND t.sent_at <= e.at
 ),
 ev AS (
-  SELECT kind, at, opt, answer_seconds, touch_id, touch_at,
+  SELECT kind, at, opt, answer_seconds, cents, currency, touch_id, touch_at,
     ROW_NUMBER() OVER (PARTITION BY kind, ref ORDER BY touch_at DESC, touch_id DESC) AS rn
   FROM hit
 ),
@@ -117,7 +124,8 @@ credit AS (
     MIN(CASE WHEN e.kind = 'm' THEN {delay} END) AS replied_after_s,
     MIN(CASE WHEN e.opt = 1 THEN {delay} END) AS opted_out_after_s,
     MIN(CASE WHEN e.kind = 'e' THEN {delay} END) AS handoff_after_s,
-    MAX(e.answer_seconds) AS handoff_answer_s
+    MAX(e.answer_seconds) AS handoff_answer_s,
+    MAX(e.cents) AS paid_cents, MAX(e.currency) AS paid_currency
   FROM ev e WHERE e.rn = 1 GROUP BY e.touch_id
 ),
 prev AS (
@@ -130,33 +138,61 @@ fresh AS (
     CASE WHEN m.status IN ('delivered', 'read') THEN TRUE ELSE FALSE END AS delivered,
     CASE WHEN m.status = 'read' THEN TRUE ELSE FALSE END AS was_read,
     c.paid_after_s, c.replied_after_s, c.opted_out_after_s, c.handoff_after_s,
-    c.handoff_answer_s, p.chain_prev_sent_at
-  FROM touches t JOIN stale s ON s.contact_id = t.contact_id
+    c.handoff_answer_s, c.paid_cents, c.paid_currency, p.chain_prev_sent_at
+  FROM mine t
   LEFT JOIN messages m ON m.id = t.message_id
   LEFT JOIN credit c ON c.touch_id = t.id
   LEFT JOIN prev p ON p.id = t.id
 )"""
 
 
-def refresh_sql(postgres: bool) -> list[str]:
-    """The statements of one refresh. PostgreSQL: one statement whose DELETE claims exactly
-    the entries its snapshot sees. SQLite (one writer): the update, then the claim."""
+def refresh_sql(postgres: bool) -> str:
+    """The UPDATE of one refresh: on PostgreSQL for the claimed `:contact_ids`, on SQLite
+    (one writer, so nothing is listed meanwhile) for every listed contact."""
     d = _Dialect(postgres)
     sets = ", ".join(f"{c} = f.{c}" for c in OUTCOME_COLUMNS)
     changed = " OR ".join(d.differs(f"touches.{c}", f"f.{c}") for c in OUTCOME_COLUMNS)
     update = f"UPDATE touches SET {sets} FROM fresh f WHERE touches.id = f.id AND ({changed})"
-    if postgres:
-        return [
-            f"""WITH claimed AS (DELETE FROM report_stale_contacts RETURNING contact_id),
-stale AS (SELECT DISTINCT contact_id FROM claimed),{_outcomes_ctes(d)}
-{update}"""
-        ]
-    stale = "stale AS (SELECT DISTINCT contact_id FROM report_stale_contacts)"
-    return [
-        f"""WITH {stale},{_outcomes_ctes(d)}
-{update}""",
-        "DELETE FROM report_stale_contacts",
-    ]
+    stale = (
+        "stale AS (SELECT unnest(CAST(:contact_ids AS BIGINT[])) AS contact_id)"
+        if postgres
+        else "stale AS (SELECT DISTINCT contact_id FROM report_stale_contacts)"
+    )
+    return f"WITH {stale},{_outcomes_ctes(d)}\n{update}"
+
+
+# Contacts claimed per PostgreSQL transaction: bounds how long a backfill holds row locks.
+CLAIM_CHUNK = 50_000
+_CLAIM = """DELETE FROM report_stale_contacts WHERE id IN (
+  SELECT id FROM report_stale_contacts ORDER BY id LIMIT :chunk) RETURNING contact_id"""
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _refresh_postgres(sessions: SessionFactory) -> int:
+    """Claim a chunk and recompute it in one transaction, until the list is empty. An entry
+    the claim sees was committed before it, so the recomputation (a later snapshot) sees
+    that write; entries committed later stay for the next refresh."""
+    rewritten = 0
+    claimed = CLAIM_CHUNK
+    while claimed == CLAIM_CHUNK:
+        async with sessions.begin() as session:
+            await session.execute(text(f"SELECT pg_advisory_xact_lock({_REFRESH_LOCK})"))
+            await session.execute(text("SET LOCAL jit = off"))
+            # plan for the real number of contacts, not a generic plan for "some"
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            # the rows of a few thousand contacts are read by index, not by scanning tables
+            await session.execute(text("SET LOCAL random_page_cost = 1.1"))
+            rows = (await session.execute(text(_CLAIM), {"chunk": CLAIM_CHUNK})).all()
+            claimed = len(rows)
+            if not rows:
+                break
+            ids = sorted({int(row[0]) for row in rows})
+            result = await session.execute(text(refresh_sql(True)), {"contact_ids": ids})
+            rewritten += _rowcount(result)
+    return rewritten
 
 
 async def refresh_outcomes(sessions: SessionFactory) -> int:
@@ -168,16 +204,12 @@ async def refresh_outcomes(sessions: SessionFactory) -> int:
         return 0
     if not isinstance(engine, AsyncEngine):
         raise TypeError("the report sessions must be bound to an engine")
-    postgres = engine.dialect.name == "postgresql"
-    rewritten = 0
-    async with write_lock(engine), sessions.begin() as session:
-        if postgres:
-            await session.execute(text(f"SELECT pg_advisory_xact_lock({_REFRESH_LOCK})"))
-            await session.execute(text("SET LOCAL jit = off"))
-        for statement in refresh_sql(postgres):
-            result = await session.execute(text(statement))
-            if statement.startswith("WITH"):
-                rewritten = int(getattr(result, "rowcount", 0) or 0)
+    if engine.dialect.name == "postgresql":
+        rewritten = await _refresh_postgres(sessions)
+    else:
+        async with write_lock(engine), sessions.begin() as session:
+            rewritten = _rowcount(await session.execute(text(refresh_sql(False))))
+            await session.execute(text("DELETE FROM report_stale_contacts"))
     if rewritten:
         log.debug("report outcomes: %d touches rewritten", rewritten)
     return rewritten

@@ -113,14 +113,14 @@ ORDER BY agg.flow, agg.first_sent, agg.step, agg.variant"""
 
 
 def revenue_sql(d: Dialect, scope: Scope) -> str:
-    """Recovered revenue per (flow, step, variant, currency); only recovered touches are read."""
-    joins = " JOIN chains ch ON ch.id = t.chain_id JOIN checkouts co ON co.id = ch.checkout_id"
+    """Recovered revenue per (flow, step, variant, currency); only recovered touches are read
+    (the touch keeps its payment's amount, so a partial index covers the whole statement)."""
     return f"""
-SELECT t.flow, t.step, COALESCE(t.variant, '') AS variant, co.currency,
-  COUNT(*) AS orders, SUM(ROUND(co.total * 100)) AS cents
-FROM {scope.touches(joins)}
+SELECT t.flow, t.step, COALESCE(t.variant, '') AS variant, t.paid_currency AS currency,
+  COUNT(*) AS orders, SUM(t.paid_cents) AS cents
+FROM {scope.touches()}
   AND t.paid_after_s IS NOT NULL AND {_within("paid_after_s")}
-GROUP BY t.flow, t.step, COALESCE(t.variant, ''), co.currency
+GROUP BY t.flow, t.step, COALESCE(t.variant, ''), t.paid_currency
 ORDER BY 1, 2, 3, 4"""
 
 

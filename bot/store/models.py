@@ -196,12 +196,21 @@ class Touch(Base):
             "sent_at",
             postgresql_where=sql_text("paid_after_s IS NOT NULL"),
             sqlite_where=sql_text("paid_after_s IS NOT NULL"),
+            postgresql_include=[
+                "flow",
+                "step",
+                "variant",
+                "paid_after_s",
+                "paid_cents",
+                "paid_currency",
+            ],
         ),
         Index(
             "ix_touches_handoff",
             "sent_at",
             postgresql_where=sql_text("handoff_after_s IS NOT NULL"),
             sqlite_where=sql_text("handoff_after_s IS NOT NULL"),
+            postgresql_include=["flow", "step", "variant", "handoff_after_s", "handoff_answer_s"],
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -228,6 +237,8 @@ class Touch(Base):
     opted_out_after_s: Mapped[float | None] = mapped_column(Float)
     handoff_after_s: Mapped[float | None] = mapped_column(Float)
     handoff_answer_s: Mapped[float | None] = mapped_column(Float)
+    paid_cents: Mapped[int | None] = mapped_column(BigInteger)  # the credited payment's total
+    paid_currency: Mapped[str | None] = mapped_column(String(3))
     chain_prev_sent_at: Mapped[datetime | None]
 
 

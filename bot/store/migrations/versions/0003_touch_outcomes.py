@@ -41,11 +41,25 @@ WATCHED = (
         "{r}.direction = 'in' OR {r}.status IN ('delivered', 'read')",
     ),
     Watch("chains", ("stop_reason", "stopped_at", "checkout_id"), None),
-    Watch("checkouts", ("status", "paid_at"), None),  # a chain's contact is its checkout's
+    # a chain's contact is its checkout's; the amount of a payment is kept with its touch
+    Watch("checkouts", ("status", "paid_at", "total", "currency"), None),
     Watch(
         "conversations",
         ("escalated_at", "first_operator_reply_at"),
         "{r}.escalated_at IS NOT NULL",
+    ),
+)
+
+REPORT_INDEXES = (
+    (
+        "ix_touches_paid",
+        "paid_after_s",
+        ("flow", "step", "variant", "paid_after_s", "paid_cents", "paid_currency"),
+    ),
+    (
+        "ix_touches_handoff",
+        "handoff_after_s",
+        ("flow", "step", "variant", "handoff_after_s", "handoff_answer_s"),
     ),
 )
 
@@ -135,19 +149,20 @@ def upgrade() -> None:
         "handoff_answer_s",
     ):
         op.add_column("touches", sa.Column(name, sa.Float(), nullable=True))
+    op.add_column("touches", sa.Column("paid_cents", sa.BigInteger(), nullable=True))
+    op.add_column("touches", sa.Column("paid_currency", sa.String(length=3), nullable=True))
     op.add_column(
         "touches", sa.Column("chain_prev_sent_at", sa.DateTime(timezone=True), nullable=True)
     )
-    for name, column in (
-        ("ix_touches_paid", "paid_after_s"),
-        ("ix_touches_handoff", "handoff_after_s"),
-    ):
+    # the few recovered / handed-off touches of a period, read from the index alone
+    for name, column, include in REPORT_INDEXES:
         op.create_index(
             name,
             "touches",
             ["sent_at"],
             postgresql_where=sa.text(f"{column} IS NOT NULL"),
             sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_include=list(include),
         )
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
@@ -179,6 +194,8 @@ def downgrade() -> None:
     op.drop_index("ix_touches_paid", table_name="touches")
     for name in (
         "chain_prev_sent_at",
+        "paid_currency",
+        "paid_cents",
         "handoff_answer_s",
         "handoff_after_s",
         "opted_out_after_s",
