@@ -1,0 +1,63 @@
+"""The SQLite acknowledgement write: on the loop when the write lock is free, else on its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.channels.whatsapp import parse_webhook
+from bot.store.migrate import upgrade_to_head
+from bot.webhooks.sqlite_fast import SqliteFastPath
+from bot.webhooks.writer import _rows
+from tests.channels_fixtures import wa_text
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fast(tmp_path: Path) -> Iterator[SqliteFastPath]:
+    path = tmp_path / "inbox.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    writer = SqliteFastPath(str(path), checkpoint_every=2)
+    yield writer
+    writer.close()
+
+
+def _rows_for(*wamids: str) -> list[dict[str, Any]]:
+    return [r for w in wamids for r in _rows("whatsapp", parse_webhook(wa_text(w), NOW), NOW)]
+
+
+def _stored(path: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT channel, dedupe_key FROM inbound_webhooks ORDER BY id")
+        return [(str(c), str(k)) for c, k in rows]
+
+
+async def test_written_inline_and_deduplicated_by_the_constraint(fast: SqliteFastPath) -> None:
+    first = fast.insert_now(_rows_for("wamid.A", "wamid.B"))
+    assert first is not None and set(first) == {("whatsapp", "wamid.A"), ("whatsapp", "wamid.B")}
+    again = fast.insert_now(_rows_for("wamid.B", "wamid.C"))
+    assert again is not None and set(again) == {("whatsapp", "wamid.C")}
+    assert [k for _, k in _stored(fast.path)] == ["wamid.A", "wamid.B", "wamid.C"]
+
+
+async def test_locked_database_goes_to_the_thread_and_waits(fast: SqliteFastPath) -> None:
+    other = sqlite3.connect(fast.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds SQLite's write lock
+    try:
+        assert fast.insert_now(_rows_for("wamid.L")) is None  # nothing written, no waiting
+        assert _stored(fast.path) == []
+        pending = asyncio.create_task(fast.insert(_rows_for("wamid.L")))
+        await asyncio.sleep(0.05)
+        assert not pending.done()  # the thread waits for the lock instead of failing
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert set(await pending) == {("whatsapp", "wamid.L")}
+    assert _stored(fast.path) == [("whatsapp", "wamid.L")]
