@@ -1,7 +1,9 @@
 """`make bench-events`: events API throughput and latency on SQLite and PostgreSQL, one run.
 
 The service runs as `nudge run` in its own process; the load comes from a second process
-on loopback. Each phase is bounded (BENCH_SECONDS, default 10 s).
+on loopback. Each phase is bounded (BENCH_SECONDS, default 10 s). Besides events/s, the
+service's CPU time per accepted event (user + system, from /proc) is printed: it does not
+depend on what else the machine runs. `python -m bench.events_profile` breaks it down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from bench.service import ROOT, peak_rss_mb, postgres_database, running_service,
 
 KEY = "bench-key-0123456789"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load(url: str, mode: str, concurrency: int) -> dict[str, float]:
@@ -54,18 +62,21 @@ def main() -> None:
         ):
             with database as url, running_service(url, KEY) as (base, process):
                 for mode, concurrency in (("single", 32), ("batch", 8)):
+                    cpu = cpu_seconds(process.pid)
                     result = _load(base, mode, concurrency)
+                    used = cpu_seconds(process.pid) - cpu
+                    result["cpu_ms"] = 1000 * used / max(1.0, result["accepted"])
                     rows.append((name, mode, result, peak_rss_mb(process.pid)))
     print(f"\nevents API, {SECONDS:.0f} s per phase, load from a second process on loopback")
     print(
         f"{'database':<11} {'request':<10} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>6} {'RSS MiB':>8}"
+        f"{'errors':>6} {'RSS MiB':>8} {'CPU ms/event':>12}"
     )
     for name, mode, r, rss in rows:
         label = "1 event" if mode == "single" else "100/batch"
         print(
             f"{name:<11} {label:<10} {r['events_per_s']:>9.0f} {r['p50_ms']:>8.1f} "
-            f"{r['p99_ms']:>8.1f} {int(r['errors']):>6} {rss:>8.0f}"
+            f"{r['p99_ms']:>8.1f} {int(r['errors']):>6} {rss:>8.0f} {r['cpu_ms']:>12.3f}"
         )
 
 
