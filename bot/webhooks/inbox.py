@@ -149,6 +149,10 @@ class Inbox:
 
     async def _mark_loop(self) -> None:
         while self.done:
+            if len(self.done) < 500 and self.writer.under_load():
+                # One UPDATE for many: a transaction here also holds the write lock that the
+                # acknowledgements wait for. A crash meanwhile only means redoing them.
+                await asyncio.sleep(0.1)
             ids, self.done = self.done[:500], self.done[500:]
             statement = (
                 update(InboundWebhook)
