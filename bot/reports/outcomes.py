@@ -5,8 +5,9 @@ credited to the last touch sent at or before it — of the same chain for paymen
 stops, of the same contact for messages and handoffs. The columns hold, per touch, the
 delay from the touch to the earliest outcome of each kind credited to it (seconds), so the
 report applies the attribution window itself (`delay <= window`) and a changed window
-needs no rewrite. Also kept: delivered/read from the touch's message, and the previous
-sent touch of its chain (so "chains reached in a period" is a sum, not a DISTINCT).
+needs no rewrite. Also kept: delivered/read from the touch's message, the credited
+payment's amount and currency, and the previous sent touch of its chain (so "chains
+reached in a period" is a sum, not a DISTINCT).
 
 Outcomes are a pure function of the source rows of one contact. Triggers (migration 0003)
 append the contact id to `report_stale_contacts` whenever a source row that matters is
@@ -162,7 +163,10 @@ def refresh_sql(postgres: bool) -> str:
 
 
 # Contacts claimed per PostgreSQL transaction: bounds how long a backfill holds row locks.
-CLAIM_CHUNK = 50_000
+CLAIM_CHUNK = 100_000
+# below this many contacts the recomputation reads by index (measured: 1,000 contacts in
+# 0.16 s by index; scanning the tables costs seconds whatever the number)
+INDEX_PLAN_BELOW = 20_000
 _CLAIM = """DELETE FROM report_stale_contacts WHERE id IN (
   SELECT id FROM report_stale_contacts ORDER BY id LIMIT :chunk) RETURNING contact_id"""
 
@@ -183,13 +187,14 @@ async def _refresh_postgres(sessions: SessionFactory) -> int:
             await session.execute(text("SET LOCAL jit = off"))
             # plan for the real number of contacts, not a generic plan for "some"
             await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-            # the rows of a few thousand contacts are read by index, not by scanning tables
-            await session.execute(text("SET LOCAL random_page_cost = 1.1"))
             rows = (await session.execute(text(_CLAIM), {"chunk": CLAIM_CHUNK})).all()
             claimed = len(rows)
             if not rows:
                 break
             ids = sorted({int(row[0]) for row in rows})
+            if len(ids) < INDEX_PLAN_BELOW:
+                # a few thousand contacts: their rows by index rather than scanning tables
+                await session.execute(text("SET LOCAL random_page_cost = 1.1"))
             result = await session.execute(text(refresh_sql(True)), {"contact_ids": ids})
             rewritten += _rowcount(result)
     return rewritten
