@@ -72,6 +72,107 @@ NO_WORDS: frozenset[str] = frozenset(
         "不", "不要", "不用", "不是", "不了", "不需要", "不用了",
     }
 )  # fmt: skip
+# Whole-message opt-out sentences, matched on `normalize`d text with fillers removed (see
+# _FILLERS). Each is a complete request to stop contacting, so nothing may follow it.
+
+
+def _any(words: str) -> str:
+    """A regex group matching any one of the space-separated words ('_' stands for a space)."""
+    return "(" + "|".join(w.replace("_", " ") for w in words.split()) + ")"
+
+
+_EN_CONTACT = _any(
+    "texting messaging contacting calling emailing spamming bothering pinging sending writing "
+    "notifying reminding harassing hitting_me_up blowing_up_my_phone"
+)
+_EN_CHANNEL = _any(
+    "messages msgs texts sms smss notifications reminders promos promotions ads marketing spam "
+    "emails"
+)
+_EN_TARGET = "( " + _any("me us this_number my_number my_phone") + ")?"
+_EN_WHEN = "( " + _any("anymore any_more again ever_again ever at_all") + ")?"
+_EN_LIST = _any(
+    "list lists mailing_list texting_list sms_list contact_list database system marketing "
+    "everything"
+)
+_EN_DET = "( " + _any("the your ur this these all all_your all_the every") + ")?"
+_RU_VERB = _any(
+    "писать слать присылать отправлять спамить названивать звонить беспокоить тревожить "
+    "донимать напоминать"
+)
+_RU_CHANNEL = _any(
+    "сообщения сообщений смс смски смсок sms рассылку рассылки рассылок уведомления "
+    "уведомлений напоминания напоминаний напоминалки рекламу спам"
+)
+_PL_CHANNEL = _any(
+    "wiadomości wiadomosci smsów smsow sms smsy powiadomień powiadomien przypomnień "
+    "przypomnien newslettera reklam spamu maili"
+)
+STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(f"^(?:{pattern})$")
+    for pattern in (
+        # en
+        f"(stop|quit|cease|no more|enough) {_EN_CONTACT}( {_EN_CHANNEL})?{_EN_TARGET}{_EN_WHEN}",
+        f"(stop|quit) (sending|texting) (me )?(these |those |the |your |any |all )?"
+        f"{_EN_CHANNEL}{_EN_WHEN}",
+        f"(no more|stop( the| all| your| these)?|stop all the) {_EN_CHANNEL}",
+        f"(do not|dont|never|pls dont|please dont) "
+        f"(text|message|msg|contact|sms|email|spam|bother|call){_EN_TARGET}{_EN_WHEN}",
+        f"(do not|dont|never) (send|text) me (any more |anymore |more |any |another |other )?"
+        f"{_EN_CHANNEL}?{_EN_WHEN}",
+        f"(unsubscribe|unsub|opt out|optout|remove|delete|take)( me| this number| my number)?"
+        f" (from|off|out of){_EN_DET} ({_EN_LIST}|{_EN_CHANNEL})",
+        "(unsubscribe|unsub|opt out|optout) (me|this number|my number)( from (everything|all))?",
+        "(i want to|i wanna|i would like to|id like to|how do i|how can i|how to|let me) "
+        f"(unsubscribe|unsub|opt out|stop (these |the |your |all )?{_EN_CHANNEL})",
+        "i (do not|dont) want (any more |anymore |more |these |your |any |to (get|receive) "
+        f"(any more |any |these |your )?)?{_EN_CHANNEL}( from (you|your store|this store))?"
+        f"{_EN_WHEN}",
+        "(remove|delete) (me|my number|this number|my phone number)",
+        # ru (incl. translit)
+        f"(хватит|прекратите|перестаньте|перестань|хорош|харе|кончайте) (мне )?{_RU_VERB}"
+        f"( мне| меня)?( (эти|ваши|свои|эту|вашу|свою))?( {_RU_CHANNEL})?( больше)?",
+        f"(не надо|не нужно)( мне)?( больше)?( мне)? {_RU_VERB}( мне| меня)?( больше)?",
+        "(прекратите|хватит|остановите|отключите|отмените|уберите) (мне )?"
+        f"(эту |эти |вашу |ваши |все )?{_RU_CHANNEL}",
+        "(больше )?не (пишите|присылайте|шлите|отправляйте|звоните|беспокойте|спамьте|напоминайте)"
+        "( мне| меня| сюда)?( больше| никогда| ничего)*",
+        "(отпишите|отписать|отпишись|отписаться|удалите|исключите|уберите)"
+        "( меня| мой номер| этот номер)?( (от|из) (всех |ваших |этой |вашей |всего|всех)?"
+        f"({_RU_CHANNEL}|рассылки|базы|списка|списков|рассылок|подписки))?",
+        "(hvatit|prekratite|perestante) (pisat|slat|spamit|prisylat)( mne)?",
+        "(ne pishite|ne pisat|ne prisylayte|ne shlite)( mne| menya)?( bolshe)?",
+        "(otpishite|otpisat|otpisatsya|otpishis)( menya)?",
+        # pl
+        "nie (piszcie|pisz|wysyłajcie|wysylajcie|spamujcie|dzwońcie|dzwoncie)"
+        "( do mnie| mi| mnie)?( (więcej|wiecej|już|juz|nic))*",
+        "(przestańcie|przestancie|przestań|przestan) (mi |do mnie )?(pisać|pisac|wysyłać|wysylac|"
+        "spamować|spamowac|dzwonić|dzwonic)( do mnie| mi| mnie)?",
+        "(wypisz|wypiszcie|wypisać|wypisac|usuń|usun|usuńcie|usuncie)"
+        f"( mnie| mój numer| moj numer| ten numer)?( z ({_PL_CHANNEL}|listy|bazy|subskrypcji|"
+        "mailingu|tego))?",
+        f"(rezygnuję|rezygnuje|rezygnacja) z ({_PL_CHANNEL}|subskrypcji|"
+        f"otrzymywania {_PL_CHANNEL})",
+        f"nie (chcę|chce) (więcej |wiecej |żadnych |zadnych )?{_PL_CHANNEL}",
+    )
+)
+# Pure politeness removed before matching STOP_SENTENCES ("me" and "i" carry meaning there).
+_FILLERS: frozenset[str] = frozenset(
+    {
+        "please", "pls", "plz", "pleas", "thanks", "thank", "thx", "ty", "now", "just", "ok",
+        "okay", "sorry", "asap", "already", "immediately", "right", "away", "guys", "seriously",
+        "пожалуйста", "пожалуйсто", "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо", "спс",
+        "уже", "сейчас", "ну", "срочно", "вообще", "плс", "немедленно", "pozhaluysta", "spasibo",
+        "proszę", "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "teraz", "natychmiast",
+    }
+)  # fmt: skip
+# Chinese: 不要/别/勿 + (再) + (给我) + contact verb (+ object), after polite particles are gone.
+_ZH_STOP = re.compile(
+    r"^(?:(?:不要|别|勿|不用|不必|请勿)再?(?:给我|跟我|向我)?(?:发|打扰|联系|推送|骚扰|提醒|打电话)"
+    r"(?:我)?(?:消息|短信|信息|广告|通知|推送|提醒|这些)*"
+    r"|(?:取消|关闭|停止)(?:所有|全部)?(?:的)?(?:通知|提醒|推送|短信|订阅|消息)"
+    r"|我?不想再?收到(?:你们的|你们)?(?:消息|短信|信息|通知|推送))$"
+)
 # Emoji that on their own mean "stop".
 STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")
 _KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in "0123456789"} | {f"{d}\u20e3": d for d in "0123456789"}
@@ -140,7 +241,10 @@ def is_stop(text: str) -> bool:
         if all(w in STOP_PHRASES for w in words) and len(set(words)) == 1:
             return True
     compact = "".join(words)
-    if compact in STOP_PHRASES:
+    if compact in STOP_PHRASES or _ZH_STOP.match(compact):
+        return True
+    sentence = " ".join(w for w in normalized.split() if w not in _FILLERS)
+    if sentence in STOP_PHRASES or any(pattern.match(sentence) for pattern in STOP_SENTENCES):
         return True
     # 退订 (the standard SMS keyword) anywhere, but not 退订单 (cancel an order)
     return bool(re.search(r"退订(?!单)", compact)) and len(compact) <= 8

@@ -70,6 +70,39 @@ def test_no_false_opt_out(text: str) -> None:
     assert match is None or match.intent != "opt_out"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop texting me", "Please stop messaging this number!", "stop contacting me",
+        "unsubscribe me from all texts", "take me off your list", "remove my number",
+        "never text me again", "no more reminders please", "dont text me", "leave me alone",
+        "i dont want any more texts from you", "how do i unsubscribe", "do not contact me",
+        "не пишите мне больше", "хватит слать мне эти сообщения", "не надо мне больше писать",
+        "отпишите меня от рассылки", "удалите мой номер из базы", "prekratite pisat",
+        "nie piszcie do mnie więcej", "przestańcie mi wysyłać", "wypiszcie mnie z listy",
+        "rezygnuję z powiadomień", "nie chcę więcej smsów",
+        "请不要再给我发消息了", "别再打扰我了", "取消所有通知", "我不想再收到你们的短信",
+    ],
+)  # fmt: skip
+def test_whole_message_opt_out_sentences(text: str) -> None:
+    assert is_stop(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop sending me the wrong size", "i dont want a discount, where is my parcel",
+        "remove the item from my cart", "delete my cart", "how do i stop the payment",
+        "unsubscribe from the newsletter but keep my order", "no more stock?",
+        "take off the discount", "не пишите что доставка бесплатная если это не так",
+        "удалите товар из корзины", "не надо писать что скидка", "usuń produkt z koszyka",
+        "nie pisz do kuriera", "不要发货了", "不要发顺丰", "取消订单",
+    ],
+)  # fmt: skip
+def test_opt_out_sentences_stay_whole_message(text: str) -> None:
+    assert not is_stop(text), text
+
+
 @pytest.mark.parametrize("text", ["🛑", "⛔️", "🚫 🚫"])
 def test_stop_emoji_alone_opts_out(text: str) -> None:
     assert is_stop(text)
