@@ -17,13 +17,23 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.api.ingest import AppliedEvent
 from bot.audit import audit
 from bot.store.models import Chain, Checkout
-from bot.touches.context import from_row, recovery_flows, rows_of
+from bot.touches.context import from_row, recovery_flows
 from bot.touches.control import stop_chains
 from bot.touches.planning import Planning, step_delay
 from bot.touches.rearm import Activity, move_or_rearm
 from bot.touches.starting import NewChain, start_chains
 
-CHAINS = cast(Table, Chain.__table__)
+CHAINS, CHECKOUTS = cast(Table, Chain.__table__), cast(Table, Checkout.__table__)
+# Built once: these run for every batch of events.
+_LATEST = (
+    select(CHAINS)
+    .where(
+        CHAINS.c.contact_id.in_(bindparam("contacts", expanding=True)),
+        CHAINS.c.flow.in_(bindparam("flows", expanding=True)),
+    )
+    .order_by(CHAINS.c.started_at.desc(), CHAINS.c.id.desc())
+)
+_CHECKOUTS = select(CHECKOUTS).where(CHECKOUTS.c.id.in_(bindparam("ids", expanding=True)))
 # By primary key, one executemany for the batch (bound names must differ from columns).
 _MOVE_CHAIN = (
     update(CHAINS)
@@ -39,14 +49,8 @@ async def latest_chains(
     read-only `from_row` objects (changes go through `_move_chains`)."""
     if session.dirty:
         await session.flush()  # chains changed through the session are read as they are now
-    rows = await session.execute(
-        select(CHAINS)
-        .where(
-            CHAINS.c.contact_id.in_(contact_ids),
-            CHAINS.c.flow.in_(recovery_flows(planning.flows)),
-        )
-        .order_by(CHAINS.c.started_at.desc(), CHAINS.c.id.desc())
-    )
+    parameters = {"contacts": list(contact_ids), "flows": recovery_flows(planning.flows)}
+    rows = await session.execute(_LATEST, parameters)
     latest: dict[int, Chain] = {}
     for row in rows.mappings():
         if row["contact_id"] not in latest:
@@ -75,8 +79,9 @@ async def on_checkouts(
     """checkout.updated events, at most one per contact (the caller keeps that order)."""
     if not items:
         return
-    ids = {item.checkout_id for item in items}
-    checkouts = {c.id: c for c in await rows_of(session, Checkout, Checkout.id.in_(ids))}
+    ids = list({item.checkout_id for item in items})
+    result = await session.execute(_CHECKOUTS, {"ids": ids})
+    checkouts = {row["id"]: from_row(Checkout, row) for row in result.mappings()}
     latest = await latest_chains(session, planning, {item.contact_id for item in items})
     flows, settings = planning.flows, planning.settings
     starts: list[NewChain] = []

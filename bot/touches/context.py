@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
@@ -41,6 +41,48 @@ def recovery_flows(flows: FlowSet) -> list[str]:
     return [f.flow for f in flows.flows.values() if f.purpose == "recovery"]
 
 
+_CONTACT, _CONVERSATION, _CONSENT = (
+    cast(Table, m.__table__) for m in (Contact, Conversation, Consent)
+)
+# Contacts with their conversation and open consents in one query, built once.
+_PEOPLE = (
+    select(
+        *(c.label(f"contact_{c.name}") for c in _CONTACT.c),
+        *(c.label(f"conversation_{c.name}") for c in _CONVERSATION.c),
+        _CONSENT.c.channel.label("consent_channel"),
+    )
+    .select_from(
+        _CONTACT.outerjoin(_CONVERSATION, _CONVERSATION.c.contact_id == _CONTACT.c.id).outerjoin(
+            _CONSENT,
+            and_(_CONSENT.c.contact_id == _CONTACT.c.id, _CONSENT.c.revoked_at.is_(None)),
+        )
+    )
+    .where(_CONTACT.c.id.in_(bindparam("contact_ids", expanding=True)))
+)
+
+
+async def _people(
+    session: AsyncSession, contact_ids: Iterable[int], consents: dict[int, set[str]]
+) -> tuple[dict[int, Contact], dict[int, Conversation]]:
+    """`from_row` contacts and conversations by contact id; open consents into `consents`."""
+    contacts: dict[int, Contact] = {}
+    conversations: dict[int, Conversation] = {}
+    result = await session.execute(_PEOPLE, {"contact_ids": list(contact_ids)})
+    for row in result.mappings():
+        contact_id = row["contact_id"]
+        if contact_id not in contacts:
+            contacts[contact_id] = from_row(
+                Contact, {c.name: row[f"contact_{c.name}"] for c in _CONTACT.c}
+            )
+            if row["conversation_id"] is not None:
+                conversations[contact_id] = from_row(
+                    Conversation, {c.name: row[f"conversation_{c.name}"] for c in _CONVERSATION.c}
+                )
+        if row["consent_channel"] is not None:
+            consents[contact_id].add(row["consent_channel"])
+    return contacts, conversations
+
+
 async def load_contexts(
     session: AsyncSession,
     chains: Iterable[Chain],
@@ -69,27 +111,34 @@ async def load_contexts(
         if c.checkout_id is not None and c.checkout_id not in known
     }
 
-    async def load(model: type[M], where: Any) -> Iterable[M]:
-        if read_only:
-            return await rows_of(session, model, where)
-        return await session.scalars(select(model).where(where))
-
-    contacts = {c.id: c for c in await load(Contact, Contact.id.in_(contact_ids))}
     loaded = dict(known)
-    if missing:
-        for checkout in await load(Checkout, Checkout.id.in_(missing)):
-            loaded[checkout.id] = checkout
-    conversations = {
-        c.contact_id: c for c in await load(Conversation, Conversation.contact_id.in_(contact_ids))
-    }
     consents: dict[int, set[str]] = defaultdict(set)
-    rows = await session.execute(
-        select(Consent.contact_id, Consent.channel).where(
-            Consent.contact_id.in_(contact_ids), Consent.revoked_at.is_(None)
+    if read_only:
+        contacts, conversations = await _people(session, contact_ids, consents)
+        if missing:
+            for checkout in await rows_of(session, Checkout, Checkout.id.in_(missing)):
+                loaded[checkout.id] = checkout
+    else:
+        contacts = {
+            c.id: c
+            for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+        }
+        if missing:
+            for checkout in await session.scalars(select(Checkout).where(Checkout.id.in_(missing))):
+                loaded[checkout.id] = checkout
+        conversations = {
+            c.contact_id: c
+            for c in await session.scalars(
+                select(Conversation).where(Conversation.contact_id.in_(contact_ids))
+            )
+        }
+        rows = await session.execute(
+            select(Consent.contact_id, Consent.channel).where(
+                Consent.contact_id.in_(contact_ids), Consent.revoked_at.is_(None)
+            )
         )
-    )
-    for contact_id, channel in rows:
-        consents[contact_id].add(channel)
+        for contact_id, channel in rows:
+            consents[contact_id].add(channel)
     chain_sent: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     if not new_chains:
         rows = await session.execute(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Integer, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
@@ -21,6 +21,11 @@ from flows.model import Flow, Step
 
 # Core tables: rows go in without building ORM objects (nothing reads them back as such).
 CHAINS, AUDIT, TOUCHES = (cast(Table, m.__table__) for m in (Chain, AuditEntry, Touch))
+_INSERT_CHAINS, _INSERT_AUDIT, _INSERT_TOUCHES = (insert(t) for t in (CHAINS, AUDIT, TOUCHES))
+_NEXT_IDS = select(func.nextval(func.pg_get_serial_sequence("chains", "id"))).select_from(
+    func.generate_series(1, bindparam("count", type_=Integer))
+)
+_LAST_ID = select(func.coalesce(func.max(CHAINS.c.id), 0))
 
 
 @dataclass
@@ -40,14 +45,10 @@ async def new_chain_ids(session: AsyncSession, count: int) -> list[int]:
     """Ids for `count` chains, taken before the INSERT so the variant (a hash of the id,
     R-FL5) is written with the row instead of by a second UPDATE."""
     if session.bind.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence("chains", "id")
-        ids = await session.scalars(
-            select(func.nextval(sequence)).select_from(func.generate_series(1, count))
-        )
-        return [int(i) for i in ids]
+        return [int(i) for i in await session.scalars(_NEXT_IDS, {"count": count})]
     # SQLite has one writer: the events INSERT before this holds the write lock, so no other
     # transaction can take these ids before the INSERT below (it would fail, not duplicate).
-    last = await session.scalar(select(func.coalesce(func.max(Chain.id), 0)))
+    last = await session.scalar(_LAST_ID)
     return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
 
 
@@ -77,7 +78,7 @@ async def start_chains(
                 "started_at": start.now,
             }
         )
-    await session.execute(insert(CHAINS), chain_rows)
+    await session.execute(_INSERT_CHAINS, chain_rows)
     chains = [from_row(Chain, row) for row in chain_rows]
     known = {s.checkout.id: s.checkout for s in starts if s.checkout is not None}
     flows, settings = planning.flows, planning.settings
@@ -99,7 +100,7 @@ async def start_chains(
             if row is not None:
                 touches.append(row)
             entries.append(entry)
-    await session.execute(insert(AUDIT), entries)
+    await session.execute(_INSERT_AUDIT, entries)
     if touches:
-        await session.execute(insert(TOUCHES), touches)
+        await session.execute(_INSERT_TOUCHES, touches)
     return chains
