@@ -5,26 +5,33 @@ throughput into the sandbox channel (an in-process recording client), lateness o
 firing (send time − due time, with due times spread at BENCH_TOUCH_RATE per second and
 the service's own 1 s scheduler tick on a flowing clock) and the peak RSS of the process
 running the service. Bounded: BENCH_TOUCHES (default 100000), BENCH_MAX_SECONDS (900).
+While firing it also counts the work done (CPU time of this process, SQL statements and
+commits), which is steadier than wall clock on a shared machine; BENCH_PROFILE=FILE writes
+a cProfile of the firing phase. The tables planning filled are ANALYZEd before firing, as
+autovacuum would have done in a running service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import os
 import resource
 import statistics
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
+from sqlalchemy import event
 
 from bench.service import free_port, postgres_database
 from bot.app import create_app
-from bot.app_keys import OUTBOUND
+from bot.app_keys import ENGINE, OUTBOUND
 from bot.channels.base import OutboundMessage, SendResult
 from bot.clock import SandboxClock
 from bot.settings import load_settings
@@ -32,6 +39,7 @@ from bot.settings import load_settings
 N = int(os.environ.get("BENCH_TOUCHES", "100000"))
 RATE = float(os.environ.get("BENCH_TOUCH_RATE", "1000"))  # due touches per second
 MAX_SECONDS = float(os.environ.get("BENCH_MAX_SECONDS", "900"))
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 KEY = "bench-key-0123456789"
 BASE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 10:00 UTC: daytime for zone UTC
 
@@ -50,6 +58,42 @@ class FlowingClock(SandboxClock):
         if self._since is None:
             return self._now
         return self._now + timedelta(seconds=time.monotonic() - self._since)
+
+
+class SqlCounter:
+    """Statements and commits sent to the database while counting is on."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.statements = 0
+        self.commits = 0
+
+    def statement(self, *_: Any) -> None:
+        self.statements += self.on
+
+    def commit(self, *_: Any) -> None:
+        self.commits += self.on
+
+
+async def backend_cpu(engine: Any) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving this database (same host:
+    /proc), so the database's share of the work is counted too."""
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        pids = [int(pid) for (pid,) in result]
+    return _cpu_of(pids)
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 class Sink:
@@ -143,16 +187,40 @@ async def run(url: str) -> dict[str, float]:
     base = f"http://127.0.0.1:{port}"
     sink = Sink("whatsapp", clock)
     app[OUTBOUND].clients["whatsapp"] = sink
+    sql = SqlCounter()
+    engine = app[ENGINE].sync_engine
+    event.listen(engine, "before_cursor_execute", sql.statement)
+    event.listen(engine, "commit", sql.commit)
+    profile = cProfile.Profile() if PROFILE else None
     deadline = time.perf_counter() + MAX_SECONDS
     try:
         consents, _ = await _post_all(base, "consent", deadline)
         planned, plan_seconds = await _post_all(base, "checkout", deadline)
+        async with app[ENGINE].connect() as connection:
+            # Statistics of the tables planning filled, as autovacuum keeps them in a running
+            # database (its first analyze of a fresh table can come minutes later, and plans
+            # without statistics scan `touches`). Tables still empty are left as they are.
+            await connection.exec_driver_sql(
+                "ANALYZE contacts, consents, checkouts, chains, touches, conversations"
+            )
+        sql.on = True
+        if profile is not None:
+            profile.enable()
+        cpu_start = time.process_time()
+        db_start = await backend_cpu(app[ENGINE])
         clock.flow()
         fire_start = time.perf_counter()
         sink.expected = planned
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sink.all_sent.wait(), max(1.0, deadline - time.perf_counter()))
         fire_seconds = time.perf_counter() - fire_start
+        fire_cpu = time.process_time() - cpu_start
+        db_end = await backend_cpu(app[ENGINE])
+        db_cpu = sum(used - db_start.get(pid, 0.0) for pid, used in db_end.items())
+        sql.on = False
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(PROFILE)
     finally:
         await runner.cleanup()
     step = 1.0 / RATE
@@ -173,6 +241,10 @@ async def run(url: str) -> dict[str, float]:
         "late_p50": statistics.median(lateness) if lateness else 0.0,
         "late_p99": lateness[int(0.99 * (len(lateness) - 1))] if lateness else 0.0,
         "late_max": lateness[-1] if lateness else 0.0,
+        "cpu_ms_per_1000": 1000 * 1000 * fire_cpu / sent if sent else 0.0,
+        "db_cpu_ms_per_1000": 1000 * 1000 * db_cpu / sent if sent else 0.0,
+        "sql_per_1000": 1000 * sql.statements / sent if sent else 0.0,
+        "commits_per_1000": 1000 * sql.commits / sent if sent else 0.0,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -193,6 +265,12 @@ def main() -> None:
     )
     late = f"{result['late_p50']:.2f} / {result['late_p99']:.2f} / {result['late_max']:.2f}"
     print(f"| firing lateness p50 / p99 / max | {late} s |")
+    print(
+        "| while firing, per 1,000 touches: CPU of this process / of its PostgreSQL backends"
+        f" / SQL statements / commits | {result['cpu_ms_per_1000']:.0f} ms / "
+        f"{result['db_cpu_ms_per_1000']:.0f} ms / {result['sql_per_1000']:.0f} / "
+        f"{result['commits_per_1000']:.0f} |"
+    )
     print(f"| peak RSS of the service process | {result['rss_mb']:.0f} MB |")
 
 

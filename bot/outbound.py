@@ -14,9 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelClient, ChannelName, OutboundMessage, SendResult
@@ -80,6 +80,7 @@ class Outbound:
         # Concurrent sends share commits: two small writes per send would otherwise cap
         # SQLite at a few dozen sends per second.
         self.writes = GroupCommit(sessions)
+        self._meters: dict[str, tuple[Any, Any]] = {}  # per channel: labels() costs per call
 
     def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
@@ -101,20 +102,76 @@ class Outbound:
         return int(getattr(result, "rowcount", 0) or 0)
 
     def _row(self, item: SendItem) -> Message:
+        return Message(**self.sending_row(item))
+
+    def sending_row(self, item: SendItem) -> dict[str, Any]:
+        """The `messages` row of a send about to be made, as plain values."""
         message = item.message
-        return Message(
-            contact_id=item.contact.id,
-            direction="out",
-            channel=item.channel,
-            address=address_for(item.contact, item.channel),
-            text=message.text,
-            buttons=buttons_json(message),
-            template=message.template,
-            touch_id=item.touch_id,
-            author=item.author,
-            status="sending",
-            created_at=self.clock.now(),
-        )
+        return {
+            "contact_id": item.contact.id,
+            "direction": "out",
+            "channel": item.channel,
+            "address": address_for(item.contact, item.channel),
+            "text": message.text,
+            "buttons": buttons_json(message),
+            "template": message.template,
+            "touch_id": item.touch_id,
+            "author": item.author,
+            "status": "sending",
+            "created_at": self.clock.now(),
+        }
+
+    async def insert_sending(self, session: AsyncSession, items: Sequence[SendItem]) -> list[int]:
+        """Add the batch's rows, status `sending`, to the caller's transaction; their ids in
+        the order of `items`. The caller commits before any `call_many` (R-SR9)."""
+        if not items:
+            return []
+        rows = [self.sending_row(item) for item in items]
+        result = await session.execute(_INSERT_SENDING, rows)
+        return [int(i) for i in result.scalars().all()]
+
+    async def call_many(self, items: Sequence[SendItem], concurrency: int = 64) -> list[SendResult]:
+        """The provider calls of a batch whose rows are committed; results in order."""
+        if not items:
+            return []
+        if len(items) <= concurrency:  # no gate needed: every call may start at once
+            return list(
+                await asyncio.gather(
+                    *(
+                        self._call(i.channel, address_for(i.contact, i.channel), i.message)
+                        for i in items
+                    )
+                )
+            )
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(item: SendItem) -> SendResult:
+            async with gate:
+                return await self._call(
+                    item.channel, address_for(item.contact, item.channel), item.message
+                )
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    async def record_outcomes(
+        self,
+        session: AsyncSession,
+        items: Sequence[SendItem],
+        ids: Sequence[int],
+        results: Sequence[SendResult],
+    ) -> None:
+        """The outcomes of a batch, one executemany UPDATE in the caller's transaction."""
+        if not ids:
+            return
+        rows = [
+            {f"b_{k}": v for k, v in self._outcome(i, r).items()}
+            for i, r in zip(ids, results, strict=True)
+        ]
+        await session.execute(_UPDATE_OUTCOME, rows)
+        if log.isEnabledFor(logging.INFO):
+            for item, message_id, result in zip(items, ids, results, strict=True):
+                address = address_for(item.contact, item.channel)
+                self._log(message_id, item.channel, address, result.outcome)
 
     async def _call(
         self, channel: ChannelName, address: str | None, message: OutboundMessage
@@ -131,9 +188,18 @@ class Outbound:
             except Exception:  # a provider bug must not lose the record of the attempt
                 log.exception("send through %s failed unexpectedly", channel)
                 result = SendResult("unknown", error_reason="client error")
-        self.metrics.send_seconds.labels(channel=channel).observe(time.perf_counter() - started)
-        self.metrics.messages_total.labels(direction="out", channel=channel).inc()
+        timing, count = self._meters.get(channel) or self._meter(channel)
+        timing.observe(time.perf_counter() - started)
+        count.inc()
         return result
+
+    def _meter(self, channel: ChannelName) -> tuple[Any, Any]:
+        meters = (
+            self.metrics.send_seconds.labels(channel=channel),
+            self.metrics.messages_total.labels(direction="out", channel=channel),
+        )
+        self._meters[channel] = meters
+        return meters
 
     def _outcome(self, message_id: int, result: SendResult) -> dict[str, Any]:
         return {
@@ -194,26 +260,32 @@ class Outbound:
         Results are in the order of `items`."""
         if not items:
             return []
-        rows = [self._row(item) for item in items]
         async with self._lock(), self.sessions.begin() as session:
-            session.add_all(rows)  # one multi-row INSERT … RETURNING id
-            await session.flush()
-            ids = [int(row.id) for row in rows]
-        gate = asyncio.Semaphore(max(1, concurrency))
-
-        async def one(item: SendItem, address: str | None) -> SendResult:
-            async with gate:
-                return await self._call(item.channel, address, item.message)
-
-        results = await asyncio.gather(
-            *(one(item, row.address) for item, row in zip(items, rows, strict=True))
-        )
-        outcomes = [self._outcome(i, r) for i, r in zip(ids, results, strict=True)]
+            ids = await self.insert_sending(session, items)
+        results = await self.call_many(items, concurrency)
         async with self._lock(), self.sessions.begin() as session:
-            await session.execute(update(Message), outcomes)  # executemany by primary key
-        for item, row, message_id, result in zip(items, rows, ids, results, strict=True):
-            self._log(message_id, item.channel, row.address, result.outcome)
+            await self.record_outcomes(session, items, ids, results)
         return [Sent(i, r) for i, r in zip(ids, results, strict=True)]
 
 
+_MESSAGES = cast(Table, Message.__table__)
+# One statement for a whole batch; ids come back in the order the rows were given.
+_INSERT_SENDING = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+_UPDATE_OUTCOME = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam(f"b_{name}")
+            for name in (
+                "status",
+                "provider_message_id",
+                "error_code",
+                "error_reason",
+                "segments",
+                "status_at",
+            )
+        }
+    )
+)
 _STATUS = {"sent": "sent", "failed": "failed", "unknown": "unknown", "no_account": "failed"}

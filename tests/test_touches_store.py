@@ -145,3 +145,53 @@ def test_claimer_ids_name_this_process() -> None:
 
     host, pid, _ = instance_id().split(":")
     assert host == socket.gethostname()[:30] and int(pid) == os.getpid()
+
+
+async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -> None:
+    """R-SR9 across chunks and lanes: at every provider call the touch and its message are
+    committed `sending`, and no more than one chunk is `sending` at a time (what a crash
+    could leave unknown); in the end every touch went out exactly once."""
+    from bot.touches.firing import LANE_BATCH, SEND_CONCURRENCY
+    from tests.touches_fixtures import checkout, consent
+
+    count = LANE_BATCH + SEND_CONCURRENCY + 7  # a second lane on PostgreSQL, several chunks
+    sessions = client.app[SESSIONS]
+
+    seen: list[tuple[int, int]] = []  # (touches `sending`, this address's `sending` rows)
+
+    class Probe:
+        name = "whatsapp"
+
+        async def send(self, to: str, message: OutboundMessage) -> SendResult:
+            async with sessions() as session:
+                sending = await session.scalar(
+                    select(func.count()).select_from(Touch).where(Touch.status == "sending")
+                )
+                mine = await session.scalar(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(Message.address == to, Message.status == "sending")
+                )
+            seen.append((int(sending or 0), int(mine or 0)))
+            return SendResult("sent", provider_message_id=f"wamid-{to}")
+
+    client.app[OUTBOUND].clients["whatsapp"] = Probe()
+    events: list[dict[str, Any]] = []
+    for n in range(count):
+        phone = f"+7916{n:07d}"
+        events += [consent(f"p{n}", phone=phone), checkout(f"p{n}", phone=phone)]
+    shop = Shop(client)
+    await shop.post(*events)
+    await shop.advance(hours=1)
+    assert len(seen) == count
+    assert all(1 <= sending <= SEND_CONCURRENCY and mine == 1 for sending, mine in seen)
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Touch.status, func.count(Message.id))
+                .join(Message, Message.touch_id == Touch.id)
+                .where(Touch.step == "touch_1")
+                .group_by(Touch.id, Touch.status)
+            )
+        ).all()
+    assert len(rows) == count and all(row == ("sent", 1) for row in rows)

@@ -1,31 +1,34 @@
 """Firing due touches: claim, decide, mark `sending` and commit, send, record (R-SR9).
 
-The touches table is the truth. A batch is claimed in a short transaction (PostgreSQL:
-FOR UPDATE SKIP LOCKED; SQLite: the single writer and a status guard), so several
-instances never take the same row; a touch is committed as `sending` before the provider
-is called, so a crash can leave it `unknown` but never sends it twice.
+The touches table is the truth. A batch is claimed (PostgreSQL: FOR UPDATE SKIP LOCKED;
+SQLite: the single writer and a status guard), so several instances never take the same
+row, and decided in the same transaction. It is then sent chunk by chunk: a chunk's
+touches and message rows are committed `sending` before its provider calls, so a crash can
+leave at most that chunk `unknown` but never sends anything twice. The outcomes of one
+chunk and the `sending` mark of the next share one commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.audit import audit
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
+from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.outbound import Outbound, SendItem, Sent
+from bot.outbound import Outbound, SendItem
 from bot.settings import Settings
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Chain, Touch
@@ -36,12 +39,49 @@ from bot.touches.policy import Context, Decision, decide
 from bot.touches.reload import FlowHolder
 from bot.touches.render import render_touch
 from bot.touches.retry_hook import call_retry_hook
+from flows.loader import FlowSet
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
-SEND_CONCURRENCY = 64
+BATCH = 500  # touches one `claim` takes
+SEND_CONCURRENCY = 64  # touches per chunk: `sending` together, so at most this many unknown
+LANE_BATCH = 256  # touches a lane claims and decides in one transaction
+LANES = 2  # with a backlog, one lane claims and decides while another sends (PostgreSQL)
 LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was abandoned
+
+_TOUCHES = cast(Table, Touch.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
+_CHAINS = cast(Table, Chain.__table__)
+_CLAIMED = (
+    _TOUCHES.c.id,
+    _TOUCHES.c.chain_id,
+    _TOUCHES.c.contact_id,
+    _TOUCHES.c.flow,
+    _TOUCHES.c.step,
+    _TOUCHES.c.variant,
+    _TOUCHES.c.due_at,
+)
+
+
+def _by_id(*columns: str) -> Any:
+    """UPDATE touches SET <columns> WHERE id = …, for executemany with `b_`-prefixed keys."""
+    return (
+        update(_TOUCHES)
+        .where(_TOUCHES.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+
+
+_MARK_SENDING = _by_id("status", "channel", "sent_at", "rule", "claimed_by", "claimed_at")
+_SETTLE = _by_id("status", "message_id", "claimed_by", "rule", "channel")
+_FINISH = _by_id("status", "claimed_by", "rule")
+_DEFER = _by_id("status", "due_at", "claimed_by", "rule")
+_STOP_CHAIN = (
+    update(_CHAINS)
+    .where(_CHAINS.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in ("status", "stop_reason", "stopped_at")})
+)
+_AUDIT_KEYS = ("at", "action", "contact_id", "chain_id", "touch_id", "rule", "detail")
 
 
 def instance_id() -> str:
@@ -49,11 +89,65 @@ def instance_id() -> str:
 
 
 @dataclass
+class _Due:
+    """A claimed touch, as the plain values firing needs."""
+
+    id: int
+    chain_id: int
+    contact_id: int
+    flow: str
+    step: str
+    variant: str | None
+    channel: str | None = None
+
+
+@dataclass
 class _Job:
-    touch: Touch
+    """A touch decided `send`, from its chunk's `sending` commit to its outcome."""
+
+    touch: _Due
     ctx: Context
     decision: Decision
-    message: OutboundMessage | None = None
+    message: OutboundMessage
+    hooked: bool
+    message_id: int | None = None  # its `messages` row, once written
+    rule: str = ""
+    result: SendResult | None = None  # None: no answer, the outcome is unknown
+
+
+class _Writes:
+    """Rows of one transaction, written in bulk (plain rows: ORM objects cost more CPU than
+    the send itself)."""
+
+    def __init__(self) -> None:
+        self.settled: list[dict[str, Any]] = []
+        self.finished: list[dict[str, Any]] = []
+        self.deferred: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []
+        self.planned: list[dict[str, Any]] = []
+        self.chains: dict[int, dict[str, Any]] = {}
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+
+    def entry(self, **fields: Any) -> None:
+        self.audit.append({k: fields.get(k) for k in _AUDIT_KEYS})
+
+    def stop(self, chain_id: int, reason: str, now: datetime, status: str = "stopped") -> None:
+        row = {"b_id": chain_id, "b_status": status, "b_stop_reason": reason, "b_stopped_at": now}
+        self.chains[chain_id] = row
+
+    async def flush(self, session: AsyncSession, metrics: Metrics) -> None:
+        for statement, rows in (
+            (_SETTLE, self.settled),
+            (_FINISH, self.finished),
+            (_DEFER, self.deferred),
+            (insert(_TOUCHES), self.planned),
+            (insert(_AUDIT), self.audit),
+            (_STOP_CHAIN, list(self.chains.values())),
+        ):
+            if rows:
+                await session.execute(statement, rows)
+        for (flow, step, outcome), n in self.counts.items():
+            metrics.touches_total.labels(flow=flow, step=step, outcome=outcome).inc(n)
 
 
 class Firing:
@@ -76,98 +170,150 @@ class Firing:
         self.metrics = metrics
         self.instance = instance_id()
         self.is_postgres = settings.is_postgres
+        bind = sessions.kw.get("bind")
+        self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        self._in_flight = asyncio.Lock()  # held from a chunk's `sending` mark to its outcomes
+
+    def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """SQLite: queue behind this process's other writers (see bot/channels/write_lock)."""
+        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
     async def tick(self, now: datetime) -> int:
         """Fire everything due by `now`; return how many touches were handled."""
-        handled = 0
-        while True:
-            ids = await self.claim(now)
-            if not ids:
-                return handled
-            await self.process(ids, now)
-            handled += len(ids)
+        helpers: list[asyncio.Task[int]] = []
+        try:
+            handled = await self._lane(now, helpers)
+        except BaseException:
+            await asyncio.gather(*helpers, return_exceptions=True)  # no lane left behind
+            raise
+        return handled + sum(await asyncio.gather(*helpers))
 
-    async def claim(self, now: datetime) -> list[int]:
+    def _claim_statement(self, now: datetime, limit: int, *columns: Any) -> Any:
+        """UPDATE … SET status = 'claimed' RETURNING `columns` of up to `limit` due touches."""
         due = (
-            select(Touch.id)
-            .where(Touch.status == "planned", Touch.due_at <= now)
-            .order_by(Touch.due_at, Touch.id)
-            .limit(BATCH)
+            select(_TOUCHES.c.id)
+            .where(_TOUCHES.c.status == "planned", _TOUCHES.c.due_at <= now)
+            .order_by(_TOUCHES.c.due_at, _TOUCHES.c.id)
+            .limit(limit)
+        )
+        claim = update(_TOUCHES).values(
+            status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC)
         )
         if self.is_postgres:
             # A locking CTE is evaluated once; `IN (subquery LIMIT n)` may be re-run by the
             # planner and then claim more than n rows.
             locked = due.with_for_update(skip_locked=True).cte("due")
-            statement = (
-                update(Touch)
-                .where(Touch.id == locked.c.id)
-                .values(status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC))
-                .returning(Touch.id)
-                .execution_options(synchronize_session=False)
-            )
+            claim = claim.where(_TOUCHES.c.id == locked.c.id)
         else:
-            statement = (
-                update(Touch)
-                .where(Touch.id.in_(due.scalar_subquery()), Touch.status == "planned")
-                .values(status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC))
-                .returning(Touch.id)
-                .execution_options(synchronize_session=False)
+            claim = claim.where(
+                _TOUCHES.c.id.in_(due.scalar_subquery()), _TOUCHES.c.status == "planned"
             )
-        async with self.sessions.begin() as session:
-            return list((await session.execute(statement)).scalars().all())
+        return claim.returning(*columns)
 
-    async def process(self, ids: list[int], now: datetime) -> None:
+    async def claim(self, now: datetime) -> list[int]:
+        """Claim up to BATCH due touches in a transaction of their own; their ids."""
+        async with self._write(), self.sessions.begin() as session:
+            result = await session.execute(self._claim_statement(now, BATCH, _TOUCHES.c.id))
+            return [int(i) for i in result.scalars().all()]
+
+    async def _lane(self, now: datetime, helpers: list[asyncio.Task[int]]) -> int:
+        """Claim and decide a batch, send it chunk by chunk; again until nothing is due. How
+        many were claimed. Lanes overlap one batch's claiming and deciding with another's
+        writes and sends; only one chunk at a time is `sending` (what a crash can leave
+        unknown)."""
         flows = self.flows.current
-        jobs: list[_Job] = []
-        async with self.sessions.begin() as session:
-            touches = list((await session.scalars(select(Touch).where(Touch.id.in_(ids)))).all())
-            chain_ids = {t.chain_id for t in touches}
-            chains = (await session.scalars(select(Chain).where(Chain.id.in_(chain_ids)))).all()
-            contexts = await load_contexts(session, chains, flows, now)
-            for touch in touches:
-                ctx = contexts.get(touch.chain_id)
-                step = ctx.flow.step_named(touch.step) if ctx else None
-                if ctx is None or step is None:
-                    self._finish(session, touch, "skipped", "flow or step no longer exists", now)
-                    continue
-                decision = decide(ctx, step, now, flows, self.settings)
-                if decision.action == "send":
-                    message = render_touch(ctx, step, touch, decision, flows, self.settings)
-                    if message is None:
-                        decision = Decision(
-                            "skip", "R-SR6 no WhatsApp template", stop_chain="no_template"
-                        )
-                    else:
-                        touch.channel, touch.rule, touch.sent_at = decision.channel, None, now
-                        ctx.chain_sent.append((now, decision.channel or ""))
-                        jobs.append(_Job(touch, ctx, decision, message))
-                        continue
-                self._apply(session, touch, ctx, decision, now)
-        # Chunk by chunk: `sending` is committed before the provider is called, so a crash
-        # leaves at most one chunk `unknown` and never sends anything twice.
-        for start in range(0, len(jobs), SEND_CONCURRENCY):
-            chunk = jobs[start : start + SEND_CONCURRENCY]
-            async with self.sessions.begin() as session:
-                await session.execute(
-                    update(Touch),
-                    [
-                        {
-                            "id": j.touch.id,
-                            "status": "sending",
-                            "channel": j.touch.channel,
-                            "sent_at": now,
-                        }
-                        for j in chunk
-                    ],
-                )
-            await self._record_all(await self._send_chunk(chunk), now)
+        handled = 0
+        while True:
+            # Committed before waiting for the turn to send: a lane waiting holds no row
+            # lock (a SKIP LOCKED scan may keep locks on rows it did not return).
+            async with self._write(), self.sessions.begin() as session:
+                statement = self._claim_statement(now, LANE_BATCH, *_CLAIMED)
+                claimed = (await session.execute(statement)).all()
+                if not claimed:
+                    return handled
+                more = len(claimed) == LANE_BATCH  # a short batch took all that was due
+                if more and self.is_postgres and len(helpers) < LANES - 1:
+                    # A backlog: another lane claims and decides while this one sends.
+                    helpers.append(asyncio.create_task(self._lane(now, helpers)))
+                rows = sorted(claimed, key=lambda r: (r.due_at, r.id))  # RETURNING: no order
+                dues = [
+                    _Due(r.id, r.chain_id, r.contact_id, r.flow, r.step, r.variant) for r in rows
+                ]
+                jobs, writes = await self._decide(session, dues, flows, now)
+                await writes.flush(session, self.metrics)
+            handled += len(dues)
+            if jobs:
+                await self._send_all(jobs, flows, now)
+            if not more:
+                return handled
 
-    def _finish(
-        self, session: AsyncSession, touch: Touch, status: str, rule: str, now: datetime
-    ) -> None:
-        touch.status, touch.rule, touch.claimed_by = status, rule[:64], None
-        audit(
-            session,
+    async def _send_all(self, jobs: list[_Job], flows: FlowSet, now: datetime) -> None:
+        """Chunk by chunk, each committed `sending` before its provider calls."""
+        chunks = [jobs[i : i + SEND_CONCURRENCY] for i in range(0, len(jobs), SEND_CONCURRENCY)]
+        async with self._in_flight:
+            try:
+                async with self._write(), self.sessions.begin() as session:
+                    await self._mark_sending(session, chunks[0], now)
+                for n, chunk in enumerate(chunks):
+                    # Committed `sending`: now, and only now, the provider calls (R-SR9).
+                    await self._send_chunk(chunk)
+                    following = chunks[n + 1] if n + 1 < len(chunks) else []
+                    # One commit: this chunk's outcomes and the next chunk's mark.
+                    async with self._write(), self.sessions.begin() as session:
+                        await self._record(session, chunk, flows, now)
+                        if following:
+                            await self._mark_sending(session, following, now)
+            except BaseException:
+                # Touches not yet `sending` go back (a `sending` one is never re-sent).
+                await self._release([j.touch.id for j in jobs])
+                raise
+
+    async def _release(self, ids: list[int]) -> None:
+        """Claimed touches back to `planned`, for the next tick (or another instance)."""
+        with contextlib.suppress(Exception):
+            async with self._write(), self.sessions.begin() as session:
+                await session.execute(
+                    update(_TOUCHES)
+                    .where(_TOUCHES.c.id.in_(ids), _TOUCHES.c.status == "claimed")
+                    .values(status="planned", claimed_by=None, claimed_at=None)
+                )
+
+    async def _decide(
+        self, session: AsyncSession, dues: list[_Due], flows: FlowSet, now: datetime
+    ) -> tuple[list[_Job], _Writes]:
+        """Policy and text for each claimed touch: the jobs to send, and the writes of the
+        others (deferred, skipped, cancelled)."""
+        chain_ids = {t.chain_id for t in dues}
+        chains = (await session.scalars(select(Chain).where(Chain.id.in_(chain_ids)))).all()
+        contexts = await load_contexts(session, chains, flows, now)
+        writes = _Writes()
+        jobs: list[_Job] = []
+        for touch in dues:
+            ctx = contexts.get(touch.chain_id)
+            step = ctx.flow.step_named(touch.step) if ctx else None
+            if ctx is None or step is None:
+                self._finish(writes, touch, "skipped", "flow or step no longer exists", now)
+                continue
+            decision = decide(ctx, step, now, flows, self.settings)
+            if decision.action == "send":
+                message = render_touch(ctx, step, touch.step, decision, flows, self.settings)
+                if message is None:
+                    decision = Decision(
+                        "skip", "R-SR6 no WhatsApp template", stop_chain="no_template"
+                    )
+                else:
+                    touch.channel = decision.channel
+                    ctx.chain_sent.append((now, decision.channel or ""))
+                    hooked = step.retry_hook is not None
+                    jobs.append(_Job(touch, ctx, decision, message, hooked, rule=decision.rule))
+                    continue
+            self._apply(writes, touch, ctx, decision, now)
+        return jobs, writes
+
+    def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str, now: datetime) -> None:
+        row = {"b_id": touch.id, "b_status": status, "b_claimed_by": None, "b_rule": rule[:64]}
+        writes.finished.append(row)
+        writes.entry(
             at=now,
             action=status,
             contact_id=touch.contact_id,
@@ -176,17 +322,23 @@ class Firing:
             rule=rule[:64],
             detail={"step": touch.step},
         )
-        self.metrics.touches_total.labels(flow=touch.flow, step=touch.step, outcome=status).inc()
+        writes.counts[touch.flow, touch.step, status] += 1
 
     def _apply(
-        self, session: AsyncSession, touch: Touch, ctx: Context, decision: Decision, now: datetime
+        self, writes: _Writes, touch: _Due, ctx: Context, decision: Decision, now: datetime
     ) -> None:
         if decision.action == "defer":
             assert decision.at is not None
-            touch.status, touch.due_at, touch.claimed_by = "planned", decision.at, None
-            touch.rule = decision.rule[:64]
-            audit(
-                session,
+            writes.deferred.append(
+                {
+                    "b_id": touch.id,
+                    "b_status": "planned",
+                    "b_due_at": decision.at,
+                    "b_claimed_by": None,
+                    "b_rule": decision.rule[:64],
+                }
+            )
+            writes.entry(
                 at=now,
                 action="deferred",
                 contact_id=touch.contact_id,
@@ -195,28 +347,44 @@ class Firing:
                 rule=decision.rule[:64],
                 detail={"step": touch.step, "until": decision.at.isoformat()},
             )
-            self.metrics.touches_total.labels(
-                flow=touch.flow, step=touch.step, outcome="deferred"
-            ).inc()
+            writes.counts[touch.flow, touch.step, "deferred"] += 1
             return
         status = "cancelled" if decision.action == "cancel" else "skipped"
-        self._finish(session, touch, status, decision.rule, now)
+        self._finish(writes, touch, status, decision.rule, now)
         chain = ctx.chain
         if decision.stop_chain and chain.status in ("active", "paused"):
-            chain.status, chain.stop_reason, chain.stopped_at = "stopped", decision.stop_chain, now
+            chain.status = "stopped"  # later touches of this batch see it
+            writes.stop(chain.id, decision.stop_chain, now)
+
+    async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
+        """The chunk's touches `sending`, and message rows for those whose text is final."""
+        taken = datetime.now(UTC)  # wall clock, for the lease (see bot/touches/recovery)
+        marks: list[dict[str, Any]] = [
+            {"b_id": j.touch.id, "b_status": "sending", "b_channel": j.touch.channel}
+            | {
+                "b_sent_at": now,
+                "b_rule": None,
+                "b_claimed_by": self.instance,
+                "b_claimed_at": taken,
+            }
+            for j in chunk
+        ]
+        await session.execute(_MARK_SENDING, marks)
+        ready = [j for j in chunk if not j.hooked]
+        ids = await self.outbound.insert_sending(session, [_item(j) for j in ready])
+        for job, message_id in zip(ready, ids, strict=True):
+            job.message_id = message_id
 
     async def _prepare(self, job: _Job) -> str:
-        """Call the retry hook if the step has one; the rule the touch will carry."""
+        """Call the retry hook; the rule the touch will carry."""
         touch, ctx, decision = job.touch, job.ctx, job.decision
         step = ctx.flow.step_named(touch.step)
-        assert job.message is not None and step is not None
-        if step.retry_hook is None:
-            return decision.rule
+        assert step is not None and step.retry_hook is not None
         if await call_retry_hook(step.retry_hook, ctx, self.settings):
             fixed = render_touch(
                 ctx,
                 step,
-                touch,
+                touch.step,
                 decision,
                 self.flows.current,
                 self.settings,
@@ -226,174 +394,172 @@ class Firing:
             return "R-FL2 retry hook succeeded"
         return "R-FL2 retry hook failed: reminder"
 
-    async def _send_chunk(self, chunk: list[_Job]) -> list[tuple[_Job, str, int | None, str]]:
-        """Retry hooks, then one batched send, then SMS fallbacks in one more batch;
-        (job, outcome, message id, rule) per job. Anything unexpected leaves a touch
-        `unknown`: flagged, never re-sent (R-SR9)."""
-        unknown = "R-SR9 outcome unknown"
-        rules: dict[int, str] = {}
-        results: dict[int, tuple[str, SendResult | None, int | None]] = {}  # rule, result, id
-        hooked = [j for j in chunk if self._has_hook(j)]
-        hook_rules = await asyncio.gather(
-            *(self._prepare(j) for j in hooked), return_exceptions=True
-        )
-        for job, rule in zip(hooked, hook_rules, strict=True):
-            if isinstance(rule, BaseException):
-                log.error("touch %s: retry hook failed unexpectedly", job.touch.id, exc_info=rule)
-                results[id(job)] = (unknown, None, None)
-            else:
-                rules[id(job)] = rule
-        ready = [j for j in chunk if id(j) not in results]
-        for job in ready:
-            rules.setdefault(id(job), job.decision.rule)
-        sent = await self._send_batch([(j, _channel(j), _message(j)) for j in ready])
-        fallback: list[tuple[_Job, ChannelName, OutboundMessage]] = []
-        for job in ready:
-            one = sent.get(id(job))
-            if one is None:
-                results[id(job)] = (unknown, None, None)
-                continue
-            results[id(job)] = (rules[id(job)], one.result, one.message_id)
-            ctx, failed = job.ctx, one.result
-            if job.decision.channel == "whatsapp" and (
-                failed.outcome == "no_account" or failed.error_code == "131026"
-            ):
-                if "sms" in ctx.consents and ctx.contact.phone:
-                    message = _message(job)
-                    sms = OutboundMessage(message.text, (), None, (), message.language)
-                    fallback.append((job, "sms", sms))
-                else:
-                    results[id(job)] = (
-                        "R-SR7 not on WhatsApp, no SMS consent",
-                        *results[id(job)][1:],
+    async def _send_chunk(self, chunk: list[_Job]) -> None:
+        """Retry hooks (after the `sending` commit), the provider calls, then SMS fallbacks;
+        each job gets its result. Anything unexpected leaves a touch `unknown`: flagged,
+        never re-sent (R-SR9)."""
+        hooked = [j for j in chunk if j.hooked]
+        if hooked:
+            rules = await asyncio.gather(
+                *(self._prepare(j) for j in hooked), return_exceptions=True
+            )
+            written: list[_Job] = []
+            for job, rule in zip(hooked, rules, strict=True):
+                if isinstance(rule, BaseException):
+                    log.error(
+                        "touch %s: retry hook failed unexpectedly", job.touch.id, exc_info=rule
                     )
-        if fallback:
-            again = await self._send_batch(fallback)
-            for job, _, _ in fallback:
-                one = again.get(id(job))
-                if one is None:
-                    results[id(job)] = (unknown, None, None)
-                    continue
-                job.touch.channel = "sms"
-                results[id(job)] = ("R-SR7 fallback WhatsApp to SMS", one.result, one.message_id)
-        out: list[tuple[_Job, str, int | None, str]] = []
-        for job in chunk:
-            rule, result, message_id = results[id(job)]
-            if result is None:
-                out.append((job, "unknown", None, rule))
+                    job.rule = "R-SR9 outcome unknown"
+                else:
+                    job.rule = rule
+                    written.append(job)
+            await self._insert_rows(written)  # the text depends on the hook's answer
+        ready = [j for j in chunk if j.message_id is not None]
+        await self._call(ready, [_item(j) for j in ready])
+        fallback: list[_Job] = []
+        for job in ready:
+            failed = job.result
+            if failed is None or job.decision.channel != "whatsapp":
                 continue
-            outcome = {"sent": "sent", "unknown": "unknown"}.get(result.outcome, "failed")
-            if rule == "R-FL2 retry hook succeeded" and outcome == "sent":
-                outcome = "fixed"
-            out.append((job, outcome, message_id, rule))
-        return out
+            if failed.outcome == "no_account" or failed.error_code == "131026":
+                if "sms" in job.ctx.consents and job.ctx.contact.phone:
+                    fallback.append(job)
+                else:
+                    job.rule = "R-SR7 not on WhatsApp, no SMS consent"
+        if fallback:
+            await self._fall_back(fallback)
 
-    def _has_hook(self, job: _Job) -> bool:
-        step = job.ctx.flow.step_named(job.touch.step)
-        return step is not None and step.retry_hook is not None
-
-    async def _send_batch(
-        self, sends: Sequence[tuple[_Job, ChannelName, OutboundMessage]]
-    ) -> dict[int, Sent]:
-        """One `send_many`; an empty answer when it failed (the touches become `unknown`)."""
+    async def _fall_back(self, jobs: list[_Job]) -> None:
+        """WhatsApp said the number has no account: the same text by SMS (R-SR7)."""
         items = [
-            SendItem(job.ctx.contact, channel, message, touch_id=job.touch.id)
-            for job, channel, message in sends
+            SendItem(
+                j.ctx.contact,
+                "sms",
+                OutboundMessage(j.message.text, (), None, (), j.message.language),
+                touch_id=j.touch.id,
+            )
+            for j in jobs
         ]
         try:
-            sent = await self.outbound.send_many(items, SEND_CONCURRENCY)
+            async with self._write(), self.sessions.begin() as session:
+                await self._record_messages(session, jobs)  # the WhatsApp answers
+                ids = await self.outbound.insert_sending(session, items)
+        except Exception:
+            log.exception("recording %d SMS fallbacks failed", len(jobs))
+            return  # the WhatsApp answers stand; the touches keep them
+        for job, message_id in zip(jobs, ids, strict=True):
+            job.message_id, job.result, job.rule = message_id, None, "R-SR9 outcome unknown"
+            job.touch.channel = "sms"
+        await self._call(jobs, items)
+        for job in jobs:
+            if job.result is not None:
+                job.rule = "R-SR7 fallback WhatsApp to SMS"
+
+    async def _insert_rows(self, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
+        try:
+            async with self._write(), self.sessions.begin() as session:
+                ids = await self.outbound.insert_sending(session, [_item(j) for j in jobs])
+        except Exception:
+            log.exception("writing %d messages failed", len(jobs))
+            for job in jobs:
+                job.rule = "R-SR9 outcome unknown"
+            return
+        for job, message_id in zip(jobs, ids, strict=True):
+            job.message_id = message_id
+
+    async def _call(self, jobs: list[_Job], items: list[SendItem]) -> None:
+        """The provider calls of committed rows; a job without a result stays unknown."""
+        try:
+            results = await self.outbound.call_many(items, SEND_CONCURRENCY)
         except Exception:
             log.exception("sending %d touches failed unexpectedly", len(items))
-            return {}
-        return {id(job): one for (job, _, _), one in zip(sends, sent, strict=True)}
+            for job in jobs:
+                job.result, job.rule = None, "R-SR9 outcome unknown"
+            return
+        for job, result in zip(jobs, results, strict=True):
+            job.result = result
 
-    async def _record_all(
-        self, results: list[tuple[_Job, str, int | None, str]], now: datetime
+    async def _record_messages(self, session: AsyncSession, jobs: list[_Job]) -> None:
+        """The provider's answers on the jobs' message rows (rows without one stay
+        `sending` until start-up flags them `unknown`)."""
+        items: list[SendItem] = []
+        ids: list[int] = []
+        results: list[SendResult] = []
+        for job in jobs:
+            if job.message_id is not None and job.result is not None:
+                items.append(_item(job))
+                ids.append(job.message_id)
+                results.append(job.result)
+        await self.outbound.record_outcomes(session, items, ids, results)
+
+    async def _record(
+        self, session: AsyncSession, chunk: list[_Job], flows: FlowSet, now: datetime
     ) -> None:
         """Outcomes in bulk, then the next step of every chain that goes on."""
-        flows = self.flows.current
-        chain_ids = {job.touch.chain_id for job, *_ in results}
-        async with self.sessions.begin() as session:
-            pending = set(
-                (
-                    await session.scalars(
-                        select(Touch.chain_id).where(
-                            Touch.chain_id.in_(chain_ids), Touch.status.in_(PENDING)
-                        )
-                    )
-                ).all()
+        await self._record_messages(session, chunk)
+        chain_ids = {j.touch.chain_id for j in chunk}
+        # Status filtered here: with it in SQL the planner may scan every planned touch.
+        touches_of_chains = await session.execute(
+            select(_TOUCHES.c.chain_id, _TOUCHES.c.status).where(_TOUCHES.c.chain_id.in_(chain_ids))
+        )
+        pending = {chain_id for chain_id, status in touches_of_chains if status in PENDING}
+        writes = _Writes()
+        for job in chunk:
+            touch, chain = job.touch, job.ctx.chain
+            result = job.result
+            if result is None:
+                outcome, rule = "unknown", "R-SR9 outcome unknown"
+            else:
+                outcome = {"sent": "sent", "unknown": "unknown"}.get(result.outcome, "failed")
+                rule = job.rule
+            fixed = rule == "R-FL2 retry hook succeeded" and outcome == "sent"
+            writes.settled.append(
+                {
+                    "b_id": touch.id,
+                    "b_status": outcome,
+                    "b_message_id": job.message_id,
+                    "b_claimed_by": None,
+                    "b_rule": rule[:64],
+                    "b_channel": touch.channel,
+                }
             )
-            touch_rows: list[dict[str, Any]] = []
-            chain_rows: list[dict[str, Any]] = []
-            # Plain rows inserted in bulk: ORM objects cost more CPU than the send itself.
-            entries: list[dict[str, Any]] = []
-            planned: list[dict[str, Any]] = []
-            for job, outcome, message_id, rule in results:
-                touch, chain = job.touch, job.ctx.chain
-                status = "sent" if outcome == "fixed" else outcome
-                touch_rows.append(
-                    {
-                        "id": touch.id,
-                        "status": status,
-                        "message_id": message_id,
-                        "claimed_by": None,
-                        "rule": rule[:64],
-                        "channel": touch.channel,
-                    }
-                )
-                entries.append(
-                    {
-                        "at": now,
-                        "action": status,
-                        "contact_id": touch.contact_id,
-                        "chain_id": touch.chain_id,
-                        "touch_id": touch.id,
-                        "rule": rule[:64],
-                        "detail": {
-                            "step": touch.step,
-                            "channel": touch.channel,
-                            "variant": touch.variant,
-                            "template": job.message.template if job.message else None,
-                            "message_id": message_id,
-                        },
-                    }
-                )
-                self.metrics.touches_total.labels(
-                    flow=touch.flow, step=touch.step, outcome=status
-                ).inc()
-                if outcome == "fixed":
-                    chain_rows.append(_stopped(chain.id, "fixed_by_retry", now))
-                    continue
-                flow = job.ctx.flow
-                if outcome == "unknown" or chain.status != "active" or flow.purpose == "service":
-                    continue  # order-status touches are planned together, up front
-                nxt = flow.next_step(touch.step)
-                if nxt is None:
-                    chain_rows.append(_stopped(chain.id, "last touch", now, "completed"))
-                elif chain.id not in pending:
-                    due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
-                    row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
-                    if row is not None:
-                        planned.append(row)
-                    entries.append(entry)
-                    pending.add(chain.id)
-            await session.execute(update(Touch), touch_rows)
-            if planned:
-                await session.execute(insert(Touch), planned)
-            await session.execute(insert(AuditEntry), entries)
-            if chain_rows:
-                await session.execute(update(Chain), chain_rows)
+            writes.entry(
+                at=now,
+                action=outcome,
+                contact_id=touch.contact_id,
+                chain_id=touch.chain_id,
+                touch_id=touch.id,
+                rule=rule[:64],
+                detail={
+                    "step": touch.step,
+                    "channel": touch.channel,
+                    "variant": touch.variant,
+                    "template": job.message.template,
+                    "message_id": job.message_id,
+                },
+            )
+            writes.counts[touch.flow, touch.step, outcome] += 1
+            if fixed:
+                writes.stop(chain.id, "fixed_by_retry", now)
+                continue
+            flow = job.ctx.flow
+            if outcome == "unknown" or chain.status != "active" or flow.purpose == "service":
+                continue  # order-status touches are planned together, up front
+            nxt = flow.next_step(touch.step)
+            if nxt is None:
+                writes.stop(chain.id, "last touch", now, "completed")
+            elif chain.id not in pending:
+                due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
+                row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
+                if row is not None:
+                    writes.planned.append(row)
+                writes.entry(**entry)
+                pending.add(chain.id)
+        await writes.flush(session, self.metrics)
 
 
-def _channel(job: _Job) -> ChannelName:
-    assert job.decision.channel is not None
-    return job.decision.channel  # type: ignore[return-value]
-
-
-def _message(job: _Job) -> OutboundMessage:
-    assert job.message is not None
-    return job.message
-
-
-def _stopped(chain_id: int, reason: str, now: datetime, status: str = "stopped") -> dict[str, Any]:
-    return {"id": chain_id, "status": status, "stop_reason": reason, "stopped_at": now}
+def _item(job: _Job) -> SendItem:
+    channel = cast(ChannelName, job.touch.channel)
+    return SendItem(job.ctx.contact, channel, job.message, touch_id=job.touch.id)

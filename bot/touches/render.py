@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from bot.channels.base import Button, OutboundMessage
 from bot.settings import Settings
-from bot.store.models import Touch
 from bot.touches.policy import Context, Decision
 from flows.loader import STOP_HINTS, FlowSet
 from flows.model import Step
@@ -31,25 +30,26 @@ def money(total: Decimal | None, currency: str | None) -> str:
     return f"{text.replace(',', ' ')} {currency or ''}".strip()
 
 
-def segment_of(ctx: Context, touch: Touch) -> str | None:
+def segment_of(ctx: Context, step_name: str) -> str | None:
     """The stage (R-FL4) or, for order-status touches, the shop status in the step name."""
-    if ":" in touch.step:
-        return touch.step.split(":", 1)[1]
+    if ":" in step_name:
+        return step_name.split(":", 1)[1]
     return ctx.checkout.stage if ctx.checkout is not None else None
 
 
 def render_touch(
     ctx: Context,
     step: Step,
-    touch: Touch,
+    step_name: str,
     decision: Decision,
     flows: FlowSet,
     settings: Settings,
     *,
     template_key: str | None = None,
 ) -> OutboundMessage | None:
-    """The message to send, or None when no template fits (e.g. no WhatsApp template)."""
-    key = template_key or step.template_for(ctx.chain.variant, segment_of(ctx, touch))
+    """The message of the touch of `step` named `step_name` (an order-status step carries the
+    shop status after a colon), or None when no template fits (e.g. no WhatsApp template)."""
+    key = template_key or step.template_for(ctx.chain.variant, segment_of(ctx, step_name))
     if key is None or key not in flows.templates.by_name:
         return None
     language = ctx.contact.language or settings.default_language
