@@ -140,6 +140,8 @@ STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
         "(отпишите|отписать|отпишись|отписаться|удалите|исключите|уберите)"
         "( меня| мой номер| этот номер)?( (от|из) (всех |ваших |этой |вашей |всего|всех)?"
         f"({_RU_CHANNEL}|рассылки|базы|списка|списков|рассылок|подписки))?",
+        f"(я )?(больше )?(ничего )?не хочу (больше )?(ничего )?(от вас )?(получать|видеть)"
+        f"( от вас)?( (ваши|вашу|эти|эту|никаких|никакие))?( {_RU_CHANNEL})?( от вас)?",
         "(hvatit|prekratite|perestante) (pisat|slat|spamit|prisylat)( mne)?",
         "(ne pishite|ne pisat|ne prisylayte|ne shlite)( mne| menya)?( bolshe)?",
         "(otpishite|otpisat|otpisatsya|otpishis)( menya)?",
