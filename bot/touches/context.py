@@ -15,6 +15,8 @@ from bot.touches.policy import Context
 from flows.loader import FlowSet
 from flows.model import Flow
 
+SENT_STATUSES = ("sent", "sending", "unknown")
+
 M = TypeVar("M", bound=Base)
 
 
@@ -141,13 +143,15 @@ async def load_contexts(
             consents[contact_id].add(channel)
     chain_sent: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     if not new_chains:
+        # status checked here: in SQL it makes PostgreSQL scan ix_touches_due (every sent touch)
         rows = await session.execute(
-            select(Touch.chain_id, Touch.sent_at, Touch.channel).where(
-                Touch.chain_id.in_(by_id), Touch.status.in_(("sent", "sending", "unknown"))
+            select(Touch.chain_id, Touch.status, Touch.sent_at, Touch.channel).where(
+                Touch.chain_id.in_(by_id)
             )
         )
-        for chain_id, sent_at, channel in rows:
-            chain_sent[chain_id].append((sent_at or now, channel or ""))
+        for chain_id, status, sent_at, channel in rows:
+            if status in SENT_STATUSES:
+                chain_sent[chain_id].append((sent_at or now, channel or ""))
     payment_sent: dict[int, list[datetime]] = defaultdict(list)
     names = payment_flows(flows)
     payers = {c.contact_id for c in by_id.values() if c.flow in names}
@@ -158,7 +162,7 @@ async def load_contexts(
             .where(
                 Chain.contact_id.in_(payers),
                 Chain.flow.in_(names),
-                Touch.status.in_(("sent", "sending", "unknown")),
+                Touch.status.in_(SENT_STATUSES),
                 Touch.sent_at >= now - timedelta(days=2),
             )
         )
