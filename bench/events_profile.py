@@ -35,7 +35,7 @@ import aiohttp
 import httpx
 
 from bench.loadgen import _event
-from bench.service import ROOT, free_port, postgres_database, sqlite_database
+from bench.service import ROOT, free_port, postgres_database, sqlite_database, stop_process
 
 KEY = "bench-key-0123456789"
 
@@ -187,12 +187,7 @@ def _phase(url: str, mode: str, total: int, profile_dir: Path | None, tmp: Path)
             time.sleep(0.1)
         counts: dict[str, Any] = json.loads(out.read_text())
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         name = f"{'pg' if 'postgresql' in url else 'sqlite'}-{mode}"
