@@ -28,8 +28,7 @@ async def attribute_payment(
 ) -> list[tuple[str, str | None, float]]:
     """Set or clear `recovered_*` on the chains of a paid checkout by the attribution window.
 
-    Runs after the touches listener (which stamps every active chain on payment), so this
-    decision is the one that stays. Returns (flow, currency, amount) for each chain newly
+    The only writer of these columns. Returns (flow, currency, amount) for each chain newly
     credited with this payment.
     """
     checkout = await session.get(Checkout, checkout_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.schemas import OrderStatusChanged, PaymentFailed
@@ -99,18 +99,8 @@ async def on_payment_failed(
 
 
 async def on_paid(session: AsyncSession, contact_id: int, checkout_id: int, now: datetime) -> None:
-    """Paid: the chains of this checkout are recovered (the reports listener then decides
-    by the attribution window) and every chain of the contact stops (R-SR5)."""
-    checkout = await session.get(Checkout, checkout_id)
-    await session.execute(
-        update(Chain)
-        .where(
-            Chain.contact_id == contact_id,
-            Chain.checkout_id == checkout_id,
-            Chain.status.in_(("active", "paused")),
-        )
-        .values(recovered_at=now, recovered_amount=checkout.total if checkout else None)
-    )
+    """Paid: every chain of the contact stops (R-SR5). Whether a chain counts as recovered is
+    the reports listener's decision alone (attribution window, R-MX1)."""
     await stop_chains(session, contact_id, "paid", now)
 
 
