@@ -131,6 +131,21 @@ class _Writes:
     def entry(self, **fields: Any) -> None:
         self.audit.append({k: fields.get(k) for k in _AUDIT_KEYS})
 
+    def touch_entry(
+        self, touch: _Due, action: str, rule: str, now: datetime, detail: dict[str, Any]
+    ) -> None:
+        """The audit entry of what became of a touch, and its count for the metrics."""
+        self.entry(
+            at=now,
+            action=action,
+            contact_id=touch.contact_id,
+            chain_id=touch.chain_id,
+            touch_id=touch.id,
+            rule=rule[:64],
+            detail=detail,
+        )
+        self.counts[touch.flow, touch.step, action] += 1
+
     def stop(self, chain_id: int, reason: str, now: datetime, status: str = "stopped") -> None:
         row = {"b_id": chain_id, "b_status": status, "b_stop_reason": reason, "b_stopped_at": now}
         self.chains[chain_id] = row
@@ -313,16 +328,7 @@ class Firing:
     def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str, now: datetime) -> None:
         row = {"b_id": touch.id, "b_status": status, "b_claimed_by": None, "b_rule": rule[:64]}
         writes.finished.append(row)
-        writes.entry(
-            at=now,
-            action=status,
-            contact_id=touch.contact_id,
-            chain_id=touch.chain_id,
-            touch_id=touch.id,
-            rule=rule[:64],
-            detail={"step": touch.step},
-        )
-        writes.counts[touch.flow, touch.step, status] += 1
+        writes.touch_entry(touch, status, rule, now, {"step": touch.step})
 
     def _apply(
         self, writes: _Writes, touch: _Due, ctx: Context, decision: Decision, now: datetime
@@ -338,16 +344,8 @@ class Firing:
                     "b_rule": decision.rule[:64],
                 }
             )
-            writes.entry(
-                at=now,
-                action="deferred",
-                contact_id=touch.contact_id,
-                chain_id=touch.chain_id,
-                touch_id=touch.id,
-                rule=decision.rule[:64],
-                detail={"step": touch.step, "until": decision.at.isoformat()},
-            )
-            writes.counts[touch.flow, touch.step, "deferred"] += 1
+            detail = {"step": touch.step, "until": decision.at.isoformat()}
+            writes.touch_entry(touch, "deferred", decision.rule, now, detail)
             return
         status = "cancelled" if decision.action == "cancel" else "skipped"
         self._finish(writes, touch, status, decision.rule, now)
@@ -525,22 +523,14 @@ class Firing:
                     "b_channel": touch.channel,
                 }
             )
-            writes.entry(
-                at=now,
-                action=outcome,
-                contact_id=touch.contact_id,
-                chain_id=touch.chain_id,
-                touch_id=touch.id,
-                rule=rule[:64],
-                detail={
-                    "step": touch.step,
-                    "channel": touch.channel,
-                    "variant": touch.variant,
-                    "template": job.message.template,
-                    "message_id": job.message_id,
-                },
-            )
-            writes.counts[touch.flow, touch.step, outcome] += 1
+            detail = {
+                "step": touch.step,
+                "channel": touch.channel,
+                "variant": touch.variant,
+                "template": job.message.template,
+                "message_id": job.message_id,
+            }
+            writes.touch_entry(touch, outcome, rule, now, detail)
             if fixed:
                 writes.stop(chain.id, "fixed_by_retry", now)
                 continue
