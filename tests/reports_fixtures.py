@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import SessionFactory
@@ -22,6 +23,25 @@ def hours(h: float) -> timedelta:
 
 def at(h: float) -> datetime:
     return T0 + hours(h)
+
+
+async def chain_of_c1(session: AsyncSession, variant: str, anchor_at: datetime) -> Chain:
+    """A payment chain, as the planner makes it, for contact c1 and checkout k1 (which the
+    events API created)."""
+    contact = await session.scalar(select(Contact).where(Contact.external_id == "c1"))
+    checkout = await session.scalar(select(Checkout).where(Checkout.external_id == "k1"))
+    assert contact is not None and checkout is not None
+    chain = Chain(
+        contact_id=contact.id,
+        checkout_id=checkout.id,
+        flow="payment",
+        variant=variant,
+        anchor_at=anchor_at,
+        started_at=anchor_at,
+    )
+    session.add(chain)
+    await session.flush()
+    return chain
 
 
 @dataclass

@@ -35,6 +35,7 @@ from bot.store.models import (
 from bot.webhooks.statuses import apply_statuses
 from tests import events_factory as ev
 from tests.conftest import AUTH
+from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -70,27 +71,16 @@ async def _stale(client: Client) -> int:
 # --- changes arriving through the service's own paths --------------------------------
 
 
-async def _contact_chain(client: Client, *, paid: bool = False) -> tuple[int, int, int]:
+async def _contact_chain(client: Client) -> tuple[int, int, int]:
     """Contact c1 and checkout k1 through the events API; a chain as the planner makes it."""
     response = await client.post(
         "/api/v1/events", json=ev.checkout_updated(at=at(-2)), headers=AUTH
     )
     assert response.status == 202, await response.text()
     async with client.app[SESSIONS].begin() as session:
-        contact = await session.scalar(select(Contact).where(Contact.external_id == "c1"))
-        checkout = await session.scalar(select(Checkout).where(Checkout.external_id == "k1"))
-        assert contact is not None and checkout is not None
-        chain = Chain(
-            contact_id=contact.id,
-            checkout_id=checkout.id,
-            flow="payment",
-            variant="A",
-            anchor_at=at(-1),
-            started_at=at(-1),
-        )
-        session.add(chain)
-        await session.flush()
-        return int(contact.id), int(checkout.id), int(chain.id)
+        chain = await chain_of_c1(session, "A", at(-1))
+        assert chain.checkout_id is not None
+        return int(chain.contact_id), int(chain.checkout_id), int(chain.id)
 
 
 async def _send_touch(

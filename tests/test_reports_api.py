@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.reports.stats import two_proportion_z, wilson
-from bot.store.models import Chain, Checkout, Contact, Touch
+from bot.store.models import Chain, Touch
 from tests import events_factory as ev
 from tests.conftest import AUTH
+from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -77,23 +77,11 @@ def test_statistics_against_known_values() -> None:
 async def _chain_with_touch(client: Client, sent_at: datetime) -> int:
     """The events API made contact c1 and checkout k1; the touches part would add these."""
     async with client.app[SESSIONS].begin() as session:
-        contact = await session.scalar(select(Contact).where(Contact.external_id == "c1"))
-        checkout = await session.scalar(select(Checkout).where(Checkout.external_id == "k1"))
-        assert contact is not None and checkout is not None
-        chain = Chain(
-            contact_id=contact.id,
-            checkout_id=checkout.id,
-            flow="payment",
-            variant="control",
-            anchor_at=sent_at,
-            started_at=sent_at,
-        )
-        session.add(chain)
-        await session.flush()
+        chain = await chain_of_c1(session, "control", sent_at)
         session.add(
             Touch(
                 chain_id=chain.id,
-                contact_id=contact.id,
+                contact_id=chain.contact_id,
                 flow="payment",
                 step="first",
                 variant="control",
