@@ -16,13 +16,21 @@ from sqlalchemy.ext.asyncio import (
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
+def sqlite_pragmas(busy_ms: int = 10_000) -> tuple[str, ...]:
+    """Every SQLite connection's settings: WAL lets readers run beside the one writer;
+    busy_timeout waits that long for the write lock instead of failing."""
+    return (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={busy_ms}",
+    )
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    for pragma in sqlite_pragmas():
+        cursor.execute(pragma)
     cursor.close()
 
 

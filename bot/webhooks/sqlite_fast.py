@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.store.db import sqlite_pragmas
+
 _INSERT = (
     "INSERT INTO inbound_webhooks (channel, dedupe_key, payload, received_at) "
     "VALUES (?, ?, ?, ?) ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id"
@@ -48,9 +50,8 @@ class SqliteFastPath:
         connection = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000
         )
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+        for pragma in sqlite_pragmas(busy_ms):
+            connection.execute(pragma)
         connection.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         return connection
 
