@@ -20,12 +20,12 @@ keeps the list short between reports.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.write_lock import write_lock
+from bot.reports.sql import Dialect
 from bot.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -48,27 +48,7 @@ OUTCOME_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class _Dialect:
-    postgres: bool
-
-    def seconds(self, later: str, earlier: str) -> str:
-        if self.postgres:
-            return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
-        return f"(julianday({later}) - julianday({earlier})) * 86400.0"
-
-    def delay(self, later: str, earlier: str) -> str:
-        """Seconds from `earlier` to `later`; on SQLite rounded to the millisecond so the
-        float arithmetic of julianday does not move an outcome across the window edge."""
-        if self.postgres:
-            return self.seconds(later, earlier)
-        return f"ROUND({self.seconds(later, earlier)}, 3)"
-
-    def differs(self, a: str, b: str) -> str:
-        return f"{a} IS DISTINCT FROM {b}" if self.postgres else f"{a} IS NOT {b}"
-
-
-def _outcomes_ctes(d: _Dialect) -> str:
+def _outcomes_ctes(d: Dialect) -> str:
     """CTEs after `stale` (the contact ids to recompute) up to `fresh`: one row per touch of
     those contacts with every outcome column recomputed from the source rows."""
     answer = d.seconds("cv.first_operator_reply_at", "cv.escalated_at")
@@ -150,7 +130,7 @@ fresh AS (
 def refresh_sql(postgres: bool) -> str:
     """The UPDATE of one refresh: on PostgreSQL for the claimed `:contact_ids`, on SQLite
     (one writer, so nothing is listed meanwhile) for every listed contact."""
-    d = _Dialect(postgres)
+    d = Dialect(postgres)
     sets = ", ".join(f"{c} = f.{c}" for c in OUTCOME_COLUMNS)
     changed = " OR ".join(d.differs(f"touches.{c}", f"f.{c}") for c in OUTCOME_COLUMNS)
     update = f"UPDATE touches SET {sets} FROM fresh f WHERE touches.id = f.id AND ({changed})"

@@ -20,7 +20,7 @@ from bot.store.models import UtcDateTime
 
 @dataclass(frozen=True)
 class Dialect:
-    """The fragments that differ: seconds between, day of a timestamp."""
+    """The SQL fragments that differ between PostgreSQL and SQLite."""
 
     postgres: bool
 
@@ -33,6 +33,16 @@ class Dialect:
         if self.postgres:
             return f"to_char({at} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         return f"substr({at}, 1, 10)"
+
+    def delay(self, later: str, earlier: str) -> str:
+        """Seconds from `earlier` to `later`; on SQLite rounded to the millisecond so the
+        float arithmetic of julianday does not move an outcome across the window edge."""
+        if self.postgres:
+            return self.seconds(later, earlier)
+        return f"ROUND({self.seconds(later, earlier)}, 3)"
+
+    def differs(self, a: str, b: str) -> str:
+        return f"{a} IS DISTINCT FROM {b}" if self.postgres else f"{a} IS NOT {b}"
 
 
 @dataclass(frozen=True)
