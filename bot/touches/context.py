@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
 from bot.touches.policy import Context
 from flows.loader import FlowSet
-from flows.model import Flow
 
 SENT_STATUSES = ("sent", "sending", "unknown")
 
@@ -190,7 +189,3 @@ async def load_context(
     session: AsyncSession, chain: Chain, flows: FlowSet, now: datetime
 ) -> Context | None:
     return (await load_contexts(session, [chain], flows, now)).get(chain.id)
-
-
-def flow_of(flows: FlowSet, chain: Chain) -> Flow | None:
-    return flows.flows.get(chain.flow)

@@ -60,9 +60,6 @@ class Planner:
             if id(item) not in bulk:
                 await self._on_event(session, planning, item)
 
-    async def on_event(self, session: AsyncSession, item: AppliedEvent) -> None:
-        await self._on_event(session, Planning(self.settings, self.flows.current), item)
-
     async def _on_event(
         self, session: AsyncSession, planning: Planning, item: AppliedEvent
     ) -> None:

@@ -54,9 +54,3 @@ async def apply_statuses(
             if row is not None:
                 changed.append((status, int(row[0])))
     return changed
-
-
-async def apply_status(engine: AsyncEngine, status: StatusUpdate) -> int | None:
-    """One status: the id of the message it moved forward, or None."""
-    changed = await apply_statuses(engine, [status])
-    return changed[0][1] if changed else None
