@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 
 from bench.loadgen import _event
-from bench.service import ROOT, free_port, postgres_database, sqlite_database, stop_process
+from bench.service import ROOT, postgres_database, running_service, sqlite_database
 
 KEY = "bench-key-0123456789"
 
@@ -134,29 +133,10 @@ async def _post(url: str, mode: str, total: int, concurrency: int) -> dict[str, 
 
 
 def _phase(url: str, mode: str, total: int, profile_dir: Path | None, tmp: Path) -> dict[str, Any]:
-    port = free_port()
-    out = tmp / f"phase-{port}.json"
-    env = os.environ | {
-        "NUDGE_DATABASE_URL": url,
-        "NUDGE_API_KEY": KEY,
-        "NUDGE_SANDBOX": "1",
-        "NUDGE_NLU_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: no Rasa
-        "NUDGE_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "bench.events_profile", "serve", "--port", str(port)]
-    command += ["--out", str(out)] + (["--cprofile"] if profile_dir else [])
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("service did not start")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    out = tmp / f"phase-{uuid.uuid4().hex}.json"  # new name: it appears once counts are written
+    serve = ["-m", "bench.events_profile", "serve", "--out", str(out)]
+    serve += ["--cprofile"] if profile_dir else []
+    with running_service(url, KEY, serve=serve) as (base, process):
         process.send_signal(signal.SIGUSR1)
         concurrency = "32" if mode == "single" else "8"
         load = subprocess.run(
@@ -186,8 +166,6 @@ def _phase(url: str, mode: str, total: int, profile_dir: Path | None, tmp: Path)
                 break
             time.sleep(0.1)
         counts: dict[str, Any] = json.loads(out.read_text())
-    finally:
-        stop_process(process)
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         name = f"{'pg' if 'postgresql' in url else 'sqlite'}-{mode}"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,9 +59,13 @@ def sqlite_database(tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def running_service(
-    database_url: str, api_key: str, extra_env: dict[str, str] | None = None
+    database_url: str,
+    api_key: str,
+    extra_env: dict[str, str] | None = None,
+    serve: Sequence[str] = ("-m", "bot.cli", "run"),
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`nudge run` in sandbox mode without Rasa; yields (base URL, process)."""
+    """`nudge run` (or another `serve` command taking --port) in sandbox mode without Rasa;
+    yields (base URL, process) once /health answers."""
     port = free_port()
     env = (
         os.environ
@@ -75,7 +79,7 @@ def running_service(
         | (extra_env or {})
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+        [sys.executable, *serve, "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
