@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -34,8 +35,18 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.keys import SERVICE_URL
 
     app[SERVICE_URL] = base  # where the sandbox's fake providers post their webhooks
+    app.on_startup.append(_freeze_startup_heap)  # after every cleanup context has started
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
+
+
+async def _freeze_startup_heap(_app: web.Application) -> None:
+    """Move what start-up built (~140,000 objects: SQLAlchemy, pydantic, python-telegram-bot,
+    flows) out of the collector's reach. A full collection traversed all of them each time,
+    80-150 ms with the event loop stopped, so every acknowledgement waiting then missed its
+    target; frozen, it traverses only what was made since (~10-15 ms under webhook load)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _cmd_keys_add(settings: Settings, args: argparse.Namespace) -> int:

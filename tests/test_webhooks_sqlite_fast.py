@@ -61,3 +61,42 @@ async def test_locked_database_goes_to_the_thread_and_waits(fast: SqliteFastPath
         other.close()
     assert set(await pending) == {("whatsapp", "wamid.L")}
     assert _stored(fast.path) == [("whatsapp", "wamid.L")]
+
+
+def _processed(path: str) -> dict[str, str | None]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT dedupe_key, processed_at FROM inbound_webhooks")
+        return {str(k): p for k, p in rows}
+
+
+async def test_marks_only_rows_not_yet_processed(fast: SqliteFastPath) -> None:
+    ids = fast.insert_now(_rows_for("wamid.M1", "wamid.M2", "wamid.M3"))
+    assert ids is not None
+    first = ids[("whatsapp", "wamid.M1")]
+    assert fast.mark_now([first], NOW)
+    later = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    await fast.mark(list(ids.values()), later)  # M1 keeps its first mark
+    assert _processed(fast.path) == {
+        "wamid.M1": "2026-03-02 09:00:00.000000",
+        "wamid.M2": "2026-03-02 10:00:00.000000",
+        "wamid.M3": "2026-03-02 10:00:00.000000",
+    }
+
+
+async def test_marks_wait_on_the_thread_while_another_connection_writes(
+    fast: SqliteFastPath,
+) -> None:
+    ids = fast.insert_now(_rows_for("wamid.W"))
+    assert ids is not None
+    other = sqlite3.connect(fast.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert not fast.mark_now(list(ids.values()), NOW)  # nothing written, no waiting
+        pending = asyncio.create_task(fast.mark(list(ids.values()), NOW))
+        await asyncio.sleep(0.05)
+        assert not pending.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await pending
+    assert _processed(fast.path) == {"wamid.W": "2026-03-02 09:00:00.000000"}

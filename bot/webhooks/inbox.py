@@ -154,16 +154,21 @@ class Inbox:
                 # acknowledgements wait for. A crash meanwhile only means redoing them.
                 await asyncio.sleep(0.1)
             ids, self.done = self.done[:500], self.done[500:]
-            statement = (
-                update(InboundWebhook)
-                .where(InboundWebhook.id.in_(ids), InboundWebhook.processed_at.is_(None))
-                .values(processed_at=self.clock.now())
-            )
             try:
-                async with write_lock(self.engine), self.engine.begin() as connection:
-                    await connection.execute(statement)
+                await self._mark_processed(ids)
             except Exception:  # they stay unprocessed and are redone at the next start
                 log.exception("could not mark %d webhooks processed", len(ids))
+
+    async def _mark_processed(self, ids: list[int]) -> None:
+        if await self.writer.mark_processed(ids, self.clock.now()):
+            return  # SQLite: one short write, not a transaction held over event-loop turns
+        statement = (
+            update(InboundWebhook)
+            .where(InboundWebhook.id.in_(ids), InboundWebhook.processed_at.is_(None))
+            .values(processed_at=self.clock.now())
+        )
+        async with write_lock(self.engine), self.engine.begin() as connection:
+            await connection.execute(statement)
 
     async def drain(self, grace: float = 10.0) -> None:
         """Finish what is in flight (shutdown); anything left is redone at the next start."""

@@ -29,6 +29,9 @@ _INSERT = (
 )
 
 
+_MARK = "UPDATE inbound_webhooks SET processed_at = ? WHERE processed_at IS NULL AND id IN ({})"
+
+
 def _stamp(value: datetime) -> str:
     # The format SQLAlchemy's SQLite DateTime stores (naive UTC, microseconds always).
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -83,15 +86,32 @@ class SqliteFastPath:
             raise
         return new
 
+    @staticmethod
+    def _mark(connection: sqlite3.Connection, ids: Sequence[int], stamp: str) -> None:
+        """The UPDATEs and the COMMIT of a transaction the caller began."""
+        try:
+            for at in range(0, len(ids), 500):
+                chunk = ids[at : at + 500]
+                connection.execute(_MARK.format(",".join("?" * len(chunk))), (stamp, *chunk))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
     def _insert(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
         connection = self._connect()
         connection.execute("BEGIN IMMEDIATE")
         return self._write(connection, rows)
 
-    def insert_now(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int] | None:
-        """The batch written on this thread, or None when another connection holds SQLite's
-        write lock (nothing written then). Once BEGIN IMMEDIATE holds the lock in WAL mode,
-        neither the inserts nor the COMMIT wait, and this connection never checkpoints."""
+    def _mark_waiting(self, ids: Sequence[int], stamp: str) -> None:
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        self._mark(connection, ids, stamp)
+
+    def _begin_now(self) -> sqlite3.Connection | None:
+        """The inline connection inside BEGIN IMMEDIATE, or None when another connection holds
+        SQLite's write lock. Once it holds the lock in WAL mode, neither the statements nor
+        the COMMIT wait, and this connection never checkpoints."""
         if self.inline is None:
             self.inline = self._open(busy_ms=0, autocheckpoint=0)
         try:
@@ -100,11 +120,40 @@ class SqliteFastPath:
             if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 return None
             raise
-        new = self._write(self.inline, rows)
+        return self.inline
+
+    def _committed(self) -> None:
         self.inline_commits += 1
         if self.inline_commits % self.checkpoint_every == 0:  # the WAL is folded in off-loop
             self.thread.submit(self._checkpoint)
+
+    def insert_now(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int] | None:
+        """The batch written on this thread, or None when another connection holds SQLite's
+        write lock (nothing written then)."""
+        connection = self._begin_now()
+        if connection is None:
+            return None
+        new = self._write(connection, rows)
+        self._committed()
         return new
+
+    def mark_now(self, ids: Sequence[int], at: datetime) -> bool:
+        """processed_at = `at` on those of `ids` still unmarked, written on this thread; False
+        when another connection holds SQLite's write lock (nothing written then). Through
+        SQLAlchemy + aiosqlite the same UPDATE spans several event-loop turns."""
+        connection = self._begin_now()
+        if connection is None:
+            return False
+        self._mark(connection, ids, _stamp(at))
+        self._committed()
+        return True
+
+    async def mark(self, ids: Sequence[int], at: datetime) -> None:
+        """As mark_now, but waits for SQLite's write lock on the writer thread when needed."""
+        if not self.mark_now(ids, at):
+            await asyncio.get_running_loop().run_in_executor(
+                self.thread, self._mark_waiting, ids, _stamp(at)
+            )
 
     def _checkpoint(self) -> None:
         self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")

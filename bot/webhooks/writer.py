@@ -107,8 +107,7 @@ class GroupWriter:
             rows = [row for entry_rows, _ in batch for row in entry_rows]
             try:
                 if self.fast is not None:
-                    async with write_lock(self.engine):
-                        new = await self.fast.insert(rows)
+                    new = await self._fast_insert(self.fast, rows)
                 else:
                     new = await _insert_rows(self.engine, rows)
             except Exception as exc:  # every waiting request answers 503; the provider retries
@@ -121,6 +120,31 @@ class GroupWriter:
                     future.set_result(
                         [new.pop((r["channel"], r["dedupe_key"]), None) for r in entry_rows]
                     )
+
+    async def _fast_insert(
+        self, fast: SqliteFastPath, rows: list[dict[str, Any]]
+    ) -> dict[tuple[str, str], int]:
+        """First try at once, not queued behind this process's other writers: they hold the
+        write lock across several event-loop turns (pool checkout, statements, commit, reset)
+        but SQLite's own lock only from their first write to their commit. A synchronous
+        write cannot interleave with them, and when SQLite's lock is taken nothing is written
+        and the batch queues as before."""
+        new = fast.insert_now(rows)
+        if new is not None:
+            return new
+        async with write_lock(self.engine):
+            return await fast.insert(rows)
+
+    async def mark_processed(self, ids: list[int], at: datetime) -> bool:
+        """SQLite: processed_at = `at` on those of `ids` still unmarked, the same way as the
+        inserts (at once when SQLite's lock is free, else queued); False on PostgreSQL, where
+        the caller's own UPDATE blocks no acknowledgement."""
+        if self.fast is None:
+            return False
+        if not self.fast.mark_now(ids, at):
+            async with write_lock(self.engine):
+                await self.fast.mark(ids, at)
+        return True
 
     def _count(self, now: float) -> None:
         bucket = int(now * 10)

@@ -1,0 +1,75 @@
+"""Acknowledgements and processed marks on SQLite: not queued behind this process's other
+writers while SQLite's own write lock is free, queued when it is taken."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.whatsapp import parse_webhook
+from bot.channels.write_lock import write_lock
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade_to_head
+from bot.webhooks.writer import GroupWriter
+from tests.channels_fixtures import wa_text
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    upgrade_to_head(url)  # runs its own event loop: not inside the test's
+    return url
+
+
+@pytest.fixture
+async def writer(url: str) -> AsyncIterator[GroupWriter]:
+    engine: AsyncEngine = make_engine(url)
+    group = GroupWriter(engine)
+    yield group
+    group.close()
+    await engine.dispose()
+
+
+def _processed(writer: GroupWriter) -> list[str | None]:
+    assert writer.fast is not None
+    with sqlite3.connect(writer.fast.path) as connection:
+        return [p for (p,) in connection.execute("SELECT processed_at FROM inbound_webhooks")]
+
+
+async def test_ack_and_mark_pass_a_writer_between_its_statements(writer: GroupWriter) -> None:
+    # Another writer of this process holds the in-process lock across event-loop turns but
+    # has not written yet: SQLite's lock is free, so neither waits for it.
+    async with write_lock(writer.engine):
+        stored = await asyncio.wait_for(
+            writer.store("whatsapp", parse_webhook(wa_text("wamid.P"), NOW), NOW), 1
+        )
+        assert [p.dedupe_key for _, p in stored] == ["wamid.P"]
+        assert await asyncio.wait_for(writer.mark_processed([stored[0][0]], NOW), 1)
+    assert _processed(writer) == ["2026-03-02 09:00:00.000000"]
+
+
+async def test_ack_queues_while_another_connection_holds_sqlite_lock(
+    writer: GroupWriter,
+) -> None:
+    assert writer.fast is not None
+    other = sqlite3.connect(writer.fast.path, isolation_level=None)
+    async with write_lock(writer.engine):
+        other.execute("BEGIN IMMEDIATE")  # the other writer is between its write and commit
+        ack = asyncio.create_task(
+            writer.store("whatsapp", parse_webhook(wa_text("wamid.Q"), NOW), NOW)
+        )
+        await asyncio.sleep(0.05)
+        assert not ack.done()  # durable before 200: nothing is acknowledged unwritten
+        other.execute("COMMIT")
+        other.close()
+    stored = await asyncio.wait_for(ack, 5)
+    assert [p.dedupe_key for _, p in stored] == ["wamid.Q"]
+    assert _processed(writer) == [None]
