@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelClient, ChannelName, OutboundMessage, SendResult
@@ -25,6 +25,7 @@ from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.metrics import Metrics
+from bot.store.bulk import update_rows
 from bot.store.db import SessionFactory
 from bot.store.models import Contact, Message
 
@@ -163,11 +164,8 @@ class Outbound:
         """The outcomes of a batch, one executemany UPDATE in the caller's transaction."""
         if not ids:
             return
-        rows = [
-            {f"b_{k}": v for k, v in self._outcome(i, r).items()}
-            for i, r in zip(ids, results, strict=True)
-        ]
-        await session.execute(_UPDATE_OUTCOME, rows)
+        rows = [self._outcome(i, r) for i, r in zip(ids, results, strict=True)]
+        await update_rows(session, _MESSAGES, _OUTCOME_COLUMNS, rows)
         if log.isEnabledFor(logging.INFO):
             for item, message_id, result in zip(items, ids, results, strict=True):
                 address = address_for(item.contact, item.channel)
@@ -271,21 +269,12 @@ class Outbound:
 _MESSAGES = cast(Table, Message.__table__)
 # One statement for a whole batch; ids come back in the order the rows were given.
 _INSERT_SENDING = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
-_UPDATE_OUTCOME = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("b_id"))
-    .values(
-        {
-            name: bindparam(f"b_{name}")
-            for name in (
-                "status",
-                "provider_message_id",
-                "error_code",
-                "error_reason",
-                "segments",
-                "status_at",
-            )
-        }
-    )
+_OUTCOME_COLUMNS = (
+    "status",
+    "provider_message_id",
+    "error_code",
+    "error_reason",
+    "segments",
+    "status_at",
 )
 _STATUS = {"sent": "sent", "failed": "failed", "unknown": "unknown", "no_account": "failed"}

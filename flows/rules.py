@@ -5,6 +5,7 @@ Read from flows/country_rules.yml; the window that binds is named in the audit t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,6 +18,7 @@ from flows.model import Duration, Model
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
+@functools.lru_cache(maxsize=256)  # firing asks twice per touch, for a handful of windows
 def parse_window(value: str) -> tuple[time, time]:
     """`09:00-21:00` → (09:00, 21:00): the daytime hours when sending is allowed."""
     match = _WINDOW.match(value.replace("–", "-").replace(" ", ""))

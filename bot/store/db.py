@@ -43,7 +43,9 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping (a round trip before every transaction): after a database restart the
+    # first statement on each old connection fails, and SQLAlchemy then renews the pool.
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -187,7 +187,6 @@ class Touch(Base):
     __tablename__ = "touches"
     __table_args__ = (
         Index("ix_touches_due", "status", "due_at"),
-        Index("ix_touches_chain", "chain_id"),
         Index("ix_touches_chain_sent", "chain_id", "sent_at"),
         Index("ix_touches_contact_sent", "contact_id", "sent_at"),
         Index("ix_touches_sent", "sent_at"),

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, select
+from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.bulk import among
 from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
 from bot.touches.policy import Context
 from flows.loader import FlowSet
@@ -31,7 +32,8 @@ async def rows_of(session: AsyncSession, model: type[M], where: Any) -> list[M]:
     """`from_row` objects for the rows of `model`'s table matching `where`."""
     table = cast(Table, model.__table__)
     result = await session.execute(select(table).where(where))
-    return [from_row(model, row) for row in result.mappings()]
+    names = list(result.keys())
+    return [from_row(model, dict(zip(names, row, strict=True))) for row in result]
 
 
 def payment_flows(flows: FlowSet) -> list[str]:
@@ -45,20 +47,23 @@ def recovery_flows(flows: FlowSet) -> list[str]:
 _CONTACT, _CONVERSATION, _CONSENT = (
     cast(Table, m.__table__) for m in (Contact, Conversation, Consent)
 )
-# Contacts with their conversation and open consents in one query, built once.
-_PEOPLE = (
-    select(
-        *(c.label(f"contact_{c.name}") for c in _CONTACT.c),
-        *(c.label(f"conversation_{c.name}") for c in _CONVERSATION.c),
-        _CONSENT.c.channel.label("consent_channel"),
+# Contacts with their conversation and open consents in one query, built once; its rows
+# are read by position: the contact's columns, the conversation's, the consent's channel.
+_CONTACT_NAMES = [c.name for c in _CONTACT.c]
+_CONVERSATION_NAMES = [c.name for c in _CONVERSATION.c]
+_AFTER_CONTACT = len(_CONTACT_NAMES)
+_CONSENT_AT = _AFTER_CONTACT + len(_CONVERSATION_NAMES)
+_CONTACT_ID = _CONTACT_NAMES.index("id")
+_CONVERSATION_ID = _AFTER_CONTACT + _CONVERSATION_NAMES.index("id")
+_PEOPLE = select(
+    *(c.label(f"contact_{c.name}") for c in _CONTACT.c),
+    *(c.label(f"conversation_{c.name}") for c in _CONVERSATION.c),
+    _CONSENT.c.channel.label("consent_channel"),
+).select_from(
+    _CONTACT.outerjoin(_CONVERSATION, _CONVERSATION.c.contact_id == _CONTACT.c.id).outerjoin(
+        _CONSENT,
+        and_(_CONSENT.c.contact_id == _CONTACT.c.id, _CONSENT.c.revoked_at.is_(None)),
     )
-    .select_from(
-        _CONTACT.outerjoin(_CONVERSATION, _CONVERSATION.c.contact_id == _CONTACT.c.id).outerjoin(
-            _CONSENT,
-            and_(_CONSENT.c.contact_id == _CONTACT.c.id, _CONSENT.c.revoked_at.is_(None)),
-        )
-    )
-    .where(_CONTACT.c.id.in_(bindparam("contact_ids", expanding=True)))
 )
 
 
@@ -68,19 +73,20 @@ async def _people(
     """`from_row` contacts and conversations by contact id; open consents into `consents`."""
     contacts: dict[int, Contact] = {}
     conversations: dict[int, Conversation] = {}
-    result = await session.execute(_PEOPLE, {"contact_ids": list(contact_ids)})
-    for row in result.mappings():
-        contact_id = row["contact_id"]
+    result = await session.execute(_PEOPLE.where(among(session, _CONTACT.c.id, contact_ids)))
+    for row in result:
+        contact_id = row[_CONTACT_ID]
         if contact_id not in contacts:
             contacts[contact_id] = from_row(
-                Contact, {c.name: row[f"contact_{c.name}"] for c in _CONTACT.c}
+                Contact, dict(zip(_CONTACT_NAMES, row[:_AFTER_CONTACT], strict=True))
             )
-            if row["conversation_id"] is not None:
+            if row[_CONVERSATION_ID] is not None:
+                values = row[_AFTER_CONTACT:_CONSENT_AT]
                 conversations[contact_id] = from_row(
-                    Conversation, {c.name: row[f"conversation_{c.name}"] for c in _CONVERSATION.c}
+                    Conversation, dict(zip(_CONVERSATION_NAMES, values, strict=True))
                 )
-        if row["consent_channel"] is not None:
-            consents[contact_id].add(row["consent_channel"])
+        if row[_CONSENT_AT] is not None:
+            consents[contact_id].add(row[_CONSENT_AT])
     return contacts, conversations
 
 
@@ -117,7 +123,7 @@ async def load_contexts(
     if read_only:
         contacts, conversations = await _people(session, contact_ids, consents)
         if missing:
-            for checkout in await rows_of(session, Checkout, Checkout.id.in_(missing)):
+            for checkout in await rows_of(session, Checkout, among(session, Checkout.id, missing)):
                 loaded[checkout.id] = checkout
     else:
         contacts = {
@@ -145,7 +151,7 @@ async def load_contexts(
         # status checked here: in SQL it makes PostgreSQL scan ix_touches_due (every sent touch)
         rows = await session.execute(
             select(Touch.chain_id, Touch.status, Touch.sent_at, Touch.channel).where(
-                Touch.chain_id.in_(by_id)
+                among(session, Touch.chain_id, by_id)
             )
         )
         for chain_id, status, sent_at, channel in rows:
@@ -159,7 +165,7 @@ async def load_contexts(
             select(Chain.contact_id, Touch.sent_at)
             .join(Touch, Touch.chain_id == Chain.id)
             .where(
-                Chain.contact_id.in_(payers),
+                among(session, Chain.contact_id, payers),
                 Chain.flow.in_(names),
                 Touch.status.in_(SENT_STATUSES),
                 Touch.sent_at >= now - timedelta(days=2),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
@@ -30,9 +30,10 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbound import Outbound, SendItem
 from bot.settings import Settings
+from bot.store.bulk import among, insert_rows, update_rows
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Chain, Touch
-from bot.touches.context import load_contexts
+from bot.touches.context import load_contexts, rows_of
 from bot.touches.control import PENDING
 from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
@@ -63,24 +64,12 @@ _CLAIMED = (
 )
 
 
-def _by_id(*columns: str) -> Any:
-    """UPDATE touches SET <columns> WHERE id = …, for executemany with `b_`-prefixed keys."""
-    return (
-        update(_TOUCHES)
-        .where(_TOUCHES.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns})
-    )
-
-
-_MARK_SENDING = _by_id("status", "channel", "sent_at", "rule", "claimed_by", "claimed_at")
-_SETTLE = _by_id("status", "message_id", "claimed_by", "rule", "channel")
-_FINISH = _by_id("status", "claimed_by", "rule")
-_DEFER = _by_id("status", "due_at", "claimed_by", "rule")
-_STOP_CHAIN = (
-    update(_CHAINS)
-    .where(_CHAINS.c.id == bindparam("b_id"))
-    .values({c: bindparam(f"b_{c}") for c in ("status", "stop_reason", "stopped_at")})
-)
+# The columns each bulk UPDATE of touches sets (rows carry "id" and these).
+_MARK_SENDING = ("status", "channel", "sent_at", "rule", "claimed_by", "claimed_at", "message_id")
+_SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
+_FINISH = ("status", "claimed_by", "rule")
+_DEFER = ("status", "due_at", "claimed_by", "rule")
+_STOP_CHAIN = ("status", "stop_reason", "stopped_at")
 _AUDIT_KEYS = ("at", "action", "contact_id", "chain_id", "touch_id", "rule", "detail")
 
 
@@ -147,20 +136,19 @@ class _Writes:
         self.counts[touch.flow, touch.step, action] += 1
 
     def stop(self, chain_id: int, reason: str, now: datetime, status: str = "stopped") -> None:
-        row = {"b_id": chain_id, "b_status": status, "b_stop_reason": reason, "b_stopped_at": now}
+        row = {"id": chain_id, "status": status, "stop_reason": reason, "stopped_at": now}
         self.chains[chain_id] = row
 
     async def flush(self, session: AsyncSession, metrics: Metrics) -> None:
-        for statement, rows in (
+        for columns, rows in (
             (_SETTLE, self.settled),
             (_FINISH, self.finished),
             (_DEFER, self.deferred),
-            (insert(_TOUCHES), self.planned),
-            (insert(_AUDIT), self.audit),
-            (_STOP_CHAIN, list(self.chains.values())),
         ):
-            if rows:
-                await session.execute(statement, rows)
+            await update_rows(session, _TOUCHES, columns, rows)
+        await insert_rows(session, _TOUCHES, self.planned)
+        await insert_rows(session, _AUDIT, self.audit)
+        await update_rows(session, _CHAINS, _STOP_CHAIN, list(self.chains.values()))
         for (flow, step, outcome), n in self.counts.items():
             metrics.touches_total.labels(flow=flow, step=step, outcome=outcome).inc(n)
 
@@ -188,6 +176,7 @@ class Firing:
         bind = sessions.kw.get("bind")
         self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
         self._in_flight = asyncio.Lock()  # held from a chunk's `sending` mark to its outcomes
+        self._claims: dict[tuple[Any, ...], Any] = {}
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """SQLite: queue behind this process's other writers (see bot/channels/write_lock)."""
@@ -203,16 +192,26 @@ class Firing:
             raise
         return handled + sum(await asyncio.gather(*helpers))
 
-    def _claim_statement(self, now: datetime, limit: int, *columns: Any) -> Any:
-        """UPDATE … SET status = 'claimed' RETURNING `columns` of up to `limit` due touches."""
+    def _claim_statement(self, limit: int, *columns: Any) -> Any:
+        """UPDATE … SET status = 'claimed' RETURNING `columns` of up to `limit` touches due
+        by `:due_by`; built once per shape (building it costs more than running it)."""
+        key = (limit, *(c.name for c in columns))
+        statement = self._claims.get(key)
+        if statement is not None:
+            return statement
         due = (
             select(_TOUCHES.c.id)
-            .where(_TOUCHES.c.status == "planned", _TOUCHES.c.due_at <= now)
+            .where(
+                _TOUCHES.c.status == "planned",
+                _TOUCHES.c.due_at <= bindparam("due_by", type_=_TOUCHES.c.due_at.type),
+            )
             .order_by(_TOUCHES.c.due_at, _TOUCHES.c.id)
             .limit(limit)
         )
         claim = update(_TOUCHES).values(
-            status="claimed", claimed_by=self.instance, claimed_at=datetime.now(UTC)
+            status="claimed",
+            claimed_by=bindparam("claimer", type_=_TOUCHES.c.claimed_by.type),
+            claimed_at=bindparam("taken", type_=_TOUCHES.c.claimed_at.type),
         )
         if self.is_postgres:
             # A locking CTE is evaluated once; `IN (subquery LIMIT n)` may be re-run by the
@@ -223,12 +222,17 @@ class Firing:
             claim = claim.where(
                 _TOUCHES.c.id.in_(due.scalar_subquery()), _TOUCHES.c.status == "planned"
             )
-        return claim.returning(*columns)
+        statement = self._claims[key] = claim.returning(*columns)
+        return statement
+
+    def _claim_params(self, now: datetime) -> dict[str, Any]:
+        return {"due_by": now, "claimer": self.instance, "taken": datetime.now(UTC)}
 
     async def claim(self, now: datetime) -> list[int]:
         """Claim up to BATCH due touches in a transaction of their own; their ids."""
         async with self._write(), self.sessions.begin() as session:
-            result = await session.execute(self._claim_statement(now, BATCH, _TOUCHES.c.id))
+            statement = self._claim_statement(BATCH, _TOUCHES.c.id)
+            result = await session.execute(statement, self._claim_params(now))
             return [int(i) for i in result.scalars().all()]
 
     async def _lane(self, now: datetime, helpers: list[asyncio.Task[int]]) -> int:
@@ -242,8 +246,8 @@ class Firing:
             # Committed before waiting for the turn to send: a lane waiting holds no row
             # lock (a SKIP LOCKED scan may keep locks on rows it did not return).
             async with self._write(), self.sessions.begin() as session:
-                statement = self._claim_statement(now, LANE_BATCH, *_CLAIMED)
-                claimed = (await session.execute(statement)).all()
+                statement = self._claim_statement(LANE_BATCH, *_CLAIMED)
+                claimed = (await session.execute(statement, self._claim_params(now))).all()
                 if not claimed:
                     return handled
                 more = len(claimed) == LANE_BATCH  # a short batch took all that was due
@@ -299,8 +303,9 @@ class Firing:
         """Policy and text for each claimed touch: the jobs to send, and the writes of the
         others (deferred, skipped, cancelled)."""
         chain_ids = {t.chain_id for t in dues}
-        chains = (await session.scalars(select(Chain).where(Chain.id.in_(chain_ids)))).all()
-        contexts = await load_contexts(session, chains, flows, now)
+        # Plain rows, not session objects: firing writes what it changes explicitly.
+        chains = await rows_of(session, Chain, among(session, Chain.id, chain_ids))
+        contexts = await load_contexts(session, chains, flows, now, read_only=True)
         writes = _Writes()
         jobs: list[_Job] = []
         for touch in dues:
@@ -326,7 +331,7 @@ class Firing:
         return jobs, writes
 
     def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str, now: datetime) -> None:
-        row = {"b_id": touch.id, "b_status": status, "b_claimed_by": None, "b_rule": rule[:64]}
+        row = {"id": touch.id, "status": status, "claimed_by": None, "rule": rule[:64]}
         writes.finished.append(row)
         writes.touch_entry(touch, status, rule, now, {"step": touch.step})
 
@@ -337,11 +342,11 @@ class Firing:
             assert decision.at is not None
             writes.deferred.append(
                 {
-                    "b_id": touch.id,
-                    "b_status": "planned",
-                    "b_due_at": decision.at,
-                    "b_claimed_by": None,
-                    "b_rule": decision.rule[:64],
+                    "id": touch.id,
+                    "status": "planned",
+                    "due_at": decision.at,
+                    "claimed_by": None,
+                    "rule": decision.rule[:64],
                 }
             )
             detail = {"step": touch.step, "until": decision.at.isoformat()}
@@ -355,23 +360,28 @@ class Firing:
             writes.stop(chain.id, decision.stop_chain, now)
 
     async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
-        """The chunk's touches `sending`, and message rows for those whose text is final."""
-        taken = datetime.now(UTC)  # wall clock, for the lease (see bot/touches/recovery)
-        marks: list[dict[str, Any]] = [
-            {"b_id": j.touch.id, "b_status": "sending", "b_channel": j.touch.channel}
-            | {
-                "b_sent_at": now,
-                "b_rule": None,
-                "b_claimed_by": self.instance,
-                "b_claimed_at": taken,
-            }
-            for j in chunk
-        ]
-        await session.execute(_MARK_SENDING, marks)
+        """Message rows for the chunk's touches whose text is final, then the touches
+        `sending` with their message ids (so settling them does not change what the report
+        reads)."""
         ready = [j for j in chunk if not j.hooked]
         ids = await self.outbound.insert_sending(session, [_item(j) for j in ready])
         for job, message_id in zip(ready, ids, strict=True):
             job.message_id = message_id
+        taken = datetime.now(UTC)  # wall clock, for the lease (see bot/touches/recovery)
+        marks: list[dict[str, Any]] = [
+            {
+                "id": j.touch.id,
+                "status": "sending",
+                "channel": j.touch.channel,
+                "sent_at": now,
+                "rule": None,
+                "claimed_by": self.instance,
+                "claimed_at": taken,
+                "message_id": j.message_id,
+            }
+            for j in chunk
+        ]
+        await update_rows(session, _TOUCHES, _MARK_SENDING, marks)
 
     async def _prepare(self, job: _Job) -> str:
         """Call the retry hook; the rule the touch will carry."""
@@ -500,7 +510,9 @@ class Firing:
         chain_ids = {j.touch.chain_id for j in chunk}
         # Status filtered here: with it in SQL the planner may scan every planned touch.
         touches_of_chains = await session.execute(
-            select(_TOUCHES.c.chain_id, _TOUCHES.c.status).where(_TOUCHES.c.chain_id.in_(chain_ids))
+            select(_TOUCHES.c.chain_id, _TOUCHES.c.status).where(
+                among(session, _TOUCHES.c.chain_id, chain_ids)
+            )
         )
         pending = {chain_id for chain_id, status in touches_of_chains if status in PENDING}
         writes = _Writes()
@@ -515,12 +527,12 @@ class Firing:
             fixed = rule == "R-FL2 retry hook succeeded" and outcome == "sent"
             writes.settled.append(
                 {
-                    "b_id": touch.id,
-                    "b_status": outcome,
-                    "b_message_id": job.message_id,
-                    "b_claimed_by": None,
-                    "b_rule": rule[:64],
-                    "b_channel": touch.channel,
+                    "id": touch.id,
+                    "status": outcome,
+                    "message_id": job.message_id,
+                    "claimed_by": None,
+                    "rule": rule[:64],
+                    "channel": touch.channel,
                 }
             )
             detail = {

@@ -1,0 +1,139 @@
+"""Many rows in one statement.
+
+PostgreSQL gets each column as one array through `unnest`: one execution, one parameter
+set and one run of the statement-level triggers, where an executemany costs a statement
+(executor start, row triggers) per row. SQLite keeps executemany: it runs in-process, so a
+statement per row is already cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Table, TextClause, any_, bindparam, insert, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_QUOTE = _PG.identifier_preparer.quote
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def among(
+    session: AsyncSession,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Iterable[Any],
+) -> ColumnElement[bool]:
+    """`column IN values`. PostgreSQL gets one array parameter (`= ANY`): the statement is
+    the same whatever the count, where an IN list is compiled anew with a placeholder each."""
+    if _is_postgres(session):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _column_plan(table: Table, name: str) -> tuple[str, str, Callable[[Any], Any] | None]:
+    """(array type to cast to, SQL that reads the unnested value, per-value converter)."""
+    column = table.c[name]
+    kind: TypeEngine[Any] = column.type
+    if isinstance(kind, TypeDecorator):
+        decorator = kind
+
+        def convert(value: Any) -> Any:
+            return decorator.process_bind_param(value, _PG)
+
+        return f"{kind.impl_instance.compile(dialect=_PG)}[]", f"v.{_QUOTE(name)}", convert
+    if isinstance(kind, JSON):  # sent as text, cast back per value: asyncpg wants no json[]
+        return "TEXT[]", f"CAST(v.{_QUOTE(name)} AS JSON)", _json
+    return f"{kind.compile(dialect=_PG)}[]", f"v.{_QUOTE(name)}", None
+
+
+def _unnest(table: Table, names: Sequence[str]) -> str:
+    arrays = ", ".join(f"CAST(:a_{n} AS {_column_plan(table, n)[0]})" for n in names)
+    return f"unnest({arrays}) AS v({', '.join(_QUOTE(n) for n in names)})"
+
+
+def _arrays(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[Any]]:
+    params: dict[str, list[Any]] = {}
+    for name in names:
+        convert = _column_plan(table, name)[2]
+        values = [row[name] for row in rows]
+        params[f"a_{name}"] = values if convert is None else [convert(v) for v in values]
+    return params
+
+
+@functools.lru_cache(maxsize=128)
+def _pg_update(table: Table, key: str, columns: tuple[str, ...]) -> TextClause:
+    sets = ", ".join(f"{_QUOTE(c)} = {_column_plan(table, c)[1]}" for c in columns)
+    name = _QUOTE(table.name)
+    return text(
+        f"UPDATE {name} SET {sets} FROM {_unnest(table, (key, *columns))} "
+        f"WHERE {name}.{_QUOTE(key)} = v.{_QUOTE(key)}"
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _pg_insert(table: Table, columns: tuple[str, ...]) -> TextClause:
+    values = ", ".join(_column_plan(table, c)[1] for c in columns)
+    return text(
+        f"INSERT INTO {_QUOTE(table.name)} ({', '.join(_QUOTE(c) for c in columns)}) "
+        f"SELECT {values} FROM {_unnest(table, columns)}"
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _by_key(table: Table, key: str, columns: tuple[str, ...]) -> Any:
+    """UPDATE … SET columns WHERE key = …, for executemany with `b_`-prefixed keys."""
+    return (
+        update(table)
+        .where(table.c[key] == bindparam(f"b_{key}"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+
+
+async def update_rows(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    key: str = "id",
+) -> None:
+    """Set `columns` of each row found by `key` to that row's values, in one statement."""
+    if not rows:
+        return
+    names = tuple(columns)
+    if _is_postgres(session):
+        await session.execute(_pg_update(table, key, names), _arrays(table, (key, *names), rows))
+        return
+    prefixed = [{f"b_{n}": row[n] for n in (key, *names)} for row in rows]
+    await session.execute(_by_key(table, key, names), prefixed)
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """INSERT the rows (all with the same keys) in one statement."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    if any(len(row) != len(names) for row in rows):
+        raise ValueError(f"rows for {table.name} must all have the same columns: {names}")
+    if _is_postgres(session):
+        await session.execute(_pg_insert(table, names), _arrays(table, names, rows))
+        return
+    await session.execute(insert(table), list(rows))
