@@ -73,3 +73,30 @@ async def test_ack_queues_while_another_connection_holds_sqlite_lock(
     stored = await asyncio.wait_for(ack, 5)
     assert [p.dedupe_key for _, p in stored] == ["wamid.Q"]
     assert _processed(writer) == [None]
+
+
+async def _two_acks_a_loop_turn_apart(writer: GroupWriter) -> None:
+    first = asyncio.create_task(
+        writer.store("whatsapp", parse_webhook(wa_text("wamid.G1"), NOW), NOW)
+    )
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    second = asyncio.create_task(
+        writer.store("whatsapp", parse_webhook(wa_text("wamid.G2"), NOW), NOW)
+    )
+    assert len(await first) == 1 and len(await second) == 1
+
+
+async def test_under_a_stream_one_commit_carries_several_acks(writer: GroupWriter) -> None:
+    assert writer.fast is not None
+    loop = asyncio.get_running_loop()
+    for _ in range(30):  # 30 acknowledgements within this 100 ms: a stream
+        writer._count(loop.time())
+    await _two_acks_a_loop_turn_apart(writer)
+    assert writer.fast.inline_commits == 1
+
+
+async def test_a_lone_ack_is_not_held_back(writer: GroupWriter) -> None:
+    assert writer.fast is not None
+    await _two_acks_a_loop_turn_apart(writer)
+    assert writer.fast.inline_commits == 2
