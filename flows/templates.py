@@ -14,6 +14,7 @@ Placeholders: {first_name}, {item}, {total}, {link}, plus any a flow passes in.
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,11 +67,28 @@ class _SafeValues(dict[str, str]):
         return ""
 
 
+@functools.lru_cache(maxsize=1024)
+def _pieces(text: str) -> tuple[tuple[str, str | None], ...] | None:
+    """A template as (literal text, placeholder name) pairs, parsed once; None when it uses
+    more than plain names (a format spec, a conversion, an attribute)."""
+    pieces: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        if name is not None and (spec or conversion or not name.isidentifier()):
+            return None
+        pieces.append((literal, name))
+    return tuple(pieces)
+
+
 def render(text: str, values: Mapping[str, object]) -> str:
     """Fill placeholders; a missing value renders empty, never raises, never leaks braces."""
-    formatter = string.Formatter()
     safe = _SafeValues({k: "" if v is None else str(v) for k, v in values.items()})
-    rendered = formatter.vformat(text, (), safe)
+    pieces = _pieces(text)
+    if pieces is None:
+        rendered = string.Formatter().vformat(text, (), safe)
+    else:  # the common case, without the formatter's per-call parsing
+        rendered = "".join(
+            literal + (safe[name] if name is not None else "") for literal, name in pieces
+        )
     return " ".join(rendered.split()) if "\n" not in text else rendered.strip()
 
 

@@ -149,9 +149,9 @@ def test_claimer_ids_name_this_process() -> None:
 
 async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -> None:
     """R-SR9 across chunks and lanes: at every provider call the touch and its message are
-    committed `sending`, and no more than one chunk is `sending` at a time (what a crash
-    could leave unknown); in the end every touch went out exactly once."""
-    from bot.touches.firing import LANE_BATCH, SEND_CONCURRENCY
+    committed `sending`, and no more than one chunk per lane is `sending` at a time (what a
+    crash could leave unknown); in the end every touch went out exactly once."""
+    from bot.touches.firing import IN_FLIGHT_MAX, LANE_BATCH, SEND_CONCURRENCY
     from tests.touches_fixtures import checkout, consent
 
     count = LANE_BATCH + SEND_CONCURRENCY + 7  # a second lane on PostgreSQL, several chunks
@@ -184,7 +184,7 @@ async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -
     await shop.post(*events)
     await shop.advance(hours=1)
     assert len(seen) == count
-    assert all(1 <= sending <= SEND_CONCURRENCY and mine == 1 for sending, mine in seen)
+    assert all(1 <= sending <= IN_FLIGHT_MAX and mine == 1 for sending, mine in seen)
     async with sessions() as session:
         rows = (
             await session.execute(

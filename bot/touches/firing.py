@@ -4,8 +4,9 @@ The touches table is the truth. A batch is claimed (PostgreSQL: FOR UPDATE SKIP 
 SQLite: the single writer and a status guard), so several instances never take the same
 row, and decided in the same transaction. It is then sent chunk by chunk: a chunk's
 touches and message rows are committed `sending` before its provider calls, so a crash can
-leave at most that chunk `unknown` but never sends anything twice. The outcomes of one
-chunk and the `sending` mark of the next share one commit.
+leave at most the chunks in flight `unknown` (one per lane: IN_FLIGHT_MAX touches) but never
+sends anything twice. The outcomes of one chunk and the `sending` mark of the next share one
+commit.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ log = logging.getLogger(__name__)
 BATCH = 500  # touches one `claim` takes
 SEND_CONCURRENCY = 64  # touches per chunk: `sending` together, so at most this many unknown
 LANE_BATCH = 256  # touches a lane claims and decides in one transaction
-LANES = 2  # with a backlog, one lane claims and decides while another sends (PostgreSQL)
+LANES = 2  # with a backlog, lanes claim, decide and send side by side (PostgreSQL)
+IN_FLIGHT_MAX = SEND_CONCURRENCY * LANES  # `sending` at once: what a crash can leave unknown
 LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was abandoned
 
 _TOUCHES = cast(Table, Touch.__table__)
@@ -175,7 +177,8 @@ class Firing:
         self.is_postgres = settings.is_postgres
         bind = sessions.kw.get("bind")
         self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
-        self._in_flight = asyncio.Lock()  # held from a chunk's `sending` mark to its outcomes
+        # one per lane, held from a chunk's `sending` mark to its outcomes
+        self._in_flight = asyncio.Semaphore(LANES)
         self._claims: dict[tuple[Any, ...], Any] = {}
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -238,8 +241,8 @@ class Firing:
     async def _lane(self, now: datetime, helpers: list[asyncio.Task[int]]) -> int:
         """Claim and decide a batch, send it chunk by chunk; again until nothing is due. How
         many were claimed. Lanes overlap one batch's claiming and deciding with another's
-        writes and sends; only one chunk at a time is `sending` (what a crash can leave
-        unknown)."""
+        writes and sends, and each lane has at most one chunk `sending` (what a crash can
+        leave unknown): while one lane waits for the database the other has work."""
         flows = self.flows.current
         handled = 0
         while True:
