@@ -194,3 +194,28 @@ async def test_a_touch_lists_its_contact_once_it_has_been_sent(sessions: Session
     assert await _stale(sessions) == set()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Touch)) == 2
+
+
+async def test_values_the_same_for_every_row_are_written_to_each(sessions: SessionFactory) -> None:
+    people = await _contacts(sessions, 2)
+    touches = [(await _sent_touch(sessions, c))[0] for c in people]
+    later = T0 + timedelta(minutes=7)
+    async with sessions.begin() as session:
+        channels = ("sms", "whatsapp")
+        rows = [{"id": t, "channel": ch} for t, ch in zip(touches, channels, strict=True)]
+        same = {"status": "sending", "sent_at": later, "rule": None, "claimed_by": "me"}
+        await update_rows(session, TOUCHES, ("channel",), rows, same=same)
+        entries = [{"action": "sent", "contact_id": c, "detail": {"n": c}} for c in people]
+        await insert_rows(session, AUDIT, entries, same={"at": later, "rule": "R-SR1"})
+    async with sessions() as session:
+        result = await session.execute(
+            select(Touch.id, Touch.channel, Touch.status, Touch.sent_at, Touch.claimed_by)
+        )
+        got = {row[0]: tuple(row[1:]) for row in result}
+        columns = (AuditEntry.contact_id, AuditEntry.at, AuditEntry.rule, AuditEntry.detail)
+        audit = (await session.execute(select(*columns))).all()
+    assert got == {
+        touches[0]: ("sms", "sending", later, "me"),
+        touches[1]: ("whatsapp", "sending", later, "me"),
+    }
+    assert sorted(tuple(row) for row in audit) == [(c, later, "R-SR1", {"n": c}) for c in people]

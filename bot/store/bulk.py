@@ -66,33 +66,50 @@ def _unnest(table: Table, names: Sequence[str]) -> str:
     return f"unnest({arrays}) AS v({', '.join(_QUOTE(n) for n in names)})"
 
 
-def _arrays(
-    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> dict[str, list[Any]]:
-    params: dict[str, list[Any]] = {}
+def _scalar(table: Table, name: str) -> str:
+    """SQL reading the one value a column gets in every row (`:s_<name>`)."""
+    array_type, read, _ = _column_plan(table, name)
+    value = f"CAST(:s_{name} AS {array_type.removesuffix('[]')})"
+    return f"CAST({value} AS JSON)" if read.startswith("CAST(") else value
+
+
+def _params(
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    same: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One array per column that varies by row, one value per column that does not."""
+    params: dict[str, Any] = {}
     for name in names:
         convert = _column_plan(table, name)[2]
         values = [row[name] for row in rows]
         params[f"a_{name}"] = values if convert is None else [convert(v) for v in values]
+    for name, value in same.items():
+        convert = _column_plan(table, name)[2]
+        params[f"s_{name}"] = value if convert is None else convert(value)
     return params
 
 
 @functools.lru_cache(maxsize=128)
-def _pg_update(table: Table, key: str, columns: tuple[str, ...]) -> TextClause:
-    sets = ", ".join(f"{_QUOTE(c)} = {_column_plan(table, c)[1]}" for c in columns)
+def _pg_update(
+    table: Table, key: str, columns: tuple[str, ...], same: tuple[str, ...]
+) -> TextClause:
+    sets = [f"{_QUOTE(c)} = {_column_plan(table, c)[1]}" for c in columns]
+    sets += [f"{_QUOTE(c)} = {_scalar(table, c)}" for c in same]
     name = _QUOTE(table.name)
     return text(
-        f"UPDATE {name} SET {sets} FROM {_unnest(table, (key, *columns))} "
+        f"UPDATE {name} SET {', '.join(sets)} FROM {_unnest(table, (key, *columns))} "
         f"WHERE {name}.{_QUOTE(key)} = v.{_QUOTE(key)}"
     )
 
 
 @functools.lru_cache(maxsize=128)
-def _pg_insert(table: Table, columns: tuple[str, ...]) -> TextClause:
-    values = ", ".join(_column_plan(table, c)[1] for c in columns)
+def _pg_insert(table: Table, columns: tuple[str, ...], same: tuple[str, ...]) -> TextClause:
+    values = [_column_plan(table, c)[1] for c in columns] + [_scalar(table, c) for c in same]
     return text(
-        f"INSERT INTO {_QUOTE(table.name)} ({', '.join(_QUOTE(c) for c in columns)}) "
-        f"SELECT {values} FROM {_unnest(table, columns)}"
+        f"INSERT INTO {_QUOTE(table.name)} ({', '.join(_QUOTE(c) for c in (*columns, *same))}) "
+        f"SELECT {', '.join(values)} FROM {_unnest(table, columns)}"
     )
 
 
@@ -112,28 +129,37 @@ async def update_rows(
     columns: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
     key: str = "id",
+    same: Mapping[str, Any] | None = None,
 ) -> None:
-    """Set `columns` of each row found by `key` to that row's values, in one statement."""
+    """Set `columns` of each row found by `key` to that row's values, and the columns in
+    `same` to the one value they get in every row, in one statement."""
     if not rows:
         return
-    names = tuple(columns)
+    names, fixed = tuple(columns), dict(same or {})
     if _is_postgres(session):
-        await session.execute(_pg_update(table, key, names), _arrays(table, (key, *names), rows))
+        statement = _pg_update(table, key, names, tuple(fixed))
+        await session.execute(statement, _params(table, (key, *names), rows, fixed))
         return
-    prefixed = [{f"b_{n}": row[n] for n in (key, *names)} for row in rows]
-    await session.execute(_by_key(table, key, names), prefixed)
+    constant = {f"b_{n}": v for n, v in fixed.items()}
+    prefixed = [{f"b_{n}": row[n] for n in (key, *names)} | constant for row in rows]
+    await session.execute(_by_key(table, key, (*names, *fixed)), prefixed)
 
 
 async def insert_rows(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    same: Mapping[str, Any] | None = None,
 ) -> None:
-    """INSERT the rows (all with the same keys) in one statement."""
+    """INSERT the rows (all with the same keys), each also with the values in `same`, in one
+    statement."""
     if not rows:
         return
-    names = tuple(rows[0])
+    names, fixed = tuple(rows[0]), dict(same or {})
     if any(len(row) != len(names) for row in rows):
         raise ValueError(f"rows for {table.name} must all have the same columns: {names}")
     if _is_postgres(session):
-        await session.execute(_pg_insert(table, names), _arrays(table, names, rows))
+        statement = _pg_insert(table, names, tuple(fixed))
+        await session.execute(statement, _params(table, names, rows, fixed))
         return
-    await session.execute(insert(table), list(rows))
+    await session.execute(insert(table), [dict(row) | fixed for row in rows])

@@ -67,12 +67,12 @@ _CLAIMED = (
 
 
 # The columns each bulk UPDATE of touches sets (rows carry "id" and these).
-_MARK_SENDING = ("status", "channel", "sent_at", "rule", "claimed_by", "claimed_at", "message_id")
+_MARK_SENDING = ("channel", "message_id")  # status, sent_at, claim: the same for a chunk
 _SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
 _FINISH = ("status", "claimed_by", "rule")
 _DEFER = ("status", "due_at", "claimed_by", "rule")
 _STOP_CHAIN = ("status", "stop_reason", "stopped_at")
-_AUDIT_KEYS = ("at", "action", "contact_id", "chain_id", "touch_id", "rule", "detail")
+_AUDIT_KEYS = ("action", "contact_id", "chain_id", "touch_id", "rule", "detail")  # `at`: now
 
 
 def instance_id() -> str:
@@ -108,9 +108,10 @@ class _Job:
 
 class _Writes:
     """Rows of one transaction, written in bulk (plain rows: ORM objects cost more CPU than
-    the send itself)."""
+    the send itself); everything it records happens at `now`."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
         self.settled: list[dict[str, Any]] = []
         self.finished: list[dict[str, Any]] = []
         self.deferred: list[dict[str, Any]] = []
@@ -120,14 +121,12 @@ class _Writes:
         self.counts: Counter[tuple[str, str, str]] = Counter()
 
     def entry(self, **fields: Any) -> None:
+        """An audit entry, made at `now` like every write of this transaction."""
         self.audit.append({k: fields.get(k) for k in _AUDIT_KEYS})
 
-    def touch_entry(
-        self, touch: _Due, action: str, rule: str, now: datetime, detail: dict[str, Any]
-    ) -> None:
+    def touch_entry(self, touch: _Due, action: str, rule: str, detail: dict[str, Any]) -> None:
         """The audit entry of what became of a touch, and its count for the metrics."""
         self.entry(
-            at=now,
             action=action,
             contact_id=touch.contact_id,
             chain_id=touch.chain_id,
@@ -137,8 +136,8 @@ class _Writes:
         )
         self.counts[touch.flow, touch.step, action] += 1
 
-    def stop(self, chain_id: int, reason: str, now: datetime, status: str = "stopped") -> None:
-        row = {"id": chain_id, "status": status, "stop_reason": reason, "stopped_at": now}
+    def stop(self, chain_id: int, reason: str, status: str = "stopped") -> None:
+        row = {"id": chain_id, "status": status, "stop_reason": reason, "stopped_at": self.now}
         self.chains[chain_id] = row
 
     async def flush(self, session: AsyncSession, metrics: Metrics) -> None:
@@ -149,7 +148,7 @@ class _Writes:
         ):
             await update_rows(session, _TOUCHES, columns, rows)
         await insert_rows(session, _TOUCHES, self.planned)
-        await insert_rows(session, _AUDIT, self.audit)
+        await insert_rows(session, _AUDIT, self.audit, same={"at": self.now})
         await update_rows(session, _CHAINS, _STOP_CHAIN, list(self.chains.values()))
         for (flow, step, outcome), n in self.counts.items():
             metrics.touches_total.labels(flow=flow, step=step, outcome=outcome).inc(n)
@@ -309,7 +308,7 @@ class Firing:
         # Plain rows, not session objects: firing writes what it changes explicitly.
         chains = await rows_of(session, Chain, among(session, Chain.id, chain_ids))
         contexts = await load_contexts(session, chains, flows, now, read_only=True)
-        writes = _Writes()
+        writes = _Writes(now)
         jobs: list[_Job] = []
         for touch in dues:
             ctx = contexts.get(touch.chain_id)
@@ -336,7 +335,7 @@ class Firing:
     def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str, now: datetime) -> None:
         row = {"id": touch.id, "status": status, "claimed_by": None, "rule": rule[:64]}
         writes.finished.append(row)
-        writes.touch_entry(touch, status, rule, now, {"step": touch.step})
+        writes.touch_entry(touch, status, rule, {"step": touch.step})
 
     def _apply(
         self, writes: _Writes, touch: _Due, ctx: Context, decision: Decision, now: datetime
@@ -353,14 +352,14 @@ class Firing:
                 }
             )
             detail = {"step": touch.step, "until": decision.at.isoformat()}
-            writes.touch_entry(touch, "deferred", decision.rule, now, detail)
+            writes.touch_entry(touch, "deferred", decision.rule, detail)
             return
         status = "cancelled" if decision.action == "cancel" else "skipped"
         self._finish(writes, touch, status, decision.rule, now)
         chain = ctx.chain
         if decision.stop_chain and chain.status in ("active", "paused"):
             chain.status = "stopped"  # later touches of this batch see it
-            writes.stop(chain.id, decision.stop_chain, now)
+            writes.stop(chain.id, decision.stop_chain)
 
     async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
         """Message rows for the chunk's touches whose text is final, then the touches
@@ -370,21 +369,18 @@ class Firing:
         ids = await self.outbound.insert_sending(session, [_item(j) for j in ready])
         for job, message_id in zip(ready, ids, strict=True):
             job.message_id = message_id
-        taken = datetime.now(UTC)  # wall clock, for the lease (see bot/touches/recovery)
-        marks: list[dict[str, Any]] = [
-            {
-                "id": j.touch.id,
-                "status": "sending",
-                "channel": j.touch.channel,
-                "sent_at": now,
-                "rule": None,
-                "claimed_by": self.instance,
-                "claimed_at": taken,
-                "message_id": j.message_id,
-            }
+        marks = [
+            {"id": j.touch.id, "channel": j.touch.channel, "message_id": j.message_id}
             for j in chunk
         ]
-        await update_rows(session, _TOUCHES, _MARK_SENDING, marks)
+        same = {
+            "status": "sending",
+            "sent_at": now,
+            "rule": None,
+            "claimed_by": self.instance,
+            "claimed_at": datetime.now(UTC),  # wall clock, for the lease (bot/touches/recovery)
+        }
+        await update_rows(session, _TOUCHES, _MARK_SENDING, marks, same=same)
 
     async def _prepare(self, job: _Job) -> str:
         """Call the retry hook; the rule the touch will carry."""
@@ -518,7 +514,7 @@ class Firing:
             )
         )
         pending = {chain_id for chain_id, status in touches_of_chains if status in PENDING}
-        writes = _Writes()
+        writes = _Writes(now)
         for job in chunk:
             touch, chain = job.touch, job.ctx.chain
             result = job.result
@@ -545,16 +541,16 @@ class Firing:
                 "template": job.message.template,
                 "message_id": job.message_id,
             }
-            writes.touch_entry(touch, outcome, rule, now, detail)
+            writes.touch_entry(touch, outcome, rule, detail)
             if fixed:
-                writes.stop(chain.id, "fixed_by_retry", now)
+                writes.stop(chain.id, "fixed_by_retry")
                 continue
             flow = job.ctx.flow
             if outcome == "unknown" or chain.status != "active" or flow.purpose == "service":
                 continue  # order-status touches are planned together, up front
             nxt = flow.next_step(touch.step)
             if nxt is None:
-                writes.stop(chain.id, "last touch", now, "completed")
+                writes.stop(chain.id, "last touch", "completed")
             elif chain.id not in pending:
                 due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
                 row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
