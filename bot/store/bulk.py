@@ -34,7 +34,9 @@ def among(
     values: Iterable[Any],
 ) -> ColumnElement[bool]:
     """`column IN values`. PostgreSQL gets one array parameter (`= ANY`): the statement is
-    the same whatever the count, where an IN list is compiled anew with a placeholder each."""
+    the same whatever the count, where an IN list is compiled anew with a placeholder each.
+    For primary keys: PostgreSQL may plan `= ANY($1)` once for all arrays (a generic plan),
+    which is safe for a key lookup but, on stale statistics, not for a join."""
     if _is_postgres(session):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))

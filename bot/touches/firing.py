@@ -509,9 +509,7 @@ class Firing:
         chain_ids = {j.touch.chain_id for j in chunk}
         # Status filtered here: with it in SQL the planner may scan every planned touch.
         touches_of_chains = await session.execute(
-            select(_TOUCHES.c.chain_id, _TOUCHES.c.status).where(
-                among(session, _TOUCHES.c.chain_id, chain_ids)
-            )
+            select(_TOUCHES.c.chain_id, _TOUCHES.c.status).where(_TOUCHES.c.chain_id.in_(chain_ids))
         )
         pending = {chain_id for chain_id, status in touches_of_chains if status in PENDING}
         writes = _Writes(now)
