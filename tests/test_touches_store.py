@@ -8,10 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.app import create_app
-from bot.app_keys import OUTBOUND, SESSIONS
+from bot.app_keys import ENGINE, OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage, SendResult
 from bot.store.models import AuditEntry, Chain, Checkout, Event, Message, Touch
 from bot.touches.keys import FIRING
@@ -77,6 +77,28 @@ async def test_claim_takes_each_touch_once(client: Any) -> None:
     first = await firing.claim(now)
     second = await firing.claim(now)
     assert len(first) == 20 and second == []
+
+
+async def test_a_tick_with_nothing_due_only_reads(client: Any) -> None:
+    """Most ticks find nothing due: they must not take the write lock (webhook
+    acknowledgements on SQLite wait for it), so they run no UPDATE at all."""
+    shop = Shop(client)
+    await shop.start("c1")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    engine = client.app[ENGINE].sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert await client.app[FIRING].tick(at(minutes=1)) == 0  # touch 1 is due at 30 min
+        assert statements and set(statements) == {"SELECT"}
+        statements.clear()
+        assert await client.app[FIRING].tick(at(hours=1)) == 1
+        assert "UPDATE" in statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_three_touches_per_chain_at_most(client: Any) -> None:

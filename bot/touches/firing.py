@@ -72,6 +72,14 @@ _SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
 _FINISH = ("status", "claimed_by", "rule")
 _DEFER = ("status", "due_at", "claimed_by", "rule")
 _STOP_CHAIN = ("status", "stop_reason", "stopped_at")
+_ANY_DUE = (
+    select(_TOUCHES.c.id)
+    .where(
+        _TOUCHES.c.status == "planned",
+        _TOUCHES.c.due_at <= bindparam("due_by", type_=_TOUCHES.c.due_at.type),
+    )
+    .limit(1)
+)
 _AUDIT_KEYS = ("action", "contact_id", "chain_id", "touch_id", "rule", "detail")  # `at`: now
 
 
@@ -186,6 +194,8 @@ class Firing:
 
     async def tick(self, now: datetime) -> int:
         """Fire everything due by `now`; return how many touches were handled."""
+        if not await self._anything_due(now):
+            return 0
         helpers: list[asyncio.Task[int]] = []
         try:
             handled = await self._lane(now, helpers)
@@ -193,6 +203,13 @@ class Firing:
             await asyncio.gather(*helpers, return_exceptions=True)  # no lane left behind
             raise
         return handled + sum(await asyncio.gather(*helpers))
+
+    async def _anything_due(self, now: datetime) -> bool:
+        """A plain read first: most ticks find nothing due, and the claim is a write (on
+        SQLite it would hold the one write lock that webhook acknowledgements wait for)."""
+        async with self.sessions() as session:
+            found = await session.scalar(_ANY_DUE, {"due_by": now})
+        return found is not None
 
     def _claim_statement(self, limit: int, *columns: Any) -> Any:
         """UPDATE … SET status = 'claimed' RETURNING `columns` of up to `limit` touches due
