@@ -72,14 +72,12 @@ _SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
 _FINISH = ("status", "claimed_by", "rule")
 _DEFER = ("status", "due_at", "claimed_by", "rule")
 _STOP_CHAIN = ("status", "stop_reason", "stopped_at")
-_ANY_DUE = (
-    select(_TOUCHES.c.id)
-    .where(
-        _TOUCHES.c.status == "planned",
-        _TOUCHES.c.due_at <= bindparam("due_by", type_=_TOUCHES.c.due_at.type),
-    )
-    .limit(1)
+# Planned and due by `:due_by`: what a tick looks for and what a claim takes.
+_DUE = (
+    _TOUCHES.c.status == "planned",
+    _TOUCHES.c.due_at <= bindparam("due_by", type_=_TOUCHES.c.due_at.type),
 )
+_ANY_DUE = select(_TOUCHES.c.id).where(*_DUE).limit(1)
 _AUDIT_KEYS = ("action", "contact_id", "chain_id", "touch_id", "rule", "detail")  # `at`: now
 
 
@@ -186,7 +184,8 @@ class Firing:
         self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
         # one per lane, held from a chunk's `sending` mark to its outcomes
         self._in_flight = asyncio.Semaphore(LANES)
-        self._claims: dict[tuple[Any, ...], Any] = {}
+        self._claim_ids = self._claim_statement(BATCH, _TOUCHES.c.id)
+        self._claim_lane = self._claim_statement(LANE_BATCH, *_CLAIMED)
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """SQLite: queue behind this process's other writers (see bot/channels/write_lock)."""
@@ -213,20 +212,9 @@ class Firing:
 
     def _claim_statement(self, limit: int, *columns: Any) -> Any:
         """UPDATE … SET status = 'claimed' RETURNING `columns` of up to `limit` touches due
-        by `:due_by`; built once per shape (building it costs more than running it)."""
-        key = (limit, *(c.name for c in columns))
-        statement = self._claims.get(key)
-        if statement is not None:
-            return statement
-        due = (
-            select(_TOUCHES.c.id)
-            .where(
-                _TOUCHES.c.status == "planned",
-                _TOUCHES.c.due_at <= bindparam("due_by", type_=_TOUCHES.c.due_at.type),
-            )
-            .order_by(_TOUCHES.c.due_at, _TOUCHES.c.id)
-            .limit(limit)
-        )
+        by `:due_by` (built once per instance: building it costs more than running it)."""
+        due = select(_TOUCHES.c.id).where(*_DUE).order_by(_TOUCHES.c.due_at, _TOUCHES.c.id)
+        due = due.limit(limit)
         claim = update(_TOUCHES).values(
             status="claimed",
             claimed_by=bindparam("claimer", type_=_TOUCHES.c.claimed_by.type),
@@ -241,8 +229,7 @@ class Firing:
             claim = claim.where(
                 _TOUCHES.c.id.in_(due.scalar_subquery()), _TOUCHES.c.status == "planned"
             )
-        statement = self._claims[key] = claim.returning(*columns)
-        return statement
+        return claim.returning(*columns)
 
     def _claim_params(self, now: datetime) -> dict[str, Any]:
         return {"due_by": now, "claimer": self.instance, "taken": datetime.now(UTC)}
@@ -250,8 +237,7 @@ class Firing:
     async def claim(self, now: datetime) -> list[int]:
         """Claim up to BATCH due touches in a transaction of their own; their ids."""
         async with self._write(), self.sessions.begin() as session:
-            statement = self._claim_statement(BATCH, _TOUCHES.c.id)
-            result = await session.execute(statement, self._claim_params(now))
+            result = await session.execute(self._claim_ids, self._claim_params(now))
             return [int(i) for i in result.scalars().all()]
 
     async def _lane(self, now: datetime, helpers: list[asyncio.Task[int]]) -> int:
@@ -265,8 +251,7 @@ class Firing:
             # Committed before waiting for the turn to send: a lane waiting holds no row
             # lock (a SKIP LOCKED scan may keep locks on rows it did not return).
             async with self._write(), self.sessions.begin() as session:
-                statement = self._claim_statement(LANE_BATCH, *_CLAIMED)
-                claimed = (await session.execute(statement, self._claim_params(now))).all()
+                claimed = (await session.execute(self._claim_lane, self._claim_params(now))).all()
                 if not claimed:
                     return handled
                 more = len(claimed) == LANE_BATCH  # a short batch took all that was due
@@ -331,7 +316,7 @@ class Firing:
             ctx = contexts.get(touch.chain_id)
             step = ctx.flow.step_named(touch.step) if ctx else None
             if ctx is None or step is None:
-                self._finish(writes, touch, "skipped", "flow or step no longer exists", now)
+                self._finish(writes, touch, "skipped", "flow or step no longer exists")
                 continue
             decision = decide(ctx, step, now, flows, self.settings)
             if decision.action == "send":
@@ -346,17 +331,15 @@ class Firing:
                     hooked = step.retry_hook is not None
                     jobs.append(_Job(touch, ctx, decision, message, hooked, rule=decision.rule))
                     continue
-            self._apply(writes, touch, ctx, decision, now)
+            self._apply(writes, touch, ctx, decision)
         return jobs, writes
 
-    def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str, now: datetime) -> None:
+    def _finish(self, writes: _Writes, touch: _Due, status: str, rule: str) -> None:
         row = {"id": touch.id, "status": status, "claimed_by": None, "rule": rule[:64]}
         writes.finished.append(row)
         writes.touch_entry(touch, status, rule, {"step": touch.step})
 
-    def _apply(
-        self, writes: _Writes, touch: _Due, ctx: Context, decision: Decision, now: datetime
-    ) -> None:
+    def _apply(self, writes: _Writes, touch: _Due, ctx: Context, decision: Decision) -> None:
         if decision.action == "defer":
             assert decision.at is not None
             writes.deferred.append(
@@ -372,7 +355,7 @@ class Firing:
             writes.touch_entry(touch, "deferred", decision.rule, detail)
             return
         status = "cancelled" if decision.action == "cancel" else "skipped"
-        self._finish(writes, touch, status, decision.rule, now)
+        self._finish(writes, touch, status, decision.rule)
         chain = ctx.chain
         if decision.stop_chain and chain.status in ("active", "paused"):
             chain.status = "stopped"  # later touches of this batch see it
