@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -135,24 +135,19 @@ class Outbound:
         """The provider calls of a batch whose rows are committed; results in order."""
         if not items:
             return []
+
+        def call(item: SendItem) -> Awaitable[SendResult]:
+            return self._call(item.channel, address_for(item.contact, item.channel), item.message)
+
         if len(items) <= concurrency:  # no gate needed: every call may start at once
-            return list(
-                await asyncio.gather(
-                    *(
-                        self._call(i.channel, address_for(i.contact, i.channel), i.message)
-                        for i in items
-                    )
-                )
-            )
+            return list(await asyncio.gather(*(call(item) for item in items)))
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(item: SendItem) -> SendResult:
+        async def gated(item: SendItem) -> SendResult:
             async with gate:
-                return await self._call(
-                    item.channel, address_for(item.contact, item.channel), item.message
-                )
+                return await call(item)
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        return list(await asyncio.gather(*(gated(item) for item in items)))
 
     async def record_outcomes(
         self,
@@ -161,7 +156,7 @@ class Outbound:
         ids: Sequence[int],
         results: Sequence[SendResult],
     ) -> None:
-        """The outcomes of a batch, one executemany UPDATE in the caller's transaction."""
+        """The outcomes of a batch, one bulk UPDATE in the caller's transaction."""
         if not ids:
             return
         rows = [self._outcome(i, r) for i, r in zip(ids, results, strict=True)]
