@@ -15,16 +15,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.service import ROOT, peak_rss_mb, postgres_database, running_service, sqlite_database
+from bench.service import (
+    ROOT,
+    cpu_seconds,
+    peak_rss_mb,
+    postgres_database,
+    running_service,
+    sqlite_database,
+)
 
 KEY = "bench-key-0123456789"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load(url: str, mode: str, concurrency: int) -> dict[str, float]:

@@ -28,7 +28,14 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.loadgen import open_loop, raw_post
-from bench.service import ROOT, free_port, postgres_database, running_service, sqlite_database
+from bench.service import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    postgres_database,
+    running_service,
+    sqlite_database,
+)
 from bot.channels.twilio_sms import compute_signature
 from bot.channels.whatsapp import sign
 
@@ -142,12 +149,6 @@ def requests(provider: str, port: int, count: int) -> list[bytes]:
     run = str(time.monotonic_ns() % 1_000_000 + 1)  # distinct ids per call (Telegram: an int)
     build = BUILDERS[provider]
     return [raw_post(port, f"/webhooks/{provider}", *build(n, run)) for n in range(count)]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc), all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def settle(pid: int, limit: float = 20.0) -> None:
