@@ -7,6 +7,7 @@ templates, quick replies and A/B variants, and what stops it.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -164,14 +165,17 @@ class Flow(Model):
     def is_payment(self) -> bool:
         return self.trigger.event == "payment.failed"
 
+    @functools.cached_property
+    def step_index(self) -> dict[str, int]:
+        """Each step's position by name (firing looks a step up for every touch)."""
+        return {s.step: n for n, s in enumerate(self.steps)}
+
     def step_named(self, name: str) -> Step | None:
-        base = name.split(":", 1)[0]
-        return next((s for s in self.steps if s.step == base), None)
+        index = self.step_index.get(name.split(":", 1)[0])
+        return None if index is None else self.steps[index]
 
     def next_step(self, name: str) -> Step | None:
-        names = [s.step for s in self.steps]
-        base = name.split(":", 1)[0]
-        if base not in names:
+        index = self.step_index.get(name.split(":", 1)[0])
+        if index is None or index + 1 >= len(self.steps):
             return None
-        index = names.index(base) + 1
-        return self.steps[index] if index < len(self.steps) else None
+        return self.steps[index + 1]

@@ -15,6 +15,9 @@ from pydantic import Field, field_validator
 
 from flows.model import Duration, Model
 
+PREFIX_MAX = 8  # "+" and up to 7 digits: the longest phone prefix a rule may name
+CACHE_MAX = 20_000  # prefix and zone combinations remembered per rule set
+
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
@@ -49,7 +52,7 @@ class _Windowed(Model):
     @classmethod
     def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for prefix in value:
-            if not re.match(r"^\+\d{1,7}$", prefix):
+            if not re.match(r"^\+\d{1,7}$", prefix):  # at most PREFIX_MAX characters
                 raise ValueError(f"{prefix!r} is not a phone prefix like +1 or +1305")
         return value
 
@@ -80,10 +83,29 @@ class CountryRules(Model):
     shop: ShopRules = ShopRules()
     countries: tuple[Country, ...] = ()
 
+    @functools.cached_property
+    def matches(self) -> dict[str, tuple[Country | None, Area | None]]:
+        """`country_for` by the phone's first PREFIX_MAX characters (all a prefix can use)."""
+        return {}
+
+    @functools.cached_property
+    def windows(self) -> dict[tuple[str | None, str | None, str], Window]:
+        """`window_for` by phone prefix, zone and default zone."""
+        return {}
+
     def country_for(self, phone: str | None) -> tuple[Country | None, Area | None]:
         """The longest matching country prefix and, within it, area prefix."""
         if not phone:
             return None, None
+        head = phone[:PREFIX_MAX]
+        found = self.matches.get(head)
+        if found is None:
+            found = self._match(head)
+            if len(self.matches) < CACHE_MAX:
+                self.matches[head] = found
+        return found
+
+    def _match(self, phone: str) -> tuple[Country | None, Area | None]:
         best: Country | None = None
         for country in self.countries:
             if any(phone.startswith(p) for p in country.prefixes) and (
@@ -125,6 +147,18 @@ def window_for(
     rules: CountryRules, phone: str | None, timezone: str | None, default_zone: str
 ) -> Window:
     """The narrowest of: the shop's window, the country's, the area's (R-SR2, R-SR10)."""
+    key = (phone[:PREFIX_MAX] if phone else None, timezone, default_zone)
+    found = rules.windows.get(key)
+    if found is None:
+        found = _narrowest(rules, phone, timezone, default_zone)
+        if len(rules.windows) < CACHE_MAX:
+            rules.windows[key] = found
+    return found
+
+
+def _narrowest(
+    rules: CountryRules, phone: str | None, timezone: str | None, default_zone: str
+) -> Window:
     zone_known = bool(timezone)
     zone = ZoneInfo(timezone) if timezone else ZoneInfo(default_zone)
     start, end = parse_window(
