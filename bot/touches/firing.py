@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from bot.settings import Settings
 from bot.store.bulk import among, insert_rows, update_rows
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Chain, Touch
-from bot.touches.context import load_contexts, rows_of
+from bot.touches.context import change_snapshot, load_contexts, rows_of
 from bot.touches.control import PENDING
 from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
@@ -50,6 +51,7 @@ SEND_CONCURRENCY = 64  # touches per chunk: `sending` together, so at most this 
 LANE_BATCH = 256  # touches a lane claims and decides in one transaction
 LANES = 2  # with a backlog, lanes claim, decide and send side by side (PostgreSQL)
 IN_FLIGHT_MAX = SEND_CONCURRENCY * LANES  # `sending` at once: what a crash can leave unknown
+PASS_SECONDS = 10.0  # a tick going on with what fell due meanwhile lets the other ticks run
 LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was abandoned
 
 _TOUCHES = cast(Table, Touch.__table__)
@@ -192,7 +194,21 @@ class Firing:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
     async def tick(self, now: datetime) -> int:
-        """Fire everything due by `now`; return how many touches were handled."""
+        """Fire everything due by `now`, then, while that found work and the clock moved on,
+        what fell due meanwhile (under load the next pass would start only an interval
+        later); return how many touches were handled."""
+        handled = 0
+        started = time.monotonic()
+        while True:
+            fired = await self._fire(now)
+            handled += fired
+            later = self.clock.now()
+            if not fired or later <= now or time.monotonic() - started > PASS_SECONDS:
+                return handled
+            now = later
+
+    async def _fire(self, now: datetime) -> int:
+        """Everything due by `now`, in lanes; how many touches were handled."""
         if not await self._anything_due(now):
             return 0
         helpers: list[asyncio.Task[int]] = []
@@ -358,7 +374,7 @@ class Firing:
         self._finish(writes, touch, status, decision.rule)
         chain = ctx.chain
         if decision.stop_chain and chain.status in ("active", "paused"):
-            chain.status = "stopped"  # later touches of this batch see it
+            change_snapshot(chain, status="stopped")  # later touches of this batch see it
             writes.stop(chain.id, decision.stop_chain)
 
     async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
