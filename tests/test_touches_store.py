@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from bot.app import create_app
 from bot.app_keys import ENGINE, OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage, SendResult
+from bot.clock import SandboxClock
 from bot.store.models import AuditEntry, Chain, Checkout, Event, Message, Touch
 from bot.touches.keys import FIRING
 from bot.touches.recovery import recover
@@ -99,6 +100,21 @@ async def test_a_tick_with_nothing_due_only_reads(client: Any) -> None:
         assert "UPDATE" in statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_tick_goes_on_with_what_fell_due_while_it_worked(client: Any) -> None:
+    """Under load a pass takes a while; touches due by the time it ends are fired in the
+    same pass, not an interval later (lateness of firing)."""
+    shop = Shop(client)
+    await shop.start("c1", phone="+79160000001")
+    await shop.start("c2", when=at(minutes=5), phone="+79160000002")
+    firing = client.app[FIRING]
+    clock = firing.clock
+    assert isinstance(clock, SandboxClock)
+    clock.set(at(minutes=36))  # c2's first touch is due at 35 min, c1's at 30
+    assert await firing.tick(at(minutes=31)) == 2
+    assert len(await shop.outbox("c1")) == len(await shop.outbox("c2")) == 1
+    assert await firing.tick(at(minutes=37)) == 0
 
 
 async def test_three_touches_per_chain_at_most(client: Any) -> None:
