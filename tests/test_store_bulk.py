@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.bulk import among, insert_rows, update_rows
+from bot.store.bulk import among, insert_rows, plan_as_key_lookups, update_rows
 from bot.store.db import SessionFactory, make_engine, make_session_factory
 from bot.store.models import AuditEntry, Chain, Contact, Message, ReportStaleContact, Touch
 
@@ -219,3 +219,31 @@ async def test_values_the_same_for_every_row_are_written_to_each(sessions: Sessi
         touches[1]: ("whatsapp", "sending", later, "me"),
     }
     assert sorted(tuple(row) for row in audit) == [(c, later, "R-SR1", {"n": c}) for c in people]
+
+
+# SQLite plans by its indexes, not by statistics: PostgreSQL only.
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_key_lookups_use_an_index_even_without_statistics(
+    sessions: SessionFactory, engine: AsyncEngine
+) -> None:
+    """Firing's lookup of 256 chains' touches in a table never analyzed: PostgreSQL's default
+    estimates make it scan every row, unless the transaction is planned as key lookups."""
+    (contact_id,) = await _contacts(sessions, 1)
+    chain = {"contact_id": contact_id, "flow": "cart", "status": "active", "started_at": T0}
+    chains = [chain | {"anchor_at": T0}]
+    async with sessions.begin() as session:
+        await insert_rows(session, cast(Table, Chain.__table__), chains * 300)
+        chain_ids = list((await session.scalars(select(Chain.id))).all())
+        touch = {"contact_id": contact_id, "flow": "cart", "step": "s1", "status": "sent"}
+        rows = [touch | {"chain_id": c, "due_at": T0, "created_at": T0} for c in chain_ids] * 70
+        await insert_rows(session, TOUCHES, rows)  # 21,000 touches, no ANALYZE
+    lookup = select(Touch.chain_id, Touch.status).where(Touch.chain_id.in_(chain_ids[:256]))
+    async with sessions.begin() as session:
+        await plan_as_key_lookups(session)
+        compiled = lookup.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+        assert "Index" in plan and "Seq Scan on touches" not in plan, plan
+    async with sessions() as session:  # SET LOCAL: gone with its transaction
+        assert await session.scalar(text("SHOW enable_seqscan")) == "on"

@@ -42,6 +42,18 @@ def among(
     return column.in_(list(values))
 
 
+_INDEX_PLANS = text("SET LOCAL enable_seqscan = off")
+
+
+async def plan_as_key_lookups(session: AsyncSession) -> None:
+    """PostgreSQL: plan the rest of this transaction as the key lookups its statements are.
+    Statistics lag a burst of new rows (autovacuum analyzes a grown table a minute or more
+    later, never when it is off), and plans made on them can scan a whole table for 256
+    rows; this makes a scan the last resort, whatever the statistics say."""
+    if _is_postgres(session):
+        await session.execute(_INDEX_PLANS)
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 

@@ -19,6 +19,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -32,7 +33,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbound import Outbound, SendItem
 from bot.settings import Settings
-from bot.store.bulk import among, insert_rows, update_rows
+from bot.store.bulk import among, insert_rows, plan_as_key_lookups, update_rows
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Chain, Touch
 from bot.touches.context import change_snapshot, load_contexts, rows_of
@@ -193,6 +194,13 @@ class Firing:
         """SQLite: queue behind this process's other writers (see bot/channels/write_lock)."""
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
+    @contextlib.asynccontextmanager
+    async def _lookups(self) -> AsyncIterator[AsyncSession]:
+        """A writing transaction of key lookups and bulk writes by key, planned as such."""
+        async with self._write(), self.sessions.begin() as session:
+            await plan_as_key_lookups(session)
+            yield session
+
     async def tick(self, now: datetime) -> int:
         """Fire everything due by `now`, then, while that found work and the clock moved on,
         what fell due meanwhile (under load the next pass would start only an interval
@@ -266,7 +274,7 @@ class Firing:
         while True:
             # Committed before waiting for the turn to send: a lane waiting holds no row
             # lock (a SKIP LOCKED scan may keep locks on rows it did not return).
-            async with self._write(), self.sessions.begin() as session:
+            async with self._lookups() as session:
                 claimed = (await session.execute(self._claim_lane, self._claim_params(now))).all()
                 if not claimed:
                     return handled
@@ -291,14 +299,14 @@ class Firing:
         chunks = [jobs[i : i + SEND_CONCURRENCY] for i in range(0, len(jobs), SEND_CONCURRENCY)]
         async with self._in_flight:
             try:
-                async with self._write(), self.sessions.begin() as session:
+                async with self._lookups() as session:
                     await self._mark_sending(session, chunks[0], now)
                 for n, chunk in enumerate(chunks):
                     # Committed `sending`: now, and only now, the provider calls (R-SR9).
                     await self._send_chunk(chunk)
                     following = chunks[n + 1] if n + 1 < len(chunks) else []
                     # One commit: this chunk's outcomes and the next chunk's mark.
-                    async with self._write(), self.sessions.begin() as session:
+                    async with self._lookups() as session:
                         await self._record(session, chunk, flows, now)
                         if following:
                             await self._mark_sending(session, following, now)
