@@ -11,7 +11,7 @@ While firing it also counts the work done (CPU time of this process, SQL stateme
 commits), which is steadier than wall clock on a shared machine; BENCH_PROFILE=FILE writes
 a cProfile of the firing phase. Autovacuum is off on these machines, so the bench does its
 work: VACUUM ANALYZE of the tables planning filled before firing, and of those firing
-writes once a minute while it fires.
+writes once a minute while it fires (BENCH_AUTOVACUUM=0 leaves both out).
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ PLANNED_TABLES = ("contacts", "consents", "checkouts", "chains", "touches", "eve
 # What firing writes to.
 FIRED_TABLES = ("touches", "messages", "chains", "audit_log", "report_stale_contacts")
 AUTOVACUUM_NAPTIME = 60.0  # seconds: PostgreSQL's default autovacuum_naptime
+# BENCH_AUTOVACUUM=0: no VACUUM ANALYZE at all, as on a database with autovacuum off
+AUTOVACUUM = os.environ.get("BENCH_AUTOVACUUM", "1") != "0"
 
 
 async def _vacuum(engine: Any, tables: tuple[str, ...]) -> None:
@@ -257,8 +259,9 @@ async def run(url: str) -> dict[str, float]:
     try:
         consents, _ = await _post_all(base, "consent", deadline)
         planned, plan_seconds = await _post_all(base, "checkout", deadline)
-        await _vacuum(app[ENGINE], PLANNED_TABLES)
-        upkeep = asyncio.create_task(_autovacuum(app[ENGINE]))
+        if AUTOVACUUM:
+            await _vacuum(app[ENGINE], PLANNED_TABLES)
+            upkeep = asyncio.create_task(_autovacuum(app[ENGINE]))
         sql.on = True
         if profile is not None:
             profile.enable()
