@@ -197,10 +197,13 @@ def main() -> None:
         f"{REPEAT} requests each after one warm-up"
     )
     print(f"{'request':<24} {'median s':>9} {'min s':>7} {'max s':>7} {'bytes':>8} {'< 2 s':>6}")
-    for label, times, size in rows:
-        median = statistics.median(times)
+    for label, seconds, size in rows:
+        median = statistics.median(seconds)
         ok = "yes" if median < TARGET_SECONDS else "NO"
-        print(f"{label:<24} {median:>9.2f} {min(times):>7.2f} {max(times):>7.2f} {size:>8} {ok:>6}")
+        print(
+            f"{label:<24} {median:>9.2f} {min(seconds):>7.2f} {max(seconds):>7.2f}"
+            f" {size:>8} {ok:>6}"
+        )
 
 
 if __name__ == "__main__":
