@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -17,6 +19,20 @@ from flows.model import Duration, Model
 
 PREFIX_MAX = 8  # "+" and up to 7 digits: the longest phone prefix a rule may name
 CACHE_MAX = 20_000  # prefix and zone combinations remembered per rule set
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(cache: dict[K, V], key: K, compute: Callable[[], V]) -> V:
+    """`cache[key]`, computed and kept on first use while the cache holds under CACHE_MAX."""
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        if len(cache) < CACHE_MAX:
+            cache[key] = found
+    return found
+
 
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -98,12 +114,7 @@ class CountryRules(Model):
         if not phone:
             return None, None
         head = phone[:PREFIX_MAX]
-        found = self.matches.get(head)
-        if found is None:
-            found = self._match(head)
-            if len(self.matches) < CACHE_MAX:
-                self.matches[head] = found
-        return found
+        return _remembered(self.matches, head, lambda: self._match(head))
 
     def _match(self, phone: str) -> tuple[Country | None, Area | None]:
         best: Country | None = None
@@ -148,12 +159,7 @@ def window_for(
 ) -> Window:
     """The narrowest of: the shop's window, the country's, the area's (R-SR2, R-SR10)."""
     key = (phone[:PREFIX_MAX] if phone else None, timezone, default_zone)
-    found = rules.windows.get(key)
-    if found is None:
-        found = _narrowest(rules, phone, timezone, default_zone)
-        if len(rules.windows) < CACHE_MAX:
-            rules.windows[key] = found
-    return found
+    return _remembered(rules.windows, key, lambda: _narrowest(rules, phone, timezone, default_zone))
 
 
 def _narrowest(
