@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from bot.app_keys import HEALTH_PROBES, SETTINGS
+from bot.app_keys import CLOCK, EVENT_LISTENERS, HEALTH_PROBES, SCHEDULER, SESSIONS, SETTINGS
 from bot.integrations import shopify
+from bot.integrations.retailcrm import RetailCrmSync
 from bot.integrations.status import INTEGRATIONS, IntegrationStatus
+
+RETAILCRM_SYNC: web.AppKey[RetailCrmSync] = web.AppKey("retailcrm_sync")
+
+
+async def _retailcrm(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    status = app[INTEGRATIONS]["retailcrm"]
+    sync = RetailCrmSync(
+        app[SESSIONS],
+        app[CLOCK],
+        app[EVENT_LISTENERS],
+        status,
+        base_url=settings.retailcrm_url,
+        api_key=settings.retailcrm_api_key,
+        timezone=settings.default_timezone,
+        shop_file=settings.flows_dir / "shop.yml",
+    )
+    app[RETAILCRM_SYNC] = sync
+    app[HEALTH_PROBES]["retailcrm"] = lambda: status.health
+    app[SCHEDULER].add_cron(
+        "retailcrm-sync", sync.run, minute=f"*/{settings.retailcrm_sync_minutes}"
+    )
+    yield
 
 
 def setup(app: web.Application) -> None:
@@ -20,4 +46,4 @@ def setup(app: web.Application) -> None:
     }
     app.router.add_post("/integrations/shopify/webhooks", shopify.post_webhook)
     if app[INTEGRATIONS]["retailcrm"].configured:
-        app[HEALTH_PROBES]["retailcrm"] = lambda: app[INTEGRATIONS]["retailcrm"].health
+        app.cleanup_ctx.append(_retailcrm)

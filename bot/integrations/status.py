@@ -32,7 +32,7 @@ class IntegrationStatus:
 
     @property
     def health(self) -> str:
-        return "degraded" if self.last_error else "ok"
+        return f"degraded: {self.last_error}" if self.last_error else "ok"
 
     def as_dict(self) -> dict[str, Any]:
         def stamp(value: datetime | None) -> str | None:

@@ -346,3 +346,16 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
+
+
+class IntegrationCursor(Base):
+    """Where a shop platform's sync stands: the last history id applied, with the events it
+    produced in one transaction, so a restart neither loses nor repeats a change (R-IN3)."""
+
+    __tablename__ = "integration_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    since_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    last_sync_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_error_at: Mapped[datetime | None]
