@@ -162,3 +162,16 @@ async def test_signed_checkout_gets_touch_1_and_orders_paid_stops_the_chain(
     assert fulfilled[1] == {"status": "accepted"}
     async with shop_client.app[SESSIONS]() as session:
         assert await session.scalar(select(Checkout.order_status)) == "delivered"
+
+
+async def test_a_store_failure_is_503_so_shopify_delivers_again(
+    shop_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.api.events import INGEST
+
+    async def broken(*_: Any) -> set[str]:
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr(shop_client.app[INGEST], "submit", broken)
+    status, body = await deliver(shop_client, "checkouts/create", payload("checkouts_create"))
+    assert status == 503 and body["status"] == "unavailable"

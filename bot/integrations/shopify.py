@@ -349,7 +349,12 @@ async def post_webhook(request: web.Request) -> web.Response:
     if event is None:
         count.labels(platform="shopify", outcome="ignored").inc()
         return _answer(200, "ignored")
-    new_ids = await app[INGEST].submit(SHOP, [event])
+    try:
+        new_ids = await app[INGEST].submit(SHOP, [event])
+    except Exception:  # the store, not the payload: 503 makes Shopify deliver it again
+        log.exception("shopify %s webhook could not be stored", topic)
+        count.labels(platform="shopify", outcome="unavailable").inc()
+        return _answer(503, "unavailable", "could not store the event; retry")
     outcome = "accepted" if event.id in new_ids else "duplicate"
     count.labels(platform="shopify", outcome=outcome).inc()
     app[INTEGRATIONS]["shopify"].event(app[CLOCK].now())
