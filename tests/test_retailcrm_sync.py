@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,6 +17,7 @@ from bot.app_keys import SESSIONS
 from bot.channels.fakes.loopback import LoopbackServer
 from bot.clock import SandboxClock
 from bot.integrations.fakes.retailcrm import FakeRetailCrm
+from bot.integrations.retailcrm import translate
 from bot.integrations.setup import RETAILCRM_SYNC
 from bot.store.models import Checkout, Contact, Event, IntegrationCursor
 from tests.conftest import make_settings
@@ -174,3 +177,31 @@ async def test_refused_key_keeps_the_cursor_and_names_the_error(
         cursor = await session.get(IntegrationCursor, "retailcrm")
     assert cursor is not None and cursor.since_id is None
     assert cursor.last_error is not None and 'Wrong "apiKey" value' in cursor.last_error
+
+
+async def test_documented_history_page_becomes_events(
+    make_client: Callable[..., Any], crm: tuple[FakeRetailCrm, str]
+) -> None:
+    """A page shaped like retailCRM's documented answer: the created record carries the
+    whole order (its customer serves the later records), a comment change is no event."""
+    fake, _ = crm
+    client = await make_client()
+    await client.app[RETAILCRM_SYNC].run()
+    page = json.loads(
+        (Path(__file__).parent / "fixtures/retailcrm/orders_history.json").read_text()
+    )
+    fake.records = page["history"]
+    assert await client.app[RETAILCRM_SYNC].run() == 3
+    assert not any(r.get("by") for r in fake.requests)  # no order had to be fetched
+    async with client.app[SESSIONS]() as session:
+        rows = (await session.execute(select(Event.event_id, Event.type, Event.contact_ref))).all()
+    assert sorted(rows) == [
+        ("retailcrm:history:9001", "order.status_changed", CUSTOMER),
+        ("retailcrm:history:9002", "order.status_changed", CUSTOMER),
+        ("retailcrm:history:9004", "order.paid", CUSTOMER),
+    ]
+    shipped = translate(page["history"][1], page["history"][0]["order"], ZoneInfo("Europe/Moscow"),
+                        {"send-to-delivery": "shipped"})  # fmt: skip
+    assert shipped is not None and shipped["order"] == {"id": "retailcrm:3001", "status": "shipped"}
+    assert shipped["occurred_at"] == "2026-03-02T12:05:00+03:00"
+    assert shipped["contact"] == {"id": CUSTOMER, "phone": "+79167654321", "name": "Мария"}

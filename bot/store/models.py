@@ -115,6 +115,7 @@ class Checkout(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "external_id"),
         Index("ix_checkouts_last_activity", "last_activity_at"),
+        Index("ix_checkouts_order", "order_id"),  # status changes name only the order
         Index(
             "ix_checkouts_paid_at",
             "paid_at",

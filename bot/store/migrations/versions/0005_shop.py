@@ -1,4 +1,5 @@
-"""shop integrations: the retailCRM history cursor, stored with the events it produced
+"""shop integrations: the retailCRM history cursor, stored with the events it produced;
+checkouts found by order id (fulfilments and status changes name only the order)
 
 Revision ID: 0005_shop
 Revises: 0004
@@ -25,7 +26,9 @@ def upgrade() -> None:
         sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_index("ix_checkouts_order", "checkouts", ["order_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_checkouts_order", table_name="checkouts")
     op.drop_table("integration_cursors")
