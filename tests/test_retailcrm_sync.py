@@ -205,3 +205,20 @@ async def test_documented_history_page_becomes_events(
     assert shipped is not None and shipped["order"] == {"id": "retailcrm:3001", "status": "shipped"}
     assert shipped["occurred_at"] == "2026-03-02T12:05:00+03:00"
     assert shipped["contact"] == {"id": CUSTOMER, "phone": "+79167654321", "name": "Мария"}
+
+
+async def test_a_bad_record_is_skipped_and_its_neighbours_applied(
+    make_client: Callable[..., Any], crm: tuple[FakeRetailCrm, str]
+) -> None:
+    fake, _ = crm
+    client = await make_client()
+    await client.app[RETAILCRM_SYNC].run()
+    fake.add_order(_order())
+    fake.change(1001, "status", "new", "delivering", "2026-03-02 12:01:00", full=True)
+    fake.records[-1]["createdAt"] = "2026-03-02T12:01:00Z"  # not retailCRM's format
+    fake.change(1001, "status", "delivering", "complete", "2026-03-02 12:02:00", full=True)
+    assert await client.app[RETAILCRM_SYNC].run() == 1
+    async with client.app[SESSIONS]() as session:
+        cursor = await session.get(IntegrationCursor, "retailcrm")
+        status = await session.scalar(select(Event.event_id))
+    assert cursor is not None and cursor.since_id == 2 and status == "retailcrm:history:2"

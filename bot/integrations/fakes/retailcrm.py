@@ -86,7 +86,7 @@ class FakeRetailCrm:
             r
             for r in self.records
             if r["id"] > since
-            and (start_at is None or datetime.strptime(r["createdAt"], _STAMP) >= start_at)
+            and (start_at is None or str(r["createdAt"]) >= start_at.strftime(_STAMP))
         ]
         pages = max(1, -(-len(found) // limit))
         chunk = found[(page - 1) * limit : page * limit]
