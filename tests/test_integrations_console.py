@@ -31,5 +31,10 @@ async def test_admins_see_integration_state_operators_do_not(
     after = await client.get("/console/api/integrations", headers=staff["admin"])
     shopify = next(i for i in (await after.json())["integrations"] if i["name"] == "shopify")
     assert shopify["last_event_at"] == "2026-03-02T09:00:00+00:00"
+    assert shopify["last_error"] is None
+    await deliver(client, "checkouts/create", payload("checkouts_create"), secret="old-secret")
+    refused = await client.get("/console/api/integrations", headers=staff["admin"])
+    shopify = next(i for i in (await refused.json())["integrations"] if i["name"] == "shopify")
+    assert shopify["last_error"] == "HTTP 401: bad or missing X-Shopify-Hmac-Sha256"
     page = await client.get("/console/admin", headers=staff["admin"])
     assert "Shop integrations" in await page.text()

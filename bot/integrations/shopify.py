@@ -307,6 +307,17 @@ def _answer(status: int, outcome: str, detail: str | None = None) -> web.Respons
 
 
 async def post_webhook(request: web.Request) -> web.Response:
+    """The handler; a refused webhook is the integration's last error in the console."""
+    response = await _handle(request)
+    if response.status >= 400 and isinstance(response.text, str):
+        error = json.loads(response.text).get("error", "")
+        request.app[INTEGRATIONS]["shopify"].failed(
+            request.app[CLOCK].now(), f"HTTP {response.status}: {error}"
+        )
+    return response
+
+
+async def _handle(request: web.Request) -> web.Response:
     app = request.app
     count = app[METRICS].integration_total
     secret = app[SETTINGS].shopify_webhook_secret
