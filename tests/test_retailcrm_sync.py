@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.app_keys import SESSIONS
+from bot.app_keys import SCHEDULER, SESSIONS
 from bot.channels.fakes.loopback import LoopbackServer
 from bot.clock import SandboxClock
 from bot.integrations.fakes.retailcrm import FakeRetailCrm
@@ -93,6 +93,7 @@ async def test_status_change_sends_the_status_message(
     fake.change(1001, "status", None, "new", "2026-03-02 11:00:00", full=True)  # before connecting
     client = await make_client()
     sync = client.app[RETAILCRM_SYNC]
+    assert client.app[SCHEDULER]._aps.get_job("retailcrm-sync") is not None  # every few minutes
     assert await sync.run() == 0
     shop = Shop(client)
     await shop.post(consent(CUSTOMER, "whatsapp"))

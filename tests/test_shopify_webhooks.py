@@ -13,7 +13,12 @@ from sqlalchemy import func, select
 from bot.app import create_app
 from bot.app_keys import SESSIONS
 from bot.clock import SandboxClock
-from bot.integrations.shopify import checkout_event, consent_event, order_status_event
+from bot.integrations.shopify import (
+    checkout_event,
+    consent_event,
+    order_paid_event,
+    order_status_event,
+)
 from bot.store.models import Checkout, Consent, Contact, Event
 from tests.conftest import make_settings
 from tests.shopify_fixtures import CUSTOMER, SECRET, deliver, payload
@@ -174,3 +179,19 @@ async def test_a_store_failure_is_503_so_shopify_delivers_again(
     monkeypatch.setattr(shop_client.app[INGEST], "submit", broken)
     status, body = await deliver(shop_client, "checkouts/create", payload("checkouts_create"))
     assert status == 503 and body["status"] == "unavailable"
+
+
+def test_order_topics_translate_to_the_events_of_the_contract() -> None:
+    order = payload("orders_paid")
+    paid = order_paid_event(order, "wh-paid")
+    assert paid is not None and paid["type"] == "order.paid"
+    assert paid["checkout"] == {"id": "shopify:0c8c0a6e4f0d6e1c2b3a49586c7d8e9f"}
+    assert paid["contact"]["id"] == CUSTOMER and paid["total"] == "6860.00"
+    assert order_paid_event(order | {"checkout_token": None}, "wh-pos") is None  # POS order
+    cancelled = order | {"cancelled_at": "2026-03-02T13:00:00+03:00", "cancel_reason": "customer"}
+    event = order_status_event("orders/cancelled", cancelled, "wh-c", None)
+    assert event is not None and event["order"]["status"] == "cancelled"
+    assert event["occurred_at"] == "2026-03-02T13:00:00+03:00"
+    assert event["checkout"] == paid["checkout"]
+    fulfilled = order_status_event("orders/fulfilled", order, "wh-f", None)
+    assert fulfilled is not None and fulfilled["order"]["status"] == "shipped"
