@@ -1,4 +1,5 @@
-"""`make bench-events`: events API throughput and latency on SQLite and PostgreSQL, one run.
+"""`make bench-events`: events API and signed Shopify webhooks (one checkout each), throughput
+and latency on SQLite and PostgreSQL, one run.
 
 The service runs as `nudge run` in its own process; the load comes from a second process
 on loopback. Each phase is bounded (BENCH_SECONDS, default 10 s). Besides events/s, the
@@ -25,10 +26,12 @@ from bench.service import (
 )
 
 KEY = "bench-key-0123456789"
+SHOPIFY_SECRET = "bench-shopify-secret"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 
 
 def _load(url: str, mode: str, concurrency: int) -> dict[str, float]:
+    key = SHOPIFY_SECRET if mode == "shopify" else KEY
     output = subprocess.run(
         [
             sys.executable,
@@ -37,7 +40,7 @@ def _load(url: str, mode: str, concurrency: int) -> dict[str, float]:
             "--url",
             url,
             "--key",
-            KEY,
+            key,
             "--mode",
             mode,
             "--seconds",
@@ -61,8 +64,9 @@ def main() -> None:
             ("SQLite", sqlite_database(Path(tmp))),
             ("PostgreSQL", postgres_database()),
         ):
-            with database as url, running_service(url, KEY) as (base, process):
-                for mode, concurrency in (("single", 32), ("batch", 8)):
+            secret = {"NUDGE_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET}
+            with database as url, running_service(url, KEY, secret) as (base, process):
+                for mode, concurrency in (("single", 32), ("batch", 8), ("shopify", 32)):
                     cpu = cpu_seconds(process.pid)
                     result = _load(base, mode, concurrency)
                     used = cpu_seconds(process.pid) - cpu
@@ -74,7 +78,7 @@ def main() -> None:
         f"{'errors':>6} {'RSS MiB':>8} {'CPU ms/event':>12}"
     )
     for name, mode, r, rss in rows:
-        label = "1 event" if mode == "single" else "100/batch"
+        label = {"single": "1 event", "batch": "100/batch", "shopify": "Shopify"}[mode]
         print(
             f"{name:<11} {label:<10} {r['events_per_s']:>9.0f} {r['p50_ms']:>8.1f} "
             f"{r['p99_ms']:>8.1f} {int(r['errors']):>6} {rss:>8.0f} {r['cpu_ms']:>12.3f}"

@@ -2,6 +2,7 @@
 
 `run` (the events API, closed loop): run as its own process, posts events for a fixed time,
 prints JSON stats: python -m bench.loadgen --url URL --key KEY --mode single|batch --seconds 10
+(`--mode shopify --key SECRET`: signed Shopify checkouts/create webhooks, one per request).
 
 `open_loop` (webhooks): pre-built raw HTTP/1.1 requests sent at a fixed rate over keep-alive
 connections by bare asyncio protocols, latency from each request's intended send time.
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -43,6 +47,40 @@ def _event(run: str, n: int) -> dict[str, Any]:
     }
 
 
+def _shopify_checkout(run: str, n: int) -> dict[str, Any]:
+    """A checkouts/create payload (the fields Nudge reads, as Shopify sends them)."""
+    token = f"{run}{n:026x}"
+    return {
+        "id": n,
+        "token": token,
+        "updated_at": "2026-03-02T12:00:00+03:00",
+        "completed_at": None,
+        "gateway": None,
+        "shipping_lines": [],
+        "currency": "RUB",
+        "presentment_currency": "RUB",
+        "customer_locale": "ru-RU",
+        "total_price": "5990.00",
+        "abandoned_checkout_url": f"https://demo.myshopify.com/1/checkouts/ac/{token}/recover",
+        "line_items": [{"title": "Кроссовки", "variant_title": "42", "quantity": 1,
+                        "price": "5990.00"}],
+        "phone": f"+7916{n % 10_000_000:07d}",
+        "customer": {"id": 7_000_000 + n % 5000, "first_name": "Anna"},
+    }  # fmt: skip
+
+
+def _shopify_request(run: str, n: int, secret: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(_shopify_checkout(run, n)).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return body, {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "checkouts/create",
+        "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
+        "X-Shopify-Shop-Domain": "demo.myshopify.com",
+        "X-Shopify-Webhook-Id": f"{run}-{n}",
+    }
+
+
 async def run(url: str, key: str, mode: str, seconds: float, concurrency: int) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:6]
     size = 100 if mode == "batch" else 1
@@ -57,6 +95,18 @@ async def run(url: str, key: str, mode: str, seconds: float, concurrency: int) -
         while time.perf_counter() < deadline:
             start = counter
             counter += size
+            if mode == "shopify":
+                body, signed = _shopify_request(run_id, start, key)
+                began = time.perf_counter()
+                path = f"{url}/integrations/shopify/webhooks"
+                async with session.post(path, data=body, headers=signed) as resp:
+                    answer = await resp.json()
+                    latencies.append(time.perf_counter() - began)
+                    if resp.status != 200 or answer.get("status") != "accepted":
+                        errors += 1
+                    else:
+                        accepted += 1
+                continue
             events = [_event(run_id, n) for n in range(start, start + size)]
             body = {"events": events} if mode == "batch" else events[0]
             began = time.perf_counter()
@@ -280,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--mode", choices=["single", "batch"], default="single")
+    parser.add_argument("--mode", choices=["single", "batch", "shopify"], default="single")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()

@@ -28,6 +28,7 @@ from bot.channels import setup as channels_setup
 from bot.clock import Clock, SandboxClock
 from bot.dialogue import setup as dialogue_setup
 from bot.health import get_health
+from bot.integrations import setup as integrations_setup
 from bot.metrics import Metrics, get_metrics
 from bot.reports import setup as reports_setup
 from bot.scheduler import Scheduler
@@ -109,4 +110,5 @@ def create_app(
     dialogue_setup.setup(app)
     console_setup.setup(app)
     reports_setup.setup(app)
+    integrations_setup.setup(app)
     return app

@@ -98,6 +98,7 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
 def _load_extensions() -> None:
     from bot import cli_commands, validation  # noqa: F401  (registers its command)
     from bot.dialogue import shell as _shell  # noqa: F401  (nudge shell)
+    from bot.integrations import shopify_admin as _shopify  # noqa: F401  (nudge shopify)
     from handoff import cli as _operators_cli  # noqa: F401  (nudge operators)
     from nlu import cli as _nlu_cli  # noqa: F401  (nudge train, nudge nlu eval)
 

@@ -68,6 +68,12 @@ class Metrics:
             ["currency"],
             registry=r,
         )
+        self.integration_total = Counter(
+            "nudge_integration_events_total",
+            "Shop platform payloads by platform and outcome (accepted, duplicate, ignored, ...)",
+            ["platform", "outcome"],
+            registry=r,
+        )
         self.report_seconds = Histogram(
             "nudge_report_seconds",
             "Time to build a report",

@@ -95,6 +95,12 @@ class Settings:
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
     shop_retry_url: str = ""
+    shopify_webhook_secret: str = ""
+    shopify_access_token: str = ""
+    shopify_api_url: str = ""
+    retailcrm_url: str = ""
+    retailcrm_api_key: str = ""
+    retailcrm_sync_minutes: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -184,4 +190,10 @@ def load_settings(root: Path | None = None) -> Settings:
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
         shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
+        shopify_webhook_secret=_env("NUDGE_SHOPIFY_WEBHOOK_SECRET", ""),
+        shopify_access_token=_env("NUDGE_SHOPIFY_ACCESS_TOKEN", ""),
+        shopify_api_url=_env("NUDGE_SHOPIFY_API_URL", "").rstrip("/"),
+        retailcrm_url=_env("NUDGE_RETAILCRM_URL", "").rstrip("/"),
+        retailcrm_api_key=_env("NUDGE_RETAILCRM_API_KEY", ""),
+        retailcrm_sync_minutes=_int("NUDGE_RETAILCRM_SYNC_MINUTES", 5, 1, 60),
     )

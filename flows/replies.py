@@ -121,6 +121,12 @@ class OperatorHours(_Strict):
     end: time = Field(time(21, 0), alias="to")
 
 
+class RetailCrmShop(_Strict):
+    """retailCRM status codes → the shop statuses the order status flow knows (R-IN3)."""
+
+    statuses: dict[str, str] = Field(default_factory=dict)
+
+
 class Shop(_Strict):
     currency: str = "RUB"
     payment_methods: tuple[PaymentMethod, ...] = ()
@@ -128,6 +134,7 @@ class Shop(_Strict):
     delivery_terms: Localized = Field(default_factory=dict)
     promotions: tuple[Promotion, ...] = ()
     operator_hours: OperatorHours = Field(default_factory=OperatorHours)
+    retailcrm: RetailCrmShop = Field(default_factory=RetailCrmShop)
 
 
 @dataclass

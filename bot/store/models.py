@@ -115,6 +115,7 @@ class Checkout(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "external_id"),
         Index("ix_checkouts_last_activity", "last_activity_at"),
+        Index("ix_checkouts_order", "order_id"),  # status changes name only the order
         Index(
             "ix_checkouts_paid_at",
             "paid_at",
@@ -346,3 +347,16 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
+
+
+class IntegrationCursor(Base):
+    """Where a shop platform's sync stands: the last history id applied, with the events it
+    produced in one transaction, so a restart neither loses nor repeats a change (R-IN3)."""
+
+    __tablename__ = "integration_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    since_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    last_sync_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_error_at: Mapped[datetime | None]

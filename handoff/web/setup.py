@@ -6,7 +6,7 @@ from aiohttp import web
 
 from handoff.auth import setup_auth
 from handoff.notify import setup_notifications
-from handoff.web import api, pages
+from handoff.web import api, integrations, pages
 from handoff.web.live import setup_live
 
 
@@ -16,4 +16,5 @@ def setup(app: web.Application) -> None:
     setup_live(app)
     api.add_routes(app)
     pages.add_routes(app)
+    integrations.add_routes(app)
     setup_notifications(app)
