@@ -95,6 +95,7 @@ class Settings:
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
     shop_retry_url: str = ""
+    holdout_enabled: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -184,4 +185,5 @@ def load_settings(root: Path | None = None) -> Settings:
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
         shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
+        holdout_enabled=_bool("NUDGE_HOLDOUT", True),
     )

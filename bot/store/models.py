@@ -166,7 +166,10 @@ class Chain(Base):
     """One recovery scenario: contact + checkout (or order); one active per contact (R-SR4)."""
 
     __tablename__ = "chains"
-    __table_args__ = (Index("ix_chains_contact_status", "contact_id", "status"),)
+    __table_args__ = (
+        Index("ix_chains_contact_status", "contact_id", "status"),
+        Index("ix_chains_started_at", "started_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
@@ -179,6 +182,8 @@ class Chain(Base):
     stopped_at: Mapped[datetime | None]
     recovered_at: Mapped[datetime | None]
     recovered_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # Held out of messages to measure the flow's lift (R-MX3): tracked, never touched.
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Touch(Base):
