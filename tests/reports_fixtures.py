@@ -68,6 +68,7 @@ class ChainSpec:
     answer_after_s: float | None = None
     resolved_by: str | None = None
     shop: str = "default"
+    holdout: bool = False
 
 
 async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
@@ -104,6 +105,7 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
         flow=spec.flow,
         variant=spec.variant,
         status="stopped" if spec.stop_reason else "active",
+        holdout=spec.holdout,
         stop_reason=spec.stop_reason,
         anchor_at=T0 - hours(1),
         started_at=T0 - hours(1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -69,6 +70,38 @@ class StepReport(BaseModel):
     comparisons: list[Comparison]
 
 
+class IncrementalRevenue(BaseModel):
+    """Revenue the messages added over the holdout's rate, with the lift's interval."""
+
+    currency: str
+    amount: Decimal = Field(description="messaged revenue − holdout revenue per chain × chains.")
+    low: Decimal
+    high: Decimal
+
+
+class Lift(BaseModel):
+    """Messaged chains against the flow's holdout, chains started in the period (R-MX3)."""
+
+    variant: str | None = Field(description="null: every messaged chain of the flow.")
+    messaged_chains: int
+    messaged_recovered: int
+    messaged_rate: Rate
+    holdout_chains: int
+    holdout_recovered: int
+    holdout_rate: Rate
+    lift: float | None = Field(description="messaged rate − holdout rate.")
+    lift_low: float | None = Field(description="95 % interval (Newcombe's hybrid score).")
+    lift_high: float | None
+    incremental_revenue: list[IncrementalRevenue]
+    verdict: Literal["lift", "harm", "no_clear_difference", "too_small", "no_holdout"]
+    summary: str = Field(description="The verdict in plain words.")
+
+
+class HoldoutReport(BaseModel):
+    overall: Lift
+    variants: list[Lift]
+
+
 class FlowReport(BaseModel):
     flow: str
     chains: int = Field(description="Distinct chains that got a touch in the period.")
@@ -77,6 +110,9 @@ class FlowReport(BaseModel):
     recovery_rate: Rate = Field(description="Recovered chains / chains touched in the period.")
     recovered_revenue: list[Money]
     steps: list[StepReport]
+    holdout: HoldoutReport | None = Field(
+        default=None, description="Lift over the chains held out of messages (R-MX3)."
+    )
 
 
 class ConversationReport(BaseModel):

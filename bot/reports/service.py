@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sql
+from bot.reports.lift import holdout_reports, lift_sql
 from bot.reports.outcomes import refresh_outcomes
 from bot.reports.schemas import (
     Comparison,
@@ -192,11 +193,13 @@ async def _conversation_rows(sessions: SessionFactory, q: Query) -> Conversation
 async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> RecoveryReport:
     """The three independent statements run at once, each on its own connection."""
     await refresh_outcomes(sessions)  # every write committed before the report counts
-    groups, revenue_rows, conversations = await asyncio.gather(
+    groups, revenue_rows, conversations, lift_rows = await asyncio.gather(
         _statement(sessions, q, sql.groups_sql),
         _statement(sessions, q, sql.revenue_sql),
         _conversation_rows(sessions, q),
+        _statement(sessions, q, lift_sql),
     )
+    holdouts = holdout_reports(lift_rows)
     chains: dict[str, int] = defaultdict(int)
     for row in groups:
         chains[row["flow"]] += int(row["chains"] or 0)
@@ -231,6 +234,7 @@ async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> 
                 recovery_rate=_rate(min(recovered, reached), reached),
                 recovered_revenue=_money(totals),
                 steps=step_reports,
+                holdout=holdouts.get(flow),
             )
         )
         flagged += [
