@@ -121,8 +121,27 @@ class OperatorHours(_Strict):
     end: time = Field(time(21, 0), alias="to")
 
 
+class Prices(_Strict):
+    """What one message costs the shop, per channel: `default` and per-country (ISO 3166
+    alpha-2) overrides, in `currency` (R-MX4: cost per recovered order)."""
+
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    whatsapp: dict[str, Decimal] = Field(default_factory=dict)
+    sms: dict[str, Decimal] = Field(default_factory=dict)
+    telegram: dict[str, Decimal] = Field(default_factory=dict)
+
+    def price(self, channel: str, country: str | None) -> Decimal | None:
+        table: dict[str, Decimal] = getattr(self, channel, {}) if channel in _CHANNELS else {}
+        found = table.get(country or "") if country else None
+        return found if found is not None else table.get("default")
+
+
+_CHANNELS = ("whatsapp", "sms", "telegram")
+
+
 class Shop(_Strict):
     currency: str = "RUB"
+    prices: Prices = Field(default_factory=Prices)
     payment_methods: tuple[PaymentMethod, ...] = ()
     delivery_options: tuple[DeliveryOption, ...] = ()
     delivery_terms: Localized = Field(default_factory=dict)

@@ -69,6 +69,7 @@ class ChainSpec:
     resolved_by: str | None = None
     shop: str = "default"
     holdout: bool = False
+    phone: str | None = None
 
 
 async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
@@ -76,7 +77,7 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
     contact = Contact(
         shop=spec.shop,
         external_id=f"c{n}",
-        phone=f"+7916{n:07d}",
+        phone=spec.phone or f"+7916{n:07d}",
         created_at=T0 - hours(48),
         updated_at=T0,
     )

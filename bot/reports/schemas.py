@@ -32,6 +32,8 @@ class VariantReport(BaseModel):
     replied: int
     recovered: int
     opted_out: int
+    negative: int = Field(description='Touches followed by a decline ("no thanks").')
+    complaints: int = Field(description="Touches followed by an opt-out or a decline.")
     handoffs: int
     deflected: int = Field(description="Replies that the bot handled without an operator.")
     recovery_rate: Rate
@@ -39,6 +41,7 @@ class VariantReport(BaseModel):
     read_rate: Rate
     reply_rate: Rate
     opt_out_rate: Rate
+    complaint_rate: Rate = Field(description="complaints / sent: stops and declines.")
     handoff_rate: Rate
     deflection_rate: Rate = Field(description="deflected / replied.")
     median_first_answer_seconds: float | None = Field(
@@ -102,6 +105,21 @@ class HoldoutReport(BaseModel):
     variants: list[Lift]
 
 
+class AverageOrder(BaseModel):
+    currency: str
+    average: Decimal
+    orders: int
+
+
+class Cost(BaseModel):
+    """The touches' cost by the price table in shop settings (flows/shop.yml `prices`)."""
+
+    currency: str
+    total: Decimal
+    per_recovered_order: Decimal | None = Field(description="null: nothing recovered.")
+    unpriced_messages: int = Field(description="Touches on a channel the table has no price for.")
+
+
 class FlowReport(BaseModel):
     flow: str
     chains: int = Field(description="Distinct chains that got a touch in the period.")
@@ -110,6 +128,11 @@ class FlowReport(BaseModel):
     recovery_rate: Rate = Field(description="Recovered chains / chains touched in the period.")
     recovered_revenue: list[Money]
     steps: list[StepReport]
+    average_recovered_order: list[AverageOrder] = Field(
+        default_factory=list, description="Average value of the orders recovered, per currency."
+    )
+    messages_per_recovered_order: float | None = None
+    cost: Cost | None = None
     holdout: HoldoutReport | None = Field(
         default=None, description="Lift over the chains held out of messages (R-MX3)."
     )
@@ -134,6 +157,9 @@ class RecoveryReport(BaseModel):
     generated_at: datetime
     flows: list[FlowReport]
     conversations: ConversationReport
+    average_order: list[AverageOrder] = Field(
+        default_factory=list, description="Every order paid in the period, per currency."
+    )
     flagged: list[str] = Field(
         description="`flow/step/variant` of variants significantly worse than their control."
     )

@@ -239,6 +239,7 @@ class Touch(Base):
     paid_after_s: Mapped[float | None] = mapped_column(Float)
     replied_after_s: Mapped[float | None] = mapped_column(Float)
     opted_out_after_s: Mapped[float | None] = mapped_column(Float)
+    negative_after_s: Mapped[float | None] = mapped_column(Float)  # a decline stopped the chain
     handoff_after_s: Mapped[float | None] = mapped_column(Float)
     handoff_answer_s: Mapped[float | None] = mapped_column(Float)
     paid_cents: Mapped[int | None] = mapped_column(BigInteger)  # the credited payment's total

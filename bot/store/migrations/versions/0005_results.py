@@ -1,4 +1,5 @@
-"""holdout chains: a flag on the chain, and chains found by start time for the lift report
+"""holdout chains (a flag, and chains found by start time for the lift report); declines kept
+per touch beside opt-outs (the complaint rate)
 
 Revision ID: 0005_results
 Revises: 0004
@@ -20,9 +21,12 @@ def upgrade() -> None:
         "chains", sa.Column("holdout", sa.Boolean(), nullable=False, server_default=sa.false())
     )
     op.create_index("ix_chains_started_at", "chains", ["started_at"])
+    op.add_column("touches", sa.Column("negative_after_s", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("touches") as batch:
+        batch.drop_column("negative_after_s")
     op.drop_index("ix_chains_started_at", table_name="chains")
     with op.batch_alter_table("chains") as batch:
         batch.drop_column("holdout")
