@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # What a reply flow may do; each is a small function in bot/dialogue/actions.py.
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
-    "clarify", "handoff",
+    "clarify", "handoff", "rate",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]

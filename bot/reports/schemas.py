@@ -149,6 +149,16 @@ class ConversationReport(BaseModel):
     median_first_answer_seconds: float | None
 
 
+class SatisfactionGroup(BaseModel):
+    """Answers to the 1–5 question (R-MX4) given in the period."""
+
+    who: Literal["all", "bot", "operator"]
+    operator: str | None = Field(description="The operator's username (who == operator).")
+    rated: int
+    csat: Rate = Field(description="Share of 4s and 5s, with its 95 % interval.")
+    distribution: dict[str, int] = Field(description='Answers per score, "1"…"5".')
+
+
 class RecoveryReport(BaseModel):
     shop: str
     period_from: datetime
@@ -157,6 +167,9 @@ class RecoveryReport(BaseModel):
     generated_at: datetime
     flows: list[FlowReport]
     conversations: ConversationReport
+    satisfaction: list[SatisfactionGroup] = Field(
+        default_factory=list, description="CSAT: everyone, the bot, each operator."
+    )
     average_order: list[AverageOrder] = Field(
         default_factory=list, description="Every order paid in the period, per currency."
     )
@@ -178,6 +191,8 @@ class DayPoint(BaseModel):
     recovery_rate: float | None
     opt_out_rate: float | None
     handoff_rate: float | None
+    rated: int = Field(default=0, description="Answers to the satisfaction question that day.")
+    csat: float | None = Field(default=None, description="Their share of 4s and 5s.")
 
 
 class TimeSeries(BaseModel):

@@ -17,6 +17,7 @@ from bot.reports import sql
 from bot.reports.economics import averages, cost_sql, costs, order_totals, orders_sql
 from bot.reports.lift import holdout_reports, lift_sql
 from bot.reports.outcomes import refresh_outcomes
+from bot.reports.satisfaction import daily_ratings_sql, ratings_sql, satisfaction_groups
 from bot.reports.schemas import (
     Comparison,
     ConversationReport,
@@ -201,14 +202,19 @@ async def recovery_report(
 ) -> RecoveryReport:
     """The independent statements run at once, each on its own connection."""
     await refresh_outcomes(sessions)  # every write committed before the report counts
-    groups, revenue_rows, conversations, lift_rows, cost_rows, order_rows = await asyncio.gather(
-        _statement(sessions, q, sql.groups_sql),
-        _statement(sessions, q, sql.revenue_sql),
+    builders: list[SqlBuilder] = [
+        sql.groups_sql,
+        sql.revenue_sql,
+        lift_sql,
+        cost_sql,
+        orders_sql,
+        ratings_sql,
+    ]
+    results, conversations = await asyncio.gather(
+        asyncio.gather(*(_statement(sessions, q, build) for build in builders)),
         _conversation_rows(sessions, q),
-        _statement(sessions, q, lift_sql),
-        _statement(sessions, q, cost_sql),
-        _statement(sessions, q, orders_sql),
     )
+    groups, revenue_rows, lift_rows, cost_rows, order_rows, rating_rows = results
     holdouts = holdout_reports(lift_rows)
     recovered_by_flow: dict[str, int] = defaultdict(int)
     for row in groups:
@@ -266,6 +272,7 @@ async def recovery_report(
         generated_at=now,
         flows=flows,
         conversations=conversations,
+        satisfaction=satisfaction_groups(rating_rows),
         average_order=averages(order_totals(order_rows)),
         flagged=flagged,
     )
@@ -275,17 +282,18 @@ async def timeseries(sessions: SessionFactory, q: Query) -> TimeSeries:
     """Daily counts and rates by UTC day of sending; days without touches are zeros."""
     await refresh_outcomes(sessions)  # every write committed before the report counts
     rows = {r["day"]: r for r in await _statement(sessions, q, sql.daily_sql)}
+    rated = {r["day"]: r for r in await _statement(sessions, q, daily_ratings_sql)}
     days: list[DayPoint] = []
     day = q.start.date()
     last = (q.end - timedelta(microseconds=1)).date()
     while day <= last:
         row = rows.get(day.isoformat(), {})
-        days.append(_point(day, row))
+        days.append(_point(day, row, rated.get(day.isoformat(), {})))
         day += timedelta(days=1)
     return TimeSeries(shop=q.shop, period_from=q.start, period_to=q.end, flow=q.flow, days=days)
 
 
-def _point(day: date, row: dict[str, Any]) -> DayPoint:
+def _point(day: date, row: dict[str, Any], ratings: dict[str, Any]) -> DayPoint:
     keys = ("sent", "delivered", "was_read", "replied", "recovered", "opted_out", "handoffs")
     n = {k: int(row.get(k) or 0) for k in keys}
     sent = n["sent"]
@@ -302,4 +310,6 @@ def _point(day: date, row: dict[str, Any]) -> DayPoint:
         recovery_rate=rate(n["recovered"], sent),
         opt_out_rate=rate(n["opted_out"], sent),
         handoff_rate=rate(n["handoffs"], sent),
+        rated=int(ratings.get("rated") or 0),
+        csat=rate(int(ratings.get("satisfied") or 0), int(ratings.get("rated") or 0)),
     )

@@ -352,3 +352,23 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
+
+
+class Rating(Base):
+    """One satisfaction question (R-MX4): asked once per conversation episode, answered 1–5."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "episode"),
+        Index("ix_ratings_answered_at", "answered_at"),
+        Index("ix_ratings_contact", "contact_id", "asked_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigInteger)
+    episode: Mapped[str] = mapped_column(String(64))  # which ending of the conversation
+    by: Mapped[str] = mapped_column(String(16))  # "operator" or "bot": who helped
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    score: Mapped[int | None] = mapped_column(Integer)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

@@ -22,9 +22,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_chains_started_at", "chains", ["started_at"])
     op.add_column("touches", sa.Column("negative_after_s", sa.Float(), nullable=True))
+    op.create_table(
+        "ratings",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+        sa.Column("contact_id", sa.BigInteger(), sa.ForeignKey("contacts.id", ondelete="CASCADE")),
+        sa.Column("conversation_id", sa.BigInteger(), nullable=False),
+        sa.Column("episode", sa.String(64), nullable=False),
+        sa.Column("by", sa.String(16), nullable=False),
+        sa.Column("operator_id", sa.BigInteger(), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("conversation_id", "episode"),
+    )
+    op.create_index("ix_ratings_answered_at", "ratings", ["answered_at"])
+    op.create_index("ix_ratings_contact", "ratings", ["contact_id", "asked_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("ratings")
     with op.batch_alter_table("touches") as batch:
         batch.drop_column("negative_after_s")
     op.drop_index("ix_chains_started_at", table_name="chains")
