@@ -48,3 +48,9 @@ if TYPE_CHECKING:
 INBOUND_HANDLER: web.AppKey[Callable[[InboundMessage], Awaitable[Any]]] = web.AppKey(
     "inbound_handler"
 )
+
+if TYPE_CHECKING:
+    from bot.dialogue.satisfaction import Satisfaction
+
+# Asks the 1–5 question when a conversation ends (R-MX4); the console calls it on close.
+SATISFACTION: web.AppKey[Satisfaction] = web.AppKey("satisfaction")

@@ -101,6 +101,7 @@ class Settings:
     retailcrm_url: str = ""
     retailcrm_api_key: str = ""
     retailcrm_sync_minutes: int = 5
+    holdout_enabled: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -196,4 +197,5 @@ def load_settings(root: Path | None = None) -> Settings:
         retailcrm_url=_env("NUDGE_RETAILCRM_URL", "").rstrip("/"),
         retailcrm_api_key=_env("NUDGE_RETAILCRM_API_KEY", ""),
         retailcrm_sync_minutes=_int("NUDGE_RETAILCRM_SYNC_MINUTES", 5, 1, 60),
+        holdout_enabled=_bool("NUDGE_HOLDOUT", True),
     )

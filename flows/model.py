@@ -127,6 +127,9 @@ class Revisit(Model):
     window: tuple[Duration, Duration] = (timedelta(hours=2), timedelta(hours=3))
 
 
+DEFAULT_HOLDOUT_PERCENT = 10
+
+
 class Flow(Model):
     flow: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     description: str = ""
@@ -140,6 +143,8 @@ class Flow(Model):
     stop_on: tuple[StopEvent, ...] = STOP_EVENTS
     revisit: Revisit = Revisit()
     variants: dict[str, int] = Field(default_factory=lambda: {"control": 100})
+    # Percent of chains that get no messages, the baseline of the lift (R-MX3).
+    holdout: int | None = Field(default=None, ge=0, le=50)
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -157,9 +162,18 @@ class Flow(Model):
                 raise ValueError(
                     f"step {step.step}: variants {sorted(unknown)} are not declared in `variants`"
                 )
+        if self.purpose == "service" and self.holdout:
+            raise ValueError("holdout: service messages are never held out (recovery flows only)")
         if self.trigger.event == "payment.failed" and not self.trigger.reasons:
             raise ValueError("trigger.reasons: a payment.failed flow names the reasons it handles")
         return self
+
+    @property
+    def holdout_percent(self) -> int:
+        """The share held out: as written, else 10 % of recovery chains and none of service."""
+        if self.holdout is not None:
+            return self.holdout
+        return DEFAULT_HOLDOUT_PERCENT if self.purpose == "recovery" else 0
 
     @property
     def is_payment(self) -> bool:

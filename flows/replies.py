@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # What a reply flow may do; each is a small function in bot/dialogue/actions.py.
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
-    "clarify", "handoff",
+    "clarify", "handoff", "rate",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]
@@ -127,8 +127,27 @@ class RetailCrmShop(_Strict):
     statuses: dict[str, str] = Field(default_factory=dict)
 
 
+class Prices(_Strict):
+    """What one message costs the shop, per channel: `default` and per-country (ISO 3166
+    alpha-2) overrides, in `currency` (R-MX4: cost per recovered order)."""
+
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    whatsapp: dict[str, Decimal] = Field(default_factory=dict)
+    sms: dict[str, Decimal] = Field(default_factory=dict)
+    telegram: dict[str, Decimal] = Field(default_factory=dict)
+
+    def price(self, channel: str, country: str | None) -> Decimal | None:
+        table: dict[str, Decimal] = getattr(self, channel, {}) if channel in _CHANNELS else {}
+        found = table.get(country or "") if country else None
+        return found if found is not None else table.get("default")
+
+
+_CHANNELS = ("whatsapp", "sms", "telegram")
+
+
 class Shop(_Strict):
     currency: str = "RUB"
+    prices: Prices = Field(default_factory=Prices)
     payment_methods: tuple[PaymentMethod, ...] = ()
     delivery_options: tuple[DeliveryOption, ...] = ()
     delivery_terms: Localized = Field(default_factory=dict)

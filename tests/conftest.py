@@ -97,6 +97,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 def make_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
     base = load_settings(root=PROJECT_ROOT)
+    # Every chain messaged unless a test turns the holdout on (tests/test_holdout.py).
+    overrides.setdefault("holdout_enabled", False)
     return replace(
         base, database_url=db_url, api_key=API_KEY, sandbox=True, nlu_url="", **overrides
     )

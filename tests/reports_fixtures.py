@@ -68,6 +68,8 @@ class ChainSpec:
     answer_after_s: float | None = None
     resolved_by: str | None = None
     shop: str = "default"
+    holdout: bool = False
+    phone: str | None = None
 
 
 async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
@@ -75,7 +77,7 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
     contact = Contact(
         shop=spec.shop,
         external_id=f"c{n}",
-        phone=f"+7916{n:07d}",
+        phone=spec.phone or f"+7916{n:07d}",
         created_at=T0 - hours(48),
         updated_at=T0,
     )
@@ -104,6 +106,7 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
         flow=spec.flow,
         variant=spec.variant,
         status="stopped" if spec.stop_reason else "active",
+        holdout=spec.holdout,
         stop_reason=spec.stop_reason,
         anchor_at=T0 - hours(1),
         started_at=T0 - hours(1),

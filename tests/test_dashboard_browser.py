@@ -112,3 +112,29 @@ def test_dashboard_refuses_operator_in_browser(
         chromium.get(f"{base}/console/dashboard")
         assert "admins only" in chromium.find_element(By.TAG_NAME, "body").text
         assert not chromium.find_elements(By.CSS_SELECTOR, "#chart-recovery")
+
+
+def test_dashboard_default_period_ends_at_the_service_clock(
+    chromium: WebDriver, settings: Settings, clock: SandboxClock
+) -> None:
+    """The sandbox clock (2026-03-02) is months from the browser's date: the default period
+    must still hold the touches simulated up to the service's now."""
+    asyncio.run(_prepare(settings))
+    app = create_app(settings, clock=clock, run_nlu=False, run_scheduler=False)
+    with serve_in_thread(app) as (base, _):
+        _log_in(chromium, base, "boss")
+        chromium.get(f"{base}/console/dashboard")
+        wait(chromium, 30).until(
+            lambda d: (
+                d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+                in ("ready", "error")
+            )
+        )
+        assert chromium.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "ready"
+        now = clock.now()
+        assert chromium.find_element(By.ID, "to").get_attribute("value") == f"{now:%Y-%m-%d}"
+        funnel = chromium.find_elements(By.CSS_SELECTOR, "#chart-funnel rect.funnel-bar")
+        stages = {
+            f.get_attribute("data-stage"): _number(f.get_attribute("data-value")) for f in funnel
+        }
+        assert stages.get("sent", 0) > 0

@@ -22,6 +22,7 @@ from bot.dialogue.context import (
     operator_hours_open,
     operator_hours_text,
 )
+from bot.dialogue.satisfaction import record_answer, score_of
 from bot.store.models import Consent, Conversation
 from flows.replies import ReplyFlow
 from handoff.queue import chain_control, escalate
@@ -68,6 +69,7 @@ async def run_flow(
     ctx: ReplyContext,
     conversation: Conversation,
     channel: str,
+    payload: str | None = None,
 ) -> list[OutboundMessage]:
     """Do what the flow says; return what to send."""
     contact_id = ctx.contact.id
@@ -99,6 +101,12 @@ async def run_flow(
         out.append(ctx.message(template or "", link=resume or ""))
     elif flow.do == "decline":
         out.append(ctx.message(flow.reply or ""))
+    elif flow.do == "rate":
+        score = score_of(payload)
+        rated = await record_answer(session, contact_id, score, ctx.now) if score else None
+        detail["score"] = rated.score if rated is not None else None
+        if rated is not None:
+            out.append(ctx.message(flow.reply or ""))
     elif flow.do == "clarify":
         conversation.misunderstood = (conversation.misunderstood or 0) + 1
         out.append(ctx.message(flow.reply or ""))

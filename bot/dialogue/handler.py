@@ -249,7 +249,8 @@ class Dialogue:
         if flow.do == "clarify" and (conversation.misunderstood or 0) >= 1:
             replies = await hand_off(session, ctx, "misunderstood_twice", {"text_intent": c.intent})
             return _Decision(warning + replies, c.intent, "handoff:misunderstood_twice")
-        replies = await run_flow(session, flow, ctx, conversation, inbound.channel)
+        payload = c.detail if c.source == "rule" else None
+        replies = await run_flow(session, flow, ctx, conversation, inbound.channel, payload)
         intent = flow.when.intents[0] if c.source == "rule" and flow.when.intents else c.intent
         return _Decision(warning + replies, intent, f"flow:{flow.name}")
 

@@ -1,13 +1,18 @@
-"""Wiring of issue 6 (conversations): inbound handling, /sandbox/inbound, /sandbox/conversations."""
+"""Conversations: inbound handling, the satisfaction question, /sandbox/inbound and
+/sandbox/conversations."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from bot.app_keys import INBOUND_HANDLER, SETTINGS
+from bot.app_keys import CLOCK, INBOUND_HANDLER, OUTBOUND, SATISFACTION, SESSIONS, SETTINGS
 from bot.dialogue.handler import Dialogue
+from bot.dialogue.satisfaction import Satisfaction
 from bot.dialogue.touch_offers import TouchOffers
 from bot.sandbox import conversation
+from bot.touches.keys import FLOWS
 
 DIALOGUE = web.AppKey("dialogue", Dialogue)
 
@@ -17,4 +22,17 @@ def setup(app: web.Application) -> None:
     dialogue = Dialogue(app, TouchOffers(app[SETTINGS].root))
     app[DIALOGUE] = dialogue
     app[INBOUND_HANDLER] = dialogue.__call__
+
+    async def satisfaction(app: web.Application) -> AsyncIterator[None]:
+        app[SATISFACTION] = Satisfaction(
+            app[SESSIONS],
+            app[CLOCK],
+            app[SETTINGS],
+            lambda: app[OUTBOUND],
+            dialogue.book.current,
+            lambda: app[FLOWS].current.rules,
+        )
+        yield
+
+    app.cleanup_ctx.append(satisfaction)
     conversation.setup(app)

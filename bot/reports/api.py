@@ -15,6 +15,7 @@ from bot.api.keys import bearer_token
 from bot.api.openapi import Operation, document
 from bot.api.schemas import ErrorBody
 from bot.app_keys import CLOCK, KEYRING, METRICS, SESSIONS, SETTINGS
+from bot.reports.economics import shop_prices
 from bot.reports.schemas import RecoveryReport, TimeSeries
 from bot.reports.service import Query, recovery_report, timeseries
 
@@ -102,7 +103,9 @@ async def run_report(
 
 
 async def build_recovery(request: web.Request, query: Query) -> RecoveryReport:
-    return await recovery_report(request.app[SESSIONS], query, request.app[CLOCK].now())
+    app = request.app
+    prices = shop_prices(app[SETTINGS].flows_dir / "shop.yml")
+    return await recovery_report(app[SESSIONS], query, app[CLOCK].now(), prices)
 
 
 async def build_timeseries(request: web.Request, query: Query) -> TimeSeries:

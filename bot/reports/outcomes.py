@@ -40,6 +40,7 @@ OUTCOME_COLUMNS = (
     "paid_after_s",
     "replied_after_s",
     "opted_out_after_s",
+    "negative_after_s",
     "handoff_after_s",
     "handoff_answer_s",
     "paid_cents",
@@ -72,6 +73,10 @@ by_chain AS (
   SELECT 's', ch.id, ch.stopped_at, 1, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR(3))
   FROM my_chains ch
   WHERE ch.stop_reason = 'opt_out' AND ch.stopped_at IS NOT NULL
+  UNION ALL
+  SELECT 'n', ch.id, ch.stopped_at, 0, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR(3))
+  FROM my_chains ch
+  WHERE ch.stop_reason = 'negative' AND ch.stopped_at IS NOT NULL
 ),
 by_contact AS (
   SELECT 'm' AS kind, m.id AS ref, m.contact_id, m.created_at AS at,
@@ -104,6 +109,7 @@ credit AS (
     MIN(CASE WHEN e.kind = 'p' THEN {delay} END) AS paid_after_s,
     MIN(CASE WHEN e.kind = 'm' THEN {delay} END) AS replied_after_s,
     MIN(CASE WHEN e.opt = 1 THEN {delay} END) AS opted_out_after_s,
+    MIN(CASE WHEN e.kind = 'n' THEN {delay} END) AS negative_after_s,
     MIN(CASE WHEN e.kind = 'e' THEN {delay} END) AS handoff_after_s,
     MAX(e.answer_seconds) AS handoff_answer_s,
     MAX(e.cents) AS paid_cents, MAX(e.currency) AS paid_currency
@@ -118,7 +124,7 @@ fresh AS (
   SELECT t.id,
     CASE WHEN m.status IN ('delivered', 'read') THEN TRUE ELSE FALSE END AS delivered,
     CASE WHEN m.status = 'read' THEN TRUE ELSE FALSE END AS was_read,
-    c.paid_after_s, c.replied_after_s, c.opted_out_after_s, c.handoff_after_s,
+    c.paid_after_s, c.replied_after_s, c.opted_out_after_s, c.negative_after_s, c.handoff_after_s,
     c.handoff_answer_s, c.paid_cents, c.paid_currency, p.chain_prev_sent_at
   FROM mine t
   LEFT JOIN messages m ON m.id = t.message_id

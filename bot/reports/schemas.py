@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,8 @@ class VariantReport(BaseModel):
     replied: int
     recovered: int
     opted_out: int
+    negative: int = Field(description='Touches followed by a decline ("no thanks").')
+    complaints: int = Field(description="Touches followed by an opt-out or a decline.")
     handoffs: int
     deflected: int = Field(description="Replies that the bot handled without an operator.")
     recovery_rate: Rate
@@ -38,6 +41,7 @@ class VariantReport(BaseModel):
     read_rate: Rate
     reply_rate: Rate
     opt_out_rate: Rate
+    complaint_rate: Rate = Field(description="complaints / sent: stops and declines.")
     handoff_rate: Rate
     deflection_rate: Rate = Field(description="deflected / replied.")
     median_first_answer_seconds: float | None = Field(
@@ -69,6 +73,53 @@ class StepReport(BaseModel):
     comparisons: list[Comparison]
 
 
+class IncrementalRevenue(BaseModel):
+    """Revenue the messages added over the holdout's rate, with the lift's interval."""
+
+    currency: str
+    amount: Decimal = Field(description="messaged revenue − holdout revenue per chain × chains.")
+    low: Decimal
+    high: Decimal
+
+
+class Lift(BaseModel):
+    """Messaged chains against the flow's holdout, chains started in the period (R-MX3)."""
+
+    variant: str | None = Field(description="null: every messaged chain of the flow.")
+    messaged_chains: int
+    messaged_recovered: int
+    messaged_rate: Rate
+    holdout_chains: int
+    holdout_recovered: int
+    holdout_rate: Rate
+    lift: float | None = Field(description="messaged rate − holdout rate.")
+    lift_low: float | None = Field(description="95 % interval (Newcombe's hybrid score).")
+    lift_high: float | None
+    incremental_revenue: list[IncrementalRevenue]
+    verdict: Literal["lift", "harm", "no_clear_difference", "too_small", "no_holdout"]
+    summary: str = Field(description="The verdict in plain words.")
+
+
+class HoldoutReport(BaseModel):
+    overall: Lift
+    variants: list[Lift]
+
+
+class AverageOrder(BaseModel):
+    currency: str
+    average: Decimal
+    orders: int
+
+
+class Cost(BaseModel):
+    """The touches' cost by the price table in shop settings (flows/shop.yml `prices`)."""
+
+    currency: str
+    total: Decimal
+    per_recovered_order: Decimal | None = Field(description="null: nothing recovered.")
+    unpriced_messages: int = Field(description="Touches on a channel the table has no price for.")
+
+
 class FlowReport(BaseModel):
     flow: str
     chains: int = Field(description="Distinct chains that got a touch in the period.")
@@ -77,6 +128,14 @@ class FlowReport(BaseModel):
     recovery_rate: Rate = Field(description="Recovered chains / chains touched in the period.")
     recovered_revenue: list[Money]
     steps: list[StepReport]
+    average_recovered_order: list[AverageOrder] = Field(
+        default_factory=list, description="Average value of the orders recovered, per currency."
+    )
+    messages_per_recovered_order: float | None = None
+    cost: Cost | None = None
+    holdout: HoldoutReport | None = Field(
+        default=None, description="Lift over the chains held out of messages (R-MX3)."
+    )
 
 
 class ConversationReport(BaseModel):
@@ -90,6 +149,16 @@ class ConversationReport(BaseModel):
     median_first_answer_seconds: float | None
 
 
+class SatisfactionGroup(BaseModel):
+    """Answers to the 1–5 question (R-MX4) given in the period."""
+
+    who: Literal["all", "bot", "operator"]
+    operator: str | None = Field(description="The operator's username (who == operator).")
+    rated: int
+    csat: Rate = Field(description="Share of 4s and 5s, with its 95 % interval.")
+    distribution: dict[str, int] = Field(description='Answers per score, "1"…"5".')
+
+
 class RecoveryReport(BaseModel):
     shop: str
     period_from: datetime
@@ -98,6 +167,12 @@ class RecoveryReport(BaseModel):
     generated_at: datetime
     flows: list[FlowReport]
     conversations: ConversationReport
+    satisfaction: list[SatisfactionGroup] = Field(
+        default_factory=list, description="CSAT: everyone, the bot, each operator."
+    )
+    average_order: list[AverageOrder] = Field(
+        default_factory=list, description="Every order paid in the period, per currency."
+    )
     flagged: list[str] = Field(
         description="`flow/step/variant` of variants significantly worse than their control."
     )
@@ -116,6 +191,8 @@ class DayPoint(BaseModel):
     recovery_rate: float | None
     opt_out_rate: float | None
     handoff_rate: float | None
+    rated: int = Field(default=0, description="Answers to the satisfaction question that day.")
+    csat: float | None = Field(default=None, description="Their share of 4s and 5s.")
 
 
 class TimeSeries(BaseModel):

@@ -14,7 +14,10 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sql
+from bot.reports.economics import averages, cost_sql, costs, order_totals, orders_sql
+from bot.reports.lift import holdout_reports, lift_sql
 from bot.reports.outcomes import refresh_outcomes
+from bot.reports.satisfaction import daily_ratings_sql, ratings_sql, satisfaction_groups
 from bot.reports.schemas import (
     Comparison,
     ConversationReport,
@@ -30,6 +33,7 @@ from bot.reports.schemas import (
 from bot.reports.stats import rate, two_proportion_z, wilson
 from bot.store.db import SessionFactory
 from bot.store.models import Contact
+from flows.replies import Prices
 
 SIGNIFICANCE = 0.05
 CONTROL_NAMES = ("control",)
@@ -99,6 +103,7 @@ def _money(totals: dict[str, tuple[int, Decimal]]) -> list[Money]:
 def _variant(row: dict[str, Any], revenue: dict[str, tuple[int, Decimal]]) -> VariantReport:
     n = {k: int(row[k] or 0) for k in ("sent", "delivered", "was_read", "replied", "recovered")}
     opted, handoffs, deflected = (int(row[k] or 0) for k in ("opted_out", "handoffs", "deflected"))
+    negative, complaints = int(row.get("negative") or 0), int(row.get("complaints") or 0)
     sent = n["sent"]
     return VariantReport(
         variant=row["variant"],
@@ -108,6 +113,8 @@ def _variant(row: dict[str, Any], revenue: dict[str, tuple[int, Decimal]]) -> Va
         replied=n["replied"],
         recovered=n["recovered"],
         opted_out=opted,
+        negative=negative,
+        complaints=complaints,
         handoffs=handoffs,
         deflected=deflected,
         recovery_rate=_rate(n["recovered"], sent),
@@ -115,6 +122,7 @@ def _variant(row: dict[str, Any], revenue: dict[str, tuple[int, Decimal]]) -> Va
         read_rate=_rate(n["was_read"], sent),
         reply_rate=_rate(n["replied"], sent),
         opt_out_rate=_rate(opted, sent),
+        complaint_rate=_rate(complaints, sent),
         handoff_rate=_rate(handoffs, sent),
         deflection_rate=_rate(deflected, n["replied"]),
         median_first_answer_seconds=_float(row["median_answer_seconds"]),
@@ -189,14 +197,29 @@ async def _conversation_rows(sessions: SessionFactory, q: Query) -> Conversation
         return await _conversations(session, d, q)
 
 
-async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> RecoveryReport:
-    """The three independent statements run at once, each on its own connection."""
+async def recovery_report(
+    sessions: SessionFactory, q: Query, now: datetime, prices: Prices | None = None
+) -> RecoveryReport:
+    """The independent statements run at once, each on its own connection."""
     await refresh_outcomes(sessions)  # every write committed before the report counts
-    groups, revenue_rows, conversations = await asyncio.gather(
-        _statement(sessions, q, sql.groups_sql),
-        _statement(sessions, q, sql.revenue_sql),
+    builders: list[SqlBuilder] = [
+        sql.groups_sql,
+        sql.revenue_sql,
+        lift_sql,
+        cost_sql,
+        orders_sql,
+        ratings_sql,
+    ]
+    results, conversations = await asyncio.gather(
+        asyncio.gather(*(_statement(sessions, q, build) for build in builders)),
         _conversation_rows(sessions, q),
     )
+    groups, revenue_rows, lift_rows, cost_rows, order_rows, rating_rows = results
+    holdouts = holdout_reports(lift_rows)
+    recovered_by_flow: dict[str, int] = defaultdict(int)
+    for row in groups:
+        recovered_by_flow[row["flow"]] += int(row["recovered"] or 0)
+    flow_costs = costs(cost_rows, prices or Prices(), recovered_by_flow)
     chains: dict[str, int] = defaultdict(int)
     for row in groups:
         chains[row["flow"]] += int(row["chains"] or 0)
@@ -217,6 +240,7 @@ async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> 
         step_reports = [_step(step, variants) for step, variants in by_step.items()]
         every = [v for s in step_reports for v in s.variants]
         reached, recovered = chains.get(flow, 0), sum(v.recovered for v in every)
+        sent = sum(v.sent for v in every)
         totals: dict[str, tuple[int, Decimal]] = {}
         for v in every:
             for m in v.recovered_revenue:
@@ -226,11 +250,15 @@ async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> 
             FlowReport(
                 flow=flow,
                 chains=reached,
-                sent=sum(v.sent for v in every),
+                sent=sent,
                 recovered=recovered,
                 recovery_rate=_rate(min(recovered, reached), reached),
                 recovered_revenue=_money(totals),
                 steps=step_reports,
+                average_recovered_order=averages(totals),
+                messages_per_recovered_order=(sent / recovered) if recovered else None,
+                cost=flow_costs.get(flow),
+                holdout=holdouts.get(flow),
             )
         )
         flagged += [
@@ -244,6 +272,8 @@ async def recovery_report(sessions: SessionFactory, q: Query, now: datetime) -> 
         generated_at=now,
         flows=flows,
         conversations=conversations,
+        satisfaction=satisfaction_groups(rating_rows),
+        average_order=averages(order_totals(order_rows)),
         flagged=flagged,
     )
 
@@ -252,17 +282,18 @@ async def timeseries(sessions: SessionFactory, q: Query) -> TimeSeries:
     """Daily counts and rates by UTC day of sending; days without touches are zeros."""
     await refresh_outcomes(sessions)  # every write committed before the report counts
     rows = {r["day"]: r for r in await _statement(sessions, q, sql.daily_sql)}
+    rated = {r["day"]: r for r in await _statement(sessions, q, daily_ratings_sql)}
     days: list[DayPoint] = []
     day = q.start.date()
     last = (q.end - timedelta(microseconds=1)).date()
     while day <= last:
         row = rows.get(day.isoformat(), {})
-        days.append(_point(day, row))
+        days.append(_point(day, row, rated.get(day.isoformat(), {})))
         day += timedelta(days=1)
     return TimeSeries(shop=q.shop, period_from=q.start, period_to=q.end, flow=q.flow, days=days)
 
 
-def _point(day: date, row: dict[str, Any]) -> DayPoint:
+def _point(day: date, row: dict[str, Any], ratings: dict[str, Any]) -> DayPoint:
     keys = ("sent", "delivered", "was_read", "replied", "recovered", "opted_out", "handoffs")
     n = {k: int(row.get(k) or 0) for k in keys}
     sent = n["sent"]
@@ -279,4 +310,6 @@ def _point(day: date, row: dict[str, Any]) -> DayPoint:
         recovery_rate=rate(n["recovered"], sent),
         opt_out_rate=rate(n["opted_out"], sent),
         handoff_rate=rate(n["handoffs"], sent),
+        rated=int(ratings.get("rated") or 0),
+        csat=rate(int(ratings.get("satisfied") or 0), int(ratings.get("rated") or 0)),
     )

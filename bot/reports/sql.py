@@ -75,6 +75,9 @@ _COUNTS = f"""
   SUM(CASE WHEN {_within("replied_after_s")} THEN 1 ELSE 0 END) AS replied,
   SUM(CASE WHEN {_within("paid_after_s")} THEN 1 ELSE 0 END) AS recovered,
   SUM(CASE WHEN {_within("opted_out_after_s")} THEN 1 ELSE 0 END) AS opted_out,
+  SUM(CASE WHEN {_within("negative_after_s")} THEN 1 ELSE 0 END) AS negative,
+  SUM(CASE WHEN {_within("opted_out_after_s")} OR {_within("negative_after_s")}
+    THEN 1 ELSE 0 END) AS complaints,
   SUM(CASE WHEN {_within("handoff_after_s")} THEN 1 ELSE 0 END) AS handoffs,
   SUM(CASE WHEN {_within("replied_after_s")}
     AND (t.handoff_after_s IS NULL OR t.handoff_after_s > :window_s) THEN 1 ELSE 0 END)

@@ -50,3 +50,17 @@ def two_proportion_z(
         return ZTest(None, 1.0)
     z = (successes / trials - control_successes / control_trials) / math.sqrt(variance)
     return ZTest(z, math.erfc(abs(z) / math.sqrt(2)))
+
+
+def newcombe(successes: int, trials: int, base_successes: int, base_trials: int) -> Interval:
+    """Difference `successes/trials − base_successes/base_trials` with Newcombe's hybrid
+    score interval (his method 10: from the two Wilson intervals; sane for small counts)."""
+    first, base = wilson(successes, trials), wilson(base_successes, base_trials)
+    if first.value is None or base.value is None:
+        return Interval(None, None, None)
+    assert first.low is not None and first.high is not None
+    assert base.low is not None and base.high is not None
+    difference = first.value - base.value
+    low = difference - math.sqrt((first.value - first.low) ** 2 + (base.high - base.value) ** 2)
+    high = difference + math.sqrt((first.high - first.value) ** 2 + (base.value - base.low) ** 2)
+    return Interval(difference, max(-1.0, low), min(1.0, high))

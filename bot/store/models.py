@@ -167,7 +167,10 @@ class Chain(Base):
     """One recovery scenario: contact + checkout (or order); one active per contact (R-SR4)."""
 
     __tablename__ = "chains"
-    __table_args__ = (Index("ix_chains_contact_status", "contact_id", "status"),)
+    __table_args__ = (
+        Index("ix_chains_contact_status", "contact_id", "status"),
+        Index("ix_chains_started_at", "started_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
@@ -180,6 +183,8 @@ class Chain(Base):
     stopped_at: Mapped[datetime | None]
     recovered_at: Mapped[datetime | None]
     recovered_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # Held out of messages to measure the flow's lift (R-MX3): tracked, never touched.
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Touch(Base):
@@ -235,6 +240,7 @@ class Touch(Base):
     paid_after_s: Mapped[float | None] = mapped_column(Float)
     replied_after_s: Mapped[float | None] = mapped_column(Float)
     opted_out_after_s: Mapped[float | None] = mapped_column(Float)
+    negative_after_s: Mapped[float | None] = mapped_column(Float)  # a decline stopped the chain
     handoff_after_s: Mapped[float | None] = mapped_column(Float)
     handoff_answer_s: Mapped[float | None] = mapped_column(Float)
     paid_cents: Mapped[int | None] = mapped_column(BigInteger)  # the credited payment's total
@@ -360,3 +366,23 @@ class IntegrationCursor(Base):
     last_sync_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
     last_error_at: Mapped[datetime | None]
+
+
+class Rating(Base):
+    """One satisfaction question (R-MX4): asked once per conversation episode, answered 1–5."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "episode"),
+        Index("ix_ratings_answered_at", "answered_at"),
+        Index("ix_ratings_contact", "contact_id", "asked_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigInteger)
+    episode: Mapped[str] = mapped_column(String(64))  # which ending of the conversation
+    by: Mapped[str] = mapped_column(String(16))  # "operator" or "bot": who helped
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    score: Mapped[int | None] = mapped_column(Integer)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

@@ -45,6 +45,19 @@ def pick_variant(flow: Flow, chain_id: int) -> str:
     return next(iter(flow.variants))
 
 
+def in_holdout(flow: Flow, chain_id: int, settings: Settings) -> bool:
+    """Deterministic per chain, apart from the variant's hash: the flow's holdout share gets
+    no messages at all (R-MX3)."""
+    share = flow.holdout_percent if settings.holdout_enabled else 0
+    if share <= 0:
+        return False
+    digest = int(hashlib.sha256(f"holdout:{flow.flow}:{chain_id}".encode()).hexdigest()[:8], 16)
+    return digest % 100 < share
+
+
+HOLDOUT_RULE = "R-MX3 holdout: no messages"
+
+
 def step_delay(step: Step, settings: Settings) -> timedelta:
     if step.delay == ABANDON_AFTER:
         return timedelta(minutes=settings.abandon_after_minutes)
@@ -64,6 +77,8 @@ def plan_rows(
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """The new touch's row (None when not allowed) and its audit entry's fields."""
     chain = ctx.chain
+    if chain.holdout:
+        return None, audit_row(chain, now, "held_out", HOLDOUT_RULE, {"step": name or step.step})
     channel = choose_channel(ctx.flow, ctx)
     if channel is None:
         skipped = {"step": step.step}

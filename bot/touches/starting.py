@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
 from bot.touches.context import from_row, load_contexts
-from bot.touches.planning import Planning, audit_row, pick_variant, plan_rows
+from bot.touches.planning import Planning, audit_row, in_holdout, pick_variant, plan_rows
 from flows.model import Flow, Step
 
 # Core tables: rows go in without building ORM objects (nothing reads them back as such).
@@ -73,6 +73,7 @@ async def start_chains(
                 "checkout_id": start.checkout_id,
                 "flow": start.flow.flow,
                 "variant": pick_variant(start.flow, chain_id),
+                "holdout": in_holdout(start.flow, chain_id, planning.settings),
                 "status": "active",
                 "anchor_at": start.anchor,
                 "started_at": start.now,
@@ -88,7 +89,7 @@ async def start_chains(
     entries: list[dict[str, Any]] = []
     touches: list[dict[str, Any]] = []
     for start, chain in zip(starts, chains, strict=True):
-        started = {"flow": chain.flow, "variant": chain.variant}
+        started = {"flow": chain.flow, "variant": chain.variant, "holdout": chain.holdout}
         entries.append(
             audit_row(chain, start.now, "chain_started", "R-FL5 variant by hash", started)
         )

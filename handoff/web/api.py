@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.app_keys import CLOCK, OUTBOUND, SESSIONS
+from bot.app_keys import CLOCK, OUTBOUND, SATISFACTION, SESSIONS
 from bot.audit import audit
 from bot.channels.base import Button, OutboundMessage
 from bot.store.models import Contact, Conversation, Operator
@@ -98,6 +98,8 @@ async def post_release(request: web.Request) -> web.Response:
         if row is None:
             return _error("no such conversation", 404)
         await release(session, contact_id, me.id, to, request.app[CLOCK].now())
+    if to == "closed":
+        await request.app[SATISFACTION].after_close(contact_id, me.id)
     notify(request.app)
     return web.json_response({"state": to})
 

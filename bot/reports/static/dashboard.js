@@ -237,6 +237,7 @@ async function load() {
   status.textContent = "loading…";
   try {
     const [report, series] = await Promise.all([getJson("recovery", params), getJson("timeseries", params)]);
+    showPeriod(report);
     fillFlows(report, params.get("flow") || "");
     fillSummary(report);
     drawRecovery(document.getElementById("chart-recovery"), report);
@@ -251,12 +252,18 @@ async function load() {
   }
 }
 
+// The period the service answered for: without from/to it ends at the service's clock, which
+// in the sandbox may be days away from this browser's date.
+function showPeriod(report) {
+  const from = document.getElementById("from"), to = document.getElementById("to");
+  if (!from.value) from.value = isoDay(new Date(report.period_from));
+  if (!to.value) to.value = isoDay(new Date(new Date(report.period_to).getTime() - 1));
+}
+
 function init() {
   const query = new URLSearchParams(window.location.search);
-  const today = new Date();
-  const monthAgo = new Date(today.getTime() - 30 * 86400000);
-  document.getElementById("from").value = query.get("from") || isoDay(monthAgo);
-  document.getElementById("to").value = query.get("to") || isoDay(today);
+  document.getElementById("from").value = query.get("from") || "";
+  document.getElementById("to").value = query.get("to") || "";
   document.getElementById("shop").value = query.get("shop") || "default";
   const flow = query.get("flow") || "";
   if (flow) document.getElementById("flow").appendChild(new Option(flow, flow));

@@ -1,0 +1,108 @@
+"""Order value and cost of the touches (R-MX1, R-MX4): average order value of recovered
+orders beside every order of the period, messages and cost per recovered order."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+from bot.reports import sql
+from bot.reports.schemas import AverageOrder, Cost, Money
+from flows.replies import Prices, load_shop
+
+# E.164 prefix the cost is grouped by: "+" and 4 digits name the country, and for +1 the
+# area code (US or Canada).
+PREFIX_LENGTH = 5
+_CENT = Decimal("0.01")
+
+
+def cost_sql(d: sql.Dialect, scope: sql.Scope) -> str:
+    """Touches sent in the period per flow, channel and phone prefix."""
+    joins = "" if scope.shop else " JOIN contacts ct ON ct.id = t.contact_id"
+    return f"""
+SELECT t.flow, t.channel, substr(ct.phone, 1, {PREFIX_LENGTH}) AS prefix, COUNT(*) AS sent
+FROM {scope.touches(joins)}
+GROUP BY t.flow, t.channel, substr(ct.phone, 1, {PREFIX_LENGTH})"""
+
+
+def orders_sql(d: sql.Dialect, scope: sql.Scope) -> str:
+    """Every order paid in the period, per currency (the baseline of the recovered AOV)."""
+    return """
+SELECT k.currency, COUNT(*) AS orders, SUM(CAST(ROUND(k.total * 100) AS BIGINT)) AS cents
+FROM checkouts k JOIN contacts ct ON ct.id = k.contact_id
+WHERE k.status = 'paid' AND k.paid_at >= :from AND k.paid_at < :to AND ct.shop = :shop
+GROUP BY k.currency ORDER BY k.currency"""
+
+
+@functools.lru_cache(maxsize=4096)
+def country_of(prefix: str | None) -> str | None:
+    """ISO country of an E.164 prefix ("+7916" → RU, "+1212" → US); None when unknown."""
+    if not prefix or not prefix.startswith("+") or not prefix[1:].isdigit():
+        return None
+    try:
+        number = phonenumbers.parse(prefix + "5550123", None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or region == "ZZ":
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return None if region == "ZZ" else region
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def averages(totals: dict[str, tuple[int, Decimal]]) -> list[AverageOrder]:
+    """(orders, amount) per currency → the average order per currency."""
+    return [
+        AverageOrder(currency=currency, orders=orders, average=_money(amount / orders))
+        for currency, (orders, amount) in sorted(totals.items())
+        if orders > 0
+    ]
+
+
+def order_totals(rows: list[dict[str, Any]]) -> dict[str, tuple[int, Decimal]]:
+    return {
+        r["currency"] or "???": (int(r["orders"]), Decimal(int(r["cents"] or 0)) / 100)
+        for r in rows
+    }
+
+
+def costs(rows: list[dict[str, Any]], prices: Prices, recovered: dict[str, int]) -> dict[str, Cost]:
+    """Per flow: what its touches cost by the price table, and per recovered order."""
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    unpriced: dict[str, int] = defaultdict(int)
+    for row in rows:
+        flow, sent = row["flow"], int(row["sent"] or 0)
+        price = prices.price(row["channel"] or "", country_of(row["prefix"]))
+        if price is None:
+            unpriced[flow] += sent
+        else:
+            total[flow] += price * sent
+    out: dict[str, Cost] = {}
+    for flow in set(total) | set(unpriced):
+        orders = recovered.get(flow, 0)
+        out[flow] = Cost(
+            currency=prices.currency,
+            total=_money(total[flow]),
+            per_recovered_order=_money(total[flow] / orders) if orders else None,
+            unpriced_messages=unpriced[flow],
+        )
+    return out
+
+
+def as_money(totals: dict[str, tuple[int, Decimal]]) -> list[Money]:
+    return [Money(currency=c, amount=_money(a), orders=n) for c, (n, a) in sorted(totals.items())]
+
+
+def shop_prices(path: Path) -> Prices:
+    """The price table of shop settings as the file stands (a broken file prices nothing:
+    `nudge validate` reports it)."""
+    problems: list[str] = []
+    return load_shop(path, problems).prices if path.exists() else Prices()
