@@ -25,7 +25,12 @@ def upgrade() -> None:
     op.create_table(
         "ratings",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-        sa.Column("contact_id", sa.BigInteger(), sa.ForeignKey("contacts.id", ondelete="CASCADE")),
+        sa.Column(
+            "contact_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.ForeignKey("contacts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("conversation_id", sa.BigInteger(), nullable=False),
         sa.Column("episode", sa.String(64), nullable=False),
         sa.Column("by", sa.String(16), nullable=False),
