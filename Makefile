@@ -14,21 +14,29 @@ PYTHON311 := $(shell for p in python3.13 python3.12 python3.11 $(PYENV_ROOT)/ver
 PYTHON310 := $(shell for p in python3.10 $(PYENV_ROOT)/versions/3.10*/bin/python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 
-.PHONY: help run test lint typecheck pytest venv rasa-venv train browser nlu-report \
+.PHONY: help run test lint typecheck pytest venv lock rasa-venv train browser nlu-report \
 	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports clean
 
 help:
 	@echo "make run   — set everything up and start the sandbox service on http://127.0.0.1:8080"
 	@echo "make test  — ruff, mypy and the whole pytest suite"
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency comes from the hashed lock; the project itself is installed without any.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON311)" || { echo "Python 3.11+ not found: install python3.11 (apt-get install python3.11 python3.11-venv, or pyenv install 3.11)"; exit 1; }
 	$(PYTHON311) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	@$(VENV)/bin/pip check >/dev/null || { $(VENV)/bin/pip check; echo "requirements.lock does not satisfy pyproject.toml: run make lock"; exit 1; }
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Refresh requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade moves every pin to the newest allowed).
+lock:
+	@test -x $(VENV)/bin/pip-compile || $(MAKE) venv
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 $(RASA_VENV)/.installed: nlu/rasa-constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs exactly 3.10): install it with 'pyenv install 3.10' or 'apt-get install python3.10 python3.10-venv'"; exit 1; }
@@ -45,7 +53,7 @@ train: venv rasa-venv
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 		echo "installing Debian chromium and chromium-driver for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
 run: venv rasa-venv train
 	NUDGE_SANDBOX=$${NUDGE_SANDBOX:-1} $(NUDGE) run --host 127.0.0.1 --port 8080

@@ -8,11 +8,16 @@ import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.logmask import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.api.keys import KeyInfo
 
 log = logging.getLogger("nudge")
 
@@ -70,6 +75,58 @@ def _cmd_keys_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.api.keys import list_keys
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+
+    async def read() -> list[KeyInfo]:
+        engine = make_engine(settings.database_url)
+        try:
+            return await list_keys(make_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(read())
+    if not rows:
+        print("no API keys (create one with: nudge keys add --name NAME)", file=sys.stderr)
+        return 0
+    print(f"{'NAME':<24} {'SHOP':<16} {'CREATED':<20} REVOKED")
+    for row in rows:
+        revoked = _stamp(row.revoked_at) if row.revoked_at else "-"
+        print(f"{row.name:<24} {row.shop:<16} {_stamp(row.created_at):<20} {revoked}")
+    return 0
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.api.keys import revoke_keys
+    from bot.clock import Clock
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+
+    async def revoke() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            return await revoke_keys(make_session_factory(engine), args.name, Clock().now())
+        finally:
+            await engine.dispose()
+
+    count = asyncio.run(revoke())
+    if count == 0:
+        print(f"nudge: no active API key named {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {count} key{'s' if count > 1 else ''} named {args.name!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nudge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys_add.add_argument("--name", default="shop")
     keys_add.add_argument("--shop", default="default")
     keys_add.set_defaults(handler=_cmd_keys_add)
+    keys_list = keys_commands.add_parser("list", help="names, shops and dates (never the keys)")
+    keys_list.set_defaults(handler=_cmd_keys_list)
+    keys_revoke = keys_commands.add_parser("revoke", help="revoke every active key of a name")
+    keys_revoke.add_argument("name")
+    keys_revoke.set_defaults(handler=_cmd_keys_revoke)
 
     for register in _EXTENSIONS:
         register(commands)

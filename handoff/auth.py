@@ -1,4 +1,4 @@
-"""Operator accounts and console sessions: Argon2id passwords, HMAC-signed cookies, roles.
+"""Operator accounts and console sessions: Argon2id passwords, signed cookies, roles.
 
 Session expiry reads wall time on purpose: it is security, not a shopper-facing rule, and
 must not move with the sandbox clock.
@@ -6,29 +6,26 @@ must not move with the sandbox clock.
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import functools
-import hashlib
-import hmac
 import logging
 import re
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.app_keys import CLOCK, SESSIONS, SETTINGS
 from bot.store.db import SessionFactory
 from bot.store.models import Operator
+from handoff.origin import cross_site_problem, json_body_problem
+from handoff.passwords import PasswordCheckBusy, hash_password, verify_password
+from handoff.throttle import LOGIN_THROTTLE, LoginThrottle, login_keys
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +38,7 @@ MIN_PASSWORD = 8
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_SECRET = web.AppKey("session_secret", bytes)
-_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
+_COOKIE_SALT = "nudge-console-session"
 
 
 class OperatorError(ValueError):
@@ -53,21 +50,6 @@ class OperatorIdentity:
     id: int
     username: str
     role: str
-
-
-async def hash_password(password: str) -> str:
-    # Argon2 is deliberately slow: keep it off the event loop.
-    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
-
-
-async def verify_password(password_hash: str, password: str) -> bool:
-    def check() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.get_running_loop().run_in_executor(None, check)
 
 
 def check_new_account(username: str, password: str, role: str) -> None:
@@ -106,35 +88,31 @@ async def authenticate(
 ) -> OperatorIdentity | None:
     async with sessions() as session:
         row = await session.scalar(select(Operator).where(Operator.username == username))
-    if row is None:
-        await hash_password(password)  # same cost whether or not the name exists
+    # same cost whether or not the name exists
+    if not await verify_password(row.password_hash if row else None, password):
         return None
-    if row.disabled or not await verify_password(row.password_hash, password):
+    if row is None or row.disabled:
         return None
     return OperatorIdentity(int(row.id), row.username, row.role)
 
 
-def _sign(secret: bytes, payload: str) -> str:
-    digest = hmac.new(secret, payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _serializer(secret: bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=_COOKIE_SALT)
 
 
-def make_cookie(secret: bytes, operator_id: int, now_epoch: float | None = None) -> str:
-    expires = int((now_epoch if now_epoch is not None else time.time()) + SESSION_TTL_SECONDS)
-    payload = f"{operator_id}.{expires}"
-    return f"{payload}.{_sign(secret, payload)}"
+def make_cookie(secret: bytes, operator_id: int) -> str:
+    return _serializer(secret).dumps(operator_id)
 
 
 def read_cookie(secret: bytes, value: str | None) -> int | None:
-    """The operator id of a valid, unexpired cookie, else None."""
-    if not value or value.count(".") != 2:
+    """The operator id of a validly signed, unexpired cookie, else None (never raises)."""
+    if not value:
         return None
-    operator_id, expires, signature = value.split(".")
-    if not hmac.compare_digest(_sign(secret, f"{operator_id}.{expires}"), signature):
+    try:
+        operator_id = _serializer(secret).loads(value, max_age=SESSION_TTL_SECONDS)
+    except (BadData, UnicodeError, ValueError):
         return None
-    if not (operator_id.isdigit() and expires.isdigit()) or int(expires) < time.time():
-        return None
-    return int(operator_id)
+    return operator_id if type(operator_id) is int and operator_id > 0 else None
 
 
 async def current_operator(request: web.Request) -> OperatorIdentity | None:
@@ -180,6 +158,12 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
                 if _is_api(request):
                     return web.json_response({"error": "admins only"}, status=403)
                 raise web.HTTPForbidden(text="admins only")
+            problem = cross_site_problem(request)
+            if problem is not None:
+                return web.json_response({"error": problem}, status=403)
+            problem = json_body_problem(request)
+            if problem is not None:
+                return web.json_response({"error": problem}, status=415)
             return await handler(request)
 
         return guarded
@@ -214,15 +198,39 @@ async def get_login(request: web.Request) -> web.Response:
     return web.Response(text=_LOGIN_PAGE.format(error=""), content_type="text/html")
 
 
+def _login_page(message: str, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    page = _LOGIN_PAGE.format(error=f'<p class="error">{message}</p>')
+    return web.Response(text=page, content_type="text/html", status=status, headers=headers)
+
+
 async def post_login(request: web.Request) -> web.StreamResponse:
+    problem = cross_site_problem(request)
+    if problem is not None:
+        return _login_page("This login did not come from the console's own page.", 403)
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
-    identity = await authenticate(request.app[SESSIONS], username, password) if username else None
+    throttle = request.app[LOGIN_THROTTLE]
+    keys = login_keys(request, username)
+    wait = throttle.retry_after(keys)
+    if wait is not None:
+        log.warning("console login throttled after repeated failures")
+        minutes = max(1, wait // 60)
+        return _login_page(
+            f"Too many failed logins. Try again in {minutes} min.",
+            429,
+            {"Retry-After": str(wait)},
+        )
+    throttle.record_failure(keys)  # counted before the check, so parallel tries cannot slip past
+    try:
+        identity = await authenticate(request.app[SESSIONS], username, password)
+    except PasswordCheckBusy:
+        throttle.forgive(keys)
+        return _login_page("The console is busy. Try again.", 503, {"Retry-After": "1"})
     if identity is None:
         log.info("console login refused")
-        page = _LOGIN_PAGE.format(error='<p class="error">Wrong username or password.</p>')
-        return web.Response(text=page, content_type="text/html", status=401)
+        return _login_page("Wrong username or password.", 401)
+    throttle.forgive(keys)
     response = web.Response(status=302, headers={"Location": "/console"})
     response.set_cookie(
         COOKIE,
@@ -231,22 +239,26 @@ async def post_login(request: web.Request) -> web.StreamResponse:
         httponly=True,
         samesite="Strict",
         path="/",
-        secure=request.secure,
+        secure=request.secure or not request.app[SETTINGS].sandbox,
     )
     log.info("operator %s logged in", identity.id)
     return response
 
 
 async def post_logout(request: web.Request) -> web.StreamResponse:
+    problem = cross_site_problem(request)
+    if problem is not None:
+        raise web.HTTPForbidden(text=problem)
     response = web.Response(status=302, headers={"Location": "/console/login"})
     response.del_cookie(COOKIE, path="/")
     return response
 
 
 def setup_auth(app: web.Application) -> None:
-    """The session secret and the login/logout routes."""
+    """The session secret, the login throttle and the login/logout routes."""
     configured = app[SETTINGS].session_secret
     app[SESSION_SECRET] = configured.encode() if configured else secrets.token_bytes(32)
+    app[LOGIN_THROTTLE] = LoginThrottle()
     app.router.add_get("/console/login", get_login)
     app.router.add_post("/console/login", post_login)
     app.router.add_post("/console/logout", post_logout)

@@ -14,18 +14,29 @@ ADMIN = ("root", "admin-pass-123")
 OPERATOR = ("olga", "operator-pass-123")
 
 
+def same_origin(client: TestClient[Any, Any]) -> dict[str, str]:
+    """The Origin header a browser sends with a POST from the console's own pages."""
+    return {"Origin": f"http://{client.host}:{client.port}"}
+
+
 async def login(client: TestClient[Any, Any], username: str, password: str) -> dict[str, str]:
-    """Log in through the form; return the Cookie header of that session."""
+    """Log in through the form; return the headers of that session's API requests."""
     response = await client.post(
         "/console/login",
         data={"username": username, "password": password},
+        headers=same_origin(client),
         allow_redirects=False,
     )
     assert response.status == 302, await response.text()
     assert response.headers["Location"] == "/console"
     value = response.cookies[COOKIE].value
     client.session.cookie_jar.clear()
-    return {"Cookie": f"{COOKIE}={value}", "Accept": "application/json"}
+    return {
+        "Cookie": f"{COOKIE}={value}",
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        **same_origin(client),
+    }
 
 
 @pytest.fixture

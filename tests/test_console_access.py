@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.console_fixtures import OPERATOR, login
+from tests.console_fixtures import OPERATOR, login, same_origin
 
 Client = TestClient[Any, Any]
 
@@ -84,7 +84,7 @@ async def test_admin_creates_and_disables_an_operator_who_then_cannot_log_in(
     assert (await client.get("/console/api/me", headers=pavel)).status == 401
     refused = await client.post(
         "/console/login", data={"username": "pavel", "password": "pavel-pass-1"},
-        allow_redirects=False,
+        headers=same_origin(client), allow_redirects=False,
     )  # fmt: skip
     assert refused.status == 401
 
@@ -93,7 +93,10 @@ async def test_wrong_password_is_refused_and_passwords_are_argon2id(
     client: Client, staff: dict[str, dict[str, str]]
 ) -> None:
     refused = await client.post(
-        "/console/login", data={"username": OPERATOR[0], "password": "nope"}, allow_redirects=False
+        "/console/login",
+        data={"username": OPERATOR[0], "password": "nope"},
+        headers=same_origin(client),
+        allow_redirects=False,
     )
     assert refused.status == 401 and "Wrong username or password" in await refused.text()
     from sqlalchemy import select

@@ -107,6 +107,7 @@ async def test_closed_chat_reopens_with_the_bot_on_the_next_message(
     await say(client, "хочу вернуть заказ")
     [item] = await _queue(client, staff["operator"])
     base = f"/console/api/conversations/{item['contact_id']}"
+    assert (await client.post(f"{base}/claim", headers=staff["operator"])).status == 200
     closed = await client.post(f"{base}/release", headers=staff["operator"], json={"to": "closed"})
     assert closed.status == 200
     assert (await conversation(client))["state"] == "closed"

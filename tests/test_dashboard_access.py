@@ -20,6 +20,7 @@ async def login(client: Client, username: str, role: str) -> None:
     response = await client.post(
         "/console/login",
         data={"username": username, "password": PASSWORD},
+        headers={"Origin": f"http://{client.host}:{client.port}"},
         allow_redirects=False,
     )
     assert response.status == 302

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -11,10 +10,12 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from bot import safejson
 from bot.api.batcher import IngestBatcher
 from bot.api.keys import KeyRing, bearer_token
 from bot.api.schemas import EVENT_TYPES, ShopEvent
 from bot.app_keys import KEYRING, METRICS, SETTINGS
+from bot.safejson import JSONBodyError
 
 log = logging.getLogger(__name__)
 _EVENT = TypeAdapter(ShopEvent)
@@ -71,9 +72,9 @@ async def post_events(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         return _error(413, f"body is larger than {settings.max_body_bytes} bytes")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, f"body is not valid JSON: {exc}")
+        payload = safejson.loads(body)
+    except JSONBodyError as exc:
+        return _error(400, str(exc))
     if isinstance(payload, dict) and "events" in payload and "type" not in payload:
         raw_events = payload["events"]
         if not isinstance(raw_events, list) or not raw_events:

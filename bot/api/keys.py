@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.store.db import SessionFactory
 from bot.store.models import ApiKey
@@ -30,33 +30,57 @@ async def add_key(sessions: SessionFactory, name: str, shop: str, now: datetime)
     return key
 
 
-class KeyRing:
-    """Resolves a bearer key to its shop; database keys are cached for a few seconds."""
+@dataclass(frozen=True)
+class KeyInfo:
+    name: str
+    shop: str
+    created_at: datetime
+    revoked_at: datetime | None
 
-    def __init__(self, sessions: SessionFactory, env_key: str, ttl_seconds: float = 5.0) -> None:
+
+async def list_keys(sessions: SessionFactory) -> list[KeyInfo]:
+    """Every key's name, shop and dates; never the key or its hash."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ApiKey.name, ApiKey.shop, ApiKey.created_at, ApiKey.revoked_at).order_by(
+                ApiKey.id
+            )
+        )
+        return [KeyInfo(*row) for row in rows.all()]
+
+
+async def revoke_keys(sessions: SessionFactory, name: str, now: datetime) -> int:
+    """Revoke every active key called `name`; return how many were revoked."""
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(ApiKey)
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class KeyRing:
+    """Resolves a bearer key to its shop, asking the database every time: a key revoked by
+    another process (`nudge keys revoke`) fails on the very next request."""
+
+    def __init__(self, sessions: SessionFactory, env_key: str) -> None:
         self._sessions = sessions
         self._env_key = env_key
-        self._ttl = ttl_seconds
-        self._cache: dict[str, str] = {}
-        self._loaded_at = 0.0
-
-    async def _refresh(self) -> None:
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(ApiKey.key_hash, ApiKey.shop).where(ApiKey.revoked_at.is_(None))
-            )
-            self._cache = {key_hash: shop for key_hash, shop in rows.all()}
-        self._loaded_at = time.monotonic()
 
     async def shop_for(self, presented: str | None) -> str | None:
         if not presented:
             return None
         if self._env_key and hmac.compare_digest(presented.encode(), self._env_key.encode()):
             return "default"
-        if time.monotonic() - self._loaded_at > self._ttl:
-            await self._refresh()
-        # the dict lookup is by a hash of the key, so timing reveals nothing about the key
-        return self._cache.get(hash_key(presented))
+        # looked up by a hash of the key (unique index), so timing reveals nothing about it
+        async with self._sessions() as session:
+            shop: str | None = await session.scalar(
+                select(ApiKey.shop).where(
+                    ApiKey.key_hash == hash_key(presented), ApiKey.revoked_at.is_(None)
+                )
+            )
+        return shop
 
 
 def bearer_token(header: str | None) -> str | None:

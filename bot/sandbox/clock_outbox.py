@@ -11,8 +11,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import safejson
 from bot.app_keys import CLOCK, SCHEDULER, SESSIONS
 from bot.clock import ClockMovedBackError, SandboxClock
+from bot.safejson import JSONBodyError, read_json
 from bot.sandbox.outbox import outbox_item
 from bot.store.models import Contact, Message, Touch
 
@@ -32,10 +34,7 @@ async def post_clock(request: web.Request) -> web.Response:
     clock = request.app[CLOCK]
     if not isinstance(clock, SandboxClock):
         return _bad("the clock is not settable outside sandbox mode", 404)
-    try:
-        body: Any = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return _bad('body must be JSON: {"set": RFC3339} or {"advance_seconds": N}')
+    body: Any = await read_json(request)
     if not isinstance(body, dict) or ("set" in body) == ("advance_seconds" in body):
         return _bad('give exactly one of "set" (RFC 3339 time) or "advance_seconds" (number)')
     async with clock.lock:
@@ -115,8 +114,8 @@ async def get_outbox(request: web.Request) -> web.Response:
 async def post_shop_retry(request: web.Request) -> web.Response:
     """A stand-in for the shop's retry hook: answers with the outcome set for the demo."""
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+        body = safejson.loads(await request.read())
+    except JSONBodyError:
         body = {}
     outcomes = request.app[RETRY_OUTCOME]
     if isinstance(body, dict) and "set_outcome" in body:

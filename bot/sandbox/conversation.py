@@ -6,7 +6,6 @@ Both answer 404 outside sandbox mode (CONTRACT.md).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app_keys import CLOCK, INBOUND_HANDLER, SESSIONS, SETTINGS
 from bot.channels.base import CHANNELS, InboundMessage
+from bot.safejson import read_json
 from bot.sandbox.outbox import outbox_item
 from bot.store.models import Contact, Conversation, Message, Touch
 
@@ -33,10 +33,7 @@ def _sandbox_only(request: web.Request) -> None:
 
 async def post_inbound(request: web.Request) -> web.Response:
     _sandbox_only(request)
-    try:
-        body: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad("body must be a JSON object")
+    body: Any = await read_json(request)
     if not isinstance(body, dict):
         return _bad("body must be a JSON object")
     channel = body.get("channel")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.channels.keys import FAKES
+from bot.safejson import read_json
 from bot.store.models import Contact, Message
 
 PAGE = Path(__file__).parent / "static" / "phone.html"
@@ -104,10 +105,7 @@ async def send(request: web.Request) -> web.Response:
     fakes = request.app.get(FAKES)
     if fakes is None:
         return web.json_response({"error": "real providers are configured; no fake"}, status=409)
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        return web.json_response({"error": "body: expected JSON"}, status=400)
+    body: Any = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("contact_id"), int):
         return web.json_response({"error": "contact_id: expected an integer"}, status=422)
     text, button = body.get("text"), body.get("button")

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.keys import FAKES
+from bot.safejson import read_json
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -16,10 +17,7 @@ async def whatsapp_unavailable(request: web.Request) -> web.Response:
     fakes = request.app.get(FAKES)
     if fakes is None:
         return web.json_response({"error": "real providers are configured; no fake"}, status=409)
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        return web.json_response({"error": "body: expected JSON"}, status=400)
+    body: Any = await read_json(request)
     to = body.get("to") if isinstance(body, dict) else None
     if not isinstance(to, str) or not _E164.match(to):
         return web.json_response(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from bot import safejson
 from bot.app_keys import CLOCK, METRICS, SETTINGS
 from bot.channels import telegram, twilio_sms, whatsapp
 from bot.channels.keys import INBOX
@@ -92,7 +92,7 @@ async def whatsapp_post(request: web.Request) -> web.Response:
     if not whatsapp.verify_signature(body, request.headers.get("X-Hub-Signature-256"), secret):
         return _forbidden("whatsapp", "missing or wrong X-Hub-Signature-256")
     try:
-        payload: Any = json.loads(body)
+        payload: Any = safejson.loads(body)
     except ValueError:
         return _malformed("whatsapp", "body is not JSON")
     return await _accept(
@@ -135,7 +135,7 @@ async def telegram_post(request: web.Request) -> web.Response:
         return _forbidden("telegram", "missing or wrong X-Telegram-Bot-Api-Secret-Token")
     body = await request.read()
     try:
-        payload: Any = json.loads(body)
+        payload: Any = safejson.loads(body)
     except ValueError:
         return _malformed("telegram", "body is not JSON")
     return await _accept(

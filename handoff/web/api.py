@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app_keys import CLOCK, OUTBOUND, SATISFACTION, SESSIONS
 from bot.audit import audit
 from bot.channels.base import Button, OutboundMessage
+from bot.safejson import read_json
 from bot.store.models import Contact, Conversation, Operator
-from handoff.auth import OperatorError, create_operator, operator_of, requires
+from handoff.auth import OperatorError, OperatorIdentity, create_operator, operator_of, requires
 from handoff.queue import OPERATOR_STATES, QueueError, claim, release
 from handoff.web import views
 from handoff.web.live import notify
@@ -34,17 +35,34 @@ def _contact_id(request: web.Request) -> int:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPUnprocessableEntity(
-            text='{"error": "body must be JSON"}', content_type="application/json"
-        ) from None
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise web.HTTPUnprocessableEntity(
             text='{"error": "body must be a JSON object"}', content_type="application/json"
         )
     return body
+
+
+def may_open(me: OperatorIdentity, conversation: Conversation) -> bool:
+    """An operator opens chats in the queue (waiting or held) and chats they held; admins any."""
+    return (
+        me.role == "admin"
+        or conversation.state in OPERATOR_STATES
+        or conversation.operator_id == me.id
+    )
+
+
+def may_release(me: OperatorIdentity, conversation: Conversation) -> bool:
+    """An operator gives back or closes only a chat they hold; admins any."""
+    if me.role == "admin":
+        return True
+    return conversation.state == "operator" and conversation.operator_id == me.id
+
+
+async def _conversation(session: AsyncSession, contact_id: int) -> Conversation | None:
+    statement = select(Conversation).where(Conversation.contact_id == contact_id)
+    row: Conversation | None = await session.scalar(statement)
+    return row
 
 
 @requires("operator")
@@ -64,6 +82,11 @@ async def get_queue(request: web.Request) -> web.Response:
 async def get_conversation(request: web.Request) -> web.Response:
     contact_id = _contact_id(request)
     async with request.app[SESSIONS]() as session:
+        conversation = await _conversation(session, contact_id)
+        if conversation is None:
+            return _error("no such conversation", 404)
+        if not may_open(operator_of(request), conversation):
+            return _error("this chat was not escalated to the operators' queue", 403)
         item = await views.detail(session, contact_id, request.app[CLOCK].now())
     if item is None:
         return _error("no such conversation", 404)
@@ -76,6 +99,8 @@ async def post_claim(request: web.Request) -> web.Response:
     me = operator_of(request)
     try:
         async with request.app[SESSIONS].begin() as session:
+            if await session.get(Contact, contact_id) is None:
+                return _error("no such conversation", 404)
             await claim(session, contact_id, me.id, request.app[CLOCK].now())
     except QueueError as exc:
         return _error(str(exc), 409)
@@ -92,11 +117,11 @@ async def post_release(request: web.Request) -> web.Response:
         return _error('to must be "bot" or "closed"', 422)
     me = operator_of(request)
     async with request.app[SESSIONS].begin() as session:
-        row = await session.scalar(
-            select(Conversation).where(Conversation.contact_id == contact_id)
-        )
+        row = await _conversation(session, contact_id)
         if row is None:
             return _error("no such conversation", 404)
+        if not may_release(me, row):
+            return _error("only the operator holding this chat (or an admin) may release it", 403)
         await release(session, contact_id, me.id, to, request.app[CLOCK].now())
     if to == "closed":
         await request.app[SATISFACTION].after_close(contact_id, me.id)
