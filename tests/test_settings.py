@@ -17,6 +17,7 @@ from bot.settings import SettingsError, load_settings
         ("NUDGE_SANDBOX", "maybe"),
         ("NUDGE_NLU_THRESHOLD", "2"),
         ("NUDGE_DEFAULT_LANGUAGE", "de"),
+        ("NUDGE_TELEGRAM_LINK_DAYS", "0"),
     ],
 )
 def test_bad_values_name_the_variable(

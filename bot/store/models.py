@@ -346,3 +346,12 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
+
+
+class TelegramLinkUse(Base):
+    """A Telegram opt-in link token that has bound a chat: each token binds once (R-PS5)."""
+
+    __tablename__ = "telegram_link_uses"
+    nonce: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    used_at: Mapped[datetime]
