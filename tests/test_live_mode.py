@@ -147,3 +147,18 @@ def test_sandbox_banner_says_the_providers_are_fakes(tmp_path: Path) -> None:
     with _banner(tmp_path, NUDGE_SANDBOX="1") as lines:
         banner = "".join(lines)
     assert "mode: sandbox" in banner and "fakes on loopback" in banner
+
+
+def test_the_shell_sandbox_refuses_real_credentials(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell", "--no-nlu"],
+        cwd=PROJECT_ROOT,
+        env=_env(tmp_path, NUDGE_TWILIO_ACCOUNT_SID="AC0123456789abcdef0123456789abcdef"),
+        input=b"",
+        capture_output=True,
+        timeout=60,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    [line] = err.splitlines()
+    assert "NUDGE_TWILIO_ACCOUNT_SID" in line and "sandbox mode" in line
