@@ -21,7 +21,7 @@ from bot.channels.keys import FAKES, INBOX
 from bot.channels.telegram_link import make_token
 from bot.clock import SandboxClock
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store.models import Consent, Contact
+from bot.store.models import Consent, Contact, TelegramLinkUse
 from flows.templates import load_templates
 from tests.channels_fixtures import (
     Received,
@@ -175,3 +175,32 @@ async def test_a_bound_contact_or_chat_is_not_re_bound(service: TestClient[Any, 
 
     await start(service, "4242", await link_token(service, anna))  # Anna again: still fine
     assert await bound_chat(service, anna.id) == "4242" and len(answers_to(service, "4242")) == 1
+
+
+async def test_link_days_setting_is_the_expiry_and_old_nonces_are_dropped(
+    aiohttp_client: Callable[..., Any],
+    settings: Settings,
+    clock: SandboxClock,
+    received: Received,
+) -> None:
+    app = create_app(
+        replace(settings, telegram_link_days=1, send_timeout_seconds=1),
+        clock=clock,
+        run_nlu=False,
+        run_scheduler=False,
+    )
+    app[INBOUND_HANDLER] = received
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    app[FAKES].target = str(client.make_url("")).rstrip("/")
+    anna = await add_contact(client, phone="+48601234567")
+    boris = await add_contact(client, phone="+48601234568")
+    await start(client, "4242", await link_token(client, anna))
+    late = await link_token(client, boris)
+    clock.advance(timedelta(days=1, seconds=1).total_seconds())
+    await start(client, "666", late)
+    assert answers_to(client, "666") == [answer("utter_telegram_link_expired", "ru")]
+    await start(client, "666", await link_token(client, boris))
+    assert await bound_chat(client, boris.id) == "666"
+    async with client.app[SESSIONS]() as session:
+        kept = (await session.scalars(select(TelegramLinkUse.contact_id))).all()
+    assert kept == [boris.id]  # Anna's day-old nonce is gone: her token has expired anyway

@@ -14,7 +14,7 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,6 +123,10 @@ class LinkBinder:
             )
             if contact.telegram_chat_id not in (None, chat) or other is not None:
                 return "taken", language
+            # A nonce older than any live token guards nothing: the expiry refuses it first.
+            await session.execute(
+                delete(TelegramLinkUse).where(TelegramLinkUse.used_at < now - self.max_age)
+            )
             session.add(TelegramLinkUse(nonce=token.nonce, contact_id=contact.id, used_at=now))
             await session.flush()  # a concurrent use of this token fails here
             contact.telegram_chat_id = chat
