@@ -204,3 +204,19 @@ async def test_link_days_setting_is_the_expiry_and_old_nonces_are_dropped(
     async with client.app[SESSIONS]() as session:
         kept = (await session.scalars(select(TelegramLinkUse.contact_id))).all()
     assert kept == [boris.id]  # Anna's day-old nonce is gone: her token has expired anyway
+
+
+async def test_without_a_link_secret_the_link_endpoint_says_so(
+    aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock
+) -> None:
+    live = replace(settings, sandbox=False, telegram_link_secret="")
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(live, clock=clock, run_nlu=False, run_scheduler=False)
+    )
+    contact = await add_contact(client, phone="+48601234567")
+    response = await client.get(
+        f"/api/v1/contacts/{contact.external_id}/telegram-link",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert response.status == 409
+    assert "NUDGE_TELEGRAM_LINK_SECRET" in (await response.json())["error"]
