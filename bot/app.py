@@ -31,6 +31,7 @@ from bot.health import get_health
 from bot.integrations import setup as integrations_setup
 from bot.metrics import Metrics, get_metrics
 from bot.reports import setup as reports_setup
+from bot.sandbox.loopback import loopback_only
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
@@ -86,6 +87,8 @@ def create_app(
 ) -> web.Application:
     """Build the service. Tests pass `run_nlu=False` to use `NUDGE_NLU_URL` or none."""
     app = web.Application(client_max_size=settings.max_body_bytes)
+    if settings.sandbox:
+        app.middlewares.append(loopback_only)
     app[SETTINGS] = settings
     app[CLOCK] = clock or (SandboxClock() if settings.sandbox else Clock())
     app[METRICS] = Metrics()

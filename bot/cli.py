@@ -24,13 +24,20 @@ log = logging.getLogger("nudge")
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import create_app
+    from bot.modes import describe_mode, startup_problems
 
+    problems = startup_problems(settings)
+    if problems:
+        for problem in problems:
+            print(f"nudge: {problem}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     mode = "sandbox" if settings.sandbox else "live"
     db = "PostgreSQL" if settings.is_postgres else "SQLite"
     base = f"http://{args.host}:{args.port}"
     print(
         f"Nudge ({mode} mode, {db}) on {base}\n"
+        f"  {describe_mode(settings)}\n"
         f"  health:   {base}/health\n"
         f"  API spec: {base}/api/openapi.json\n"
         + (f"  phone:    {base}/sandbox/phone\n" if settings.sandbox else "")

@@ -14,8 +14,23 @@ class SettingsError(ValueError):
     """A setting has a value the service cannot use; the message names the variable."""
 
 
+# Public values that let the sandbox's fake providers sign webhooks; never used in live mode.
+SANDBOX_SECRETS: dict[str, str] = {
+    "NUDGE_WHATSAPP_APP_SECRET": "sandbox-app-secret",
+    "NUDGE_WHATSAPP_VERIFY_TOKEN": "sandbox-verify-token",
+    "NUDGE_TWILIO_AUTH_TOKEN": "sandbox-twilio-token",
+    "NUDGE_TELEGRAM_SECRET_TOKEN": "sandbox-telegram-secret",
+    "NUDGE_TELEGRAM_LINK_SECRET": "sandbox-telegram-link-secret",
+}
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default).strip() or default
+
+
+def _secret(name: str, sandbox: bool) -> str:
+    """The variable's value; unset or empty is the public sandbox value in sandbox mode only."""
+    return _env(name, SANDBOX_SECRETS[name] if sandbox else "")
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -94,6 +109,8 @@ class Settings:
     send_timeout_seconds: int = 10
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
+    telegram_link_secret: str = ""
+    telegram_link_days: int = 7
     shop_retry_url: str = ""
     shopify_webhook_secret: str = ""
     shopify_access_token: str = ""
@@ -169,18 +186,18 @@ def load_settings(root: Path | None = None) -> Settings:
         attribution_hours=_int("NUDGE_ATTRIBUTION_HOURS", 72, 1, 720),
         retention_days=_int("NUDGE_RETENTION_DAYS", 30, 1, 3650),
         log_level=_env("NUDGE_LOG_LEVEL", "INFO").upper(),
-        whatsapp_app_secret=_env("NUDGE_WHATSAPP_APP_SECRET", "sandbox-app-secret"),
-        whatsapp_verify_token=_env("NUDGE_WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token"),
+        whatsapp_app_secret=_secret("NUDGE_WHATSAPP_APP_SECRET", sandbox),
+        whatsapp_verify_token=_secret("NUDGE_WHATSAPP_VERIFY_TOKEN", sandbox),
         whatsapp_token=whatsapp_token,
         whatsapp_phone_number_id=_env("NUDGE_WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
         whatsapp_api_url=_env("NUDGE_WHATSAPP_API_URL", "").rstrip("/"),
         whatsapp_rate_per_second=_int("NUDGE_WHATSAPP_RATE_PER_SECOND", 80, 1, 10_000),
         twilio_account_sid=twilio_sid,
-        twilio_auth_token=_env("NUDGE_TWILIO_AUTH_TOKEN", "sandbox-twilio-token"),
+        twilio_auth_token=_secret("NUDGE_TWILIO_AUTH_TOKEN", sandbox),
         twilio_from_number=_env("NUDGE_TWILIO_FROM_NUMBER", "+15005550006"),
         twilio_api_url=_env("NUDGE_TWILIO_API_URL", "").rstrip("/"),
         telegram_bot_token=telegram_token,
-        telegram_secret_token=_env("NUDGE_TELEGRAM_SECRET_TOKEN", "sandbox-telegram-secret"),
+        telegram_secret_token=_secret("NUDGE_TELEGRAM_SECRET_TOKEN", sandbox),
         telegram_api_url=_env("NUDGE_TELEGRAM_API_URL", "").rstrip("/"),
         telegram_operators_chat_id=_env("NUDGE_TELEGRAM_OPERATORS_CHAT_ID", ""),
         telegram_bot_username=_env("NUDGE_TELEGRAM_BOT_USERNAME", "nudge_sandbox_bot"),
@@ -190,6 +207,8 @@ def load_settings(root: Path | None = None) -> Settings:
         send_timeout_seconds=_int("NUDGE_SEND_TIMEOUT_SECONDS", 10, 1, 120),
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
+        telegram_link_secret=_secret("NUDGE_TELEGRAM_LINK_SECRET", sandbox),
+        telegram_link_days=_int("NUDGE_TELEGRAM_LINK_DAYS", 7, 1, 90),
         shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
         shopify_webhook_secret=_env("NUDGE_SHOPIFY_WEBHOOK_SECRET", ""),
         shopify_access_token=_env("NUDGE_SHOPIFY_ACCESS_TOKEN", ""),

@@ -17,6 +17,7 @@ from bot.settings import SettingsError, load_settings
         ("NUDGE_SANDBOX", "maybe"),
         ("NUDGE_NLU_THRESHOLD", "2"),
         ("NUDGE_DEFAULT_LANGUAGE", "de"),
+        ("NUDGE_TELEGRAM_LINK_DAYS", "0"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -48,3 +49,19 @@ def test_provider_credentials_turn_sandbox_off(monkeypatch: pytest.MonkeyPatch) 
     assert load_settings().sandbox is False
     monkeypatch.setenv("NUDGE_SANDBOX", "1")
     assert load_settings().sandbox is True
+
+
+def test_sandbox_secret_values_stay_in_sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("NUDGE_SANDBOX", "NUDGE_WHATSAPP_TOKEN", "NUDGE_TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NUDGE_TWILIO_ACCOUNT_SID", "AC123")
+    monkeypatch.setenv("NUDGE_WHATSAPP_APP_SECRET", "")  # empty must not become a public value
+    monkeypatch.delenv("NUDGE_TWILIO_AUTH_TOKEN", raising=False)
+    live = load_settings()
+    assert live.sandbox is False
+    assert live.whatsapp_app_secret == "" and live.twilio_auth_token == ""
+    assert live.telegram_secret_token == "" and live.telegram_link_secret == ""
+    monkeypatch.setenv("NUDGE_SANDBOX", "1")
+    sandbox = load_settings()
+    assert sandbox.whatsapp_app_secret == "sandbox-app-secret"
+    assert sandbox.twilio_auth_token == "sandbox-twilio-token"

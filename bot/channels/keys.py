@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.channels.base import StatusUpdate
+from bot.clock import Clock
 from bot.store.db import SessionFactory
 
 if TYPE_CHECKING:
@@ -28,12 +29,16 @@ SERVICE_URL: web.AppKey[str] = web.AppKey("service_url")
 
 
 class LinkConfig:
-    """What the telegram-link endpoint needs: sessions, the HMAC secret, the bot's username."""
+    """What the telegram-link endpoint needs: sessions, the link secret, the bot's username
+    and the clock that stamps a token's issue time."""
 
-    def __init__(self, sessions: SessionFactory, secret: str, bot_username: str) -> None:
+    def __init__(
+        self, sessions: SessionFactory, secret: str, bot_username: str, clock: Clock
+    ) -> None:
         self.sessions = sessions
         self.secret = secret
         self.bot_username = bot_username
+        self.clock = clock
 
 
 LINK_CONFIG: web.AppKey[LinkConfig] = web.AppKey("telegram_link_config")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from aiohttp import web
@@ -22,7 +23,7 @@ from bot.app_keys import (
     SESSIONS,
     SETTINGS,
 )
-from bot.channels.base import ChannelClient, InboundMessage
+from bot.channels.base import ChannelClient, InboundMessage, OutboundMessage
 from bot.channels.fakes.providers import (
     SANDBOX_TELEGRAM_TOKEN,
     SANDBOX_WHATSAPP_TOKEN,
@@ -39,7 +40,7 @@ from bot.channels.keys import (
 )
 from bot.channels.pacing import Pacer
 from bot.channels.telegram import TELEGRAM_URL, TelegramClient, make_bot
-from bot.channels.telegram_binding import bind_chat, get_telegram_link, link_secret
+from bot.channels.telegram_binding import LinkBinder, Reply, get_telegram_link, load_answers
 from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioClient
 from bot.channels.whatsapp import GRAPH_URL, WhatsAppClient
 from bot.outbound import Outbound
@@ -91,6 +92,20 @@ def _clients(
     return clients
 
 
+def _replier(telegram: ChannelClient | None) -> Reply | None:
+    """How the link binder answers a chat: straight to Telegram, the chat has no contact yet."""
+    if telegram is None:
+        return None
+    client = telegram
+
+    async def reply(chat: str, text: str, language: str) -> None:
+        result = await client.send(chat, OutboundMessage(text, language=language))
+        if result.outcome != "sent":
+            log.warning("telegram link answer not sent: %s", result.error_code)
+
+    return reply
+
+
 async def _channels(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     fakes: FakeProviders | None = None
@@ -112,13 +127,22 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     telegram = clients.get("telegram")
     if isinstance(telegram, TelegramClient):
         app[TELEGRAM] = telegram
-    secret = link_secret(settings.session_secret, settings.telegram_secret_token)
-    app[LINK_CONFIG] = LinkConfig(app[SESSIONS], secret, settings.telegram_bot_username)
+    secret = settings.telegram_link_secret
+    app[LINK_CONFIG] = LinkConfig(app[SESSIONS], secret, settings.telegram_bot_username, app[CLOCK])
+    binder = LinkBinder(
+        app[SESSIONS],
+        app[CLOCK],
+        secret,
+        timedelta(days=settings.telegram_link_days),
+        load_answers(settings.root),
+        settings.default_language,
+        _replier(telegram),
+    )
 
     async def start_command(item: InboundMessage) -> bool:
         if isinstance(telegram, TelegramClient) and "callback_id" in item.extra:
             await telegram.answer_button(item.extra["callback_id"])
-        return await bind_chat(app[SESSIONS], app[CLOCK], secret, item)
+        return await binder(item)
 
     inbox = Inbox(
         app[ENGINE],

@@ -1,43 +1,104 @@
-"""`/start <token>` deep links: an HMAC-signed contact id binding a Telegram chat to a contact."""
+"""`/start <token>` deep links: a signed, expiring token naming a contact and a one-use nonce.
+
+itsdangerous signs `<nonce><contact id>` with a timestamp. Its `.` separators are not allowed
+in a Telegram start parameter (up to 64 of A-Z a-z 0-9 _ -), so the token is the three parts
+joined without them: the nonce (11), the timestamp (6, until 2106) and the HMAC-SHA1 signature
+(27) have fixed widths.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-# Telegram start parameters: up to 64 characters of A-Z a-z 0-9 _ -.
-_SIG_BYTES = 12
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+
+SALT = "nudge.telegram-link"
+NONCE_CHARS = 11
+_TIMESTAMP_CHARS = 6
+_SIGNATURE_CHARS = 27
+_TAIL = _TIMESTAMP_CHARS + _SIGNATURE_CHARS
+_MAX_ID_DIGITS = 18
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _key(secret: str) -> bytes:
-    return hashlib.sha256(b"nudge-telegram-link:" + secret.encode()).digest()
+@dataclass(frozen=True)
+class LinkToken:
+    contact_id: int
+    nonce: str
+    issued_at: datetime
 
 
-def _sig(contact_id: int, secret: str) -> str:
-    mac = hmac.new(_key(secret), f"contact:{contact_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:_SIG_BYTES]).decode().rstrip("=")
+class LinkTokenError(Exception):
+    """A token that binds nothing: `forged` (bad signature or shape) or `expired` (then the
+    contact it names is known: the signature checked out)."""
+
+    def __init__(self, reason: Literal["forged", "expired"], contact_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason: Literal["forged", "expired"] = reason
+        self.contact_id = contact_id
 
 
-def make_token(contact_id: int, secret: str) -> str:
-    """`c<id>_<signature>`: short enough for a deep link, useless without the secret."""
+class _ClockSigner(TimestampSigner):
+    """Signs and checks ages against the service's clock (the sandbox clock can move)."""
+
+    def __init__(self, secret: str, now: datetime) -> None:
+        super().__init__(secret, salt=SALT)
+        self._now = int(now.timestamp())
+
+    def get_timestamp(self) -> int:
+        return self._now
+
+
+def make_token(contact_id: int, secret: str, now: datetime | None = None) -> str:
+    """A fresh token (new nonce) for the contact, issued at `now`."""
     if not secret:
-        raise ValueError("no secret for Telegram links: set NUDGE_TELEGRAM_SECRET_TOKEN")
-    return f"c{contact_id}_{_sig(contact_id, secret)}"
+        raise ValueError("no secret for Telegram links: set NUDGE_TELEGRAM_LINK_SECRET")
+    if not 0 <= contact_id < 10**_MAX_ID_DIGITS:
+        raise ValueError(f"contact id out of range for a link token: {contact_id}")
+    nonce = secrets.token_urlsafe(8)
+    signer = _ClockSigner(secret, now or datetime.now(UTC))
+    value, timestamp, signature = signer.sign(f"{nonce}{contact_id}").decode().rsplit(".", 2)
+    if len(timestamp) != _TIMESTAMP_CHARS or len(signature) != _SIGNATURE_CHARS:
+        raise ValueError("link token parts out of their fixed widths (clock out of range?)")
+    return value + timestamp + signature
+
+
+def parse_token(
+    token: str, secret: str, now: datetime | None = None, max_age: timedelta | None = None
+) -> LinkToken:
+    """The token's contents; raises LinkTokenError when forged, malformed or too old."""
+    if not secret or not _TOKEN.match(token) or len(token) <= _TAIL + NONCE_CHARS:
+        raise LinkTokenError("forged")
+    value, timestamp, signature = (
+        token[:-_TAIL],
+        token[-_TAIL:-_SIGNATURE_CHARS],
+        token[-_SIGNATURE_CHARS:],
+    )
+    nonce, raw_id = value[:NONCE_CHARS], value[NONCE_CHARS:]
+    if not raw_id.isdigit() or len(raw_id) > _MAX_ID_DIGITS:
+        raise LinkTokenError("forged")
+    signer = _ClockSigner(secret, now or datetime.now(UTC))
+    age = None if max_age is None else int(max_age.total_seconds())
+    try:
+        _, issued = signer.unsign(f"{value}.{timestamp}.{signature}", age, return_timestamp=True)
+    except SignatureExpired as exc:  # raised only once the signature itself checked out
+        raise LinkTokenError("expired", int(raw_id)) from exc
+    except BadSignature as exc:
+        raise LinkTokenError("forged") from exc
+    return LinkToken(int(raw_id), nonce, issued)
 
 
 def read_token(token: str, secret: str) -> int | None:
-    """The contact id a valid token carries, or None (forged, truncated or malformed)."""
-    if not secret or len(token) > 64 or not token.startswith("c") or "_" not in token:
+    """The contact id a validly signed token carries (age unchecked), or None."""
+    try:
+        return parse_token(token, secret).contact_id
+    except LinkTokenError:
         return None
-    raw_id, _, signature = token[1:].partition("_")
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        return None
-    contact_id = int(raw_id)
-    if not hmac.compare_digest(_sig(contact_id, secret).encode(), signature.encode()):
-        return None
-    return contact_id
 
 
-def deep_link(bot_username: str, contact_id: int, secret: str) -> str:
-    return f"https://t.me/{bot_username}?start={make_token(contact_id, secret)}"
+def deep_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"

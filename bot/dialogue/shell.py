@@ -180,9 +180,15 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from bot.app import create_app
     from bot.channels.keys import SERVICE_URL
+    from bot.modes import startup_problems
 
     api_key = settings.api_key or secrets.token_urlsafe(24)
     local = replace(settings, sandbox=True, api_key=api_key)
+    problems = startup_problems(local)  # the in-process sandbox never talks to real providers
+    if problems:
+        for problem in problems:
+            print(f"nudge shell: {problem}", file=sys.stderr)
+        return 2
     app = create_app(local, run_nlu=not args.no_nlu)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -386,3 +386,12 @@ class Rating(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     asked_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
+
+
+class TelegramLinkUse(Base):
+    """A Telegram opt-in link token that has bound a chat: each token binds once (R-PS5)."""
+
+    __tablename__ = "telegram_link_uses"
+    nonce: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    used_at: Mapped[datetime]
