@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.app_keys import INBOUND_HANDLER, SETTINGS
+from bot.app_keys import INBOUND_HANDLER, SCHEDULER, SETTINGS
+from bot.dialogue import paid_checks
 from bot.dialogue.handler import Dialogue
 from bot.dialogue.touch_offers import TouchOffers
 from bot.sandbox import conversation
@@ -17,4 +18,5 @@ def setup(app: web.Application) -> None:
     dialogue = Dialogue(app, TouchOffers(app[SETTINGS].root))
     app[DIALOGUE] = dialogue
     app[INBOUND_HANDLER] = dialogue.__call__
+    app[SCHEDULER].add_tick("paid-checks", paid_checks.tick(app))
     conversation.setup(app)
