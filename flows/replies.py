@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
+from nlu.intents import FINE_INTENTS
 from nlu.types import ROUTING_INTENTS, RoutingIntent
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 # What a reply flow may do; each is a small function in bot/dialogue/actions.py.
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
-    "clarify", "handoff", "rate",
+    "clarify", "handoff", "already_paid", "acknowledge", "order_status", "welcome", "rate",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]
@@ -36,11 +37,21 @@ class _Strict(BaseModel):
 
 
 class When(_Strict):
-    """What starts a flow: routing intents, button payloads (or their digits), yes/no."""
+    """What starts a flow: fine intents (nlu/intents.py; they win over routing intents),
+    routing intents, button payloads (or their digits), yes/no."""
 
+    fine_intents: tuple[str, ...] = ()
     intents: tuple[RoutingIntent, ...] = ()
     payloads: tuple[str, ...] = ()
     answers: tuple[Literal["yes", "no"], ...] = ()
+
+    @field_validator("fine_intents")
+    @classmethod
+    def _known_fine_intents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in FINE_INTENTS or name == "nlu_fallback"]
+        if unknown:
+            raise ValueError(f"unknown fine intent(s) {unknown} (see nlu/intents.py)")
+        return value
 
 
 class ReplyFlow(_Strict):
@@ -167,6 +178,9 @@ class ReplyBook:
     templates: Templates
     by_payload: dict[str, ReplyFlow] = field(default_factory=dict)
     handoff_by_payload: dict[str, HandoffRule] = field(default_factory=dict)
+
+    def flow_for_fine(self, fine: str) -> ReplyFlow | None:
+        return next((f for f in self.flows.values() if fine in f.when.fine_intents), None)
 
     def flow_for_intent(self, intent: str) -> ReplyFlow | None:
         return next((f for f in self.flows.values() if intent in f.when.intents), None)

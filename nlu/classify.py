@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 
 from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
@@ -58,8 +59,11 @@ class LiveClassifier:
         if match is not None:
             return Classification(match.intent, 1.0, "rule", match.detail, clean, removed)
         if not normalize(clean):
-            # only emoji / punctuation: nothing for a model to read
-            return Classification("other", 1.0, "rule", "empty", clean, removed)
+            # only emoji / punctuation: nothing for a model to read; emoji acknowledge (👍 🙏)
+            emoji = any(unicodedata.category(ch) == "So" for ch in clean)
+            return Classification(
+                "other", 1.0, "rule", "thanks" if emoji else "empty", clean, removed
+            )
         if self.client is None or not self.ready():
             return Classification("other", 0.0, "unavailable", None, clean, removed)
         try:

@@ -21,6 +21,8 @@ class Example:
     intent: str
     language: str = ""
     line: int = 0
+    # held-out rows may name the fine intent too (column `fine`); `intent` is then the class
+    fine: str = ""
 
 
 def training_examples(path: Path) -> list[Example]:
@@ -60,7 +62,7 @@ def all_training_examples(data_dir: Path) -> list[Example]:
 
 
 def read_tsv(path: Path) -> list[Example]:
-    """Rows of a TSV with a header holding at least `text` and `intent`."""
+    """Rows of a TSV with a header holding at least `text` and `intent` (optionally `fine`)."""
     if not path.exists():
         raise DataError(f"{path}: no such file")
     with path.open(encoding="utf-8", newline="") as handle:
@@ -73,9 +75,10 @@ def read_tsv(path: Path) -> list[Example]:
         for number, row in enumerate(reader, start=2):
             text = (row.get("text") or "").strip()
             intent = (row.get("intent") or "").strip()
+            fine = (row.get("fine") or "").strip()
             if not text and not intent:
                 continue
             if not intent:
                 raise DataError(f"{path}:{number}: empty intent")
-            rows.append(Example(text, intent, path.stem, number))
+            rows.append(Example(text, intent, path.stem, number, fine))
     return rows

@@ -1,4 +1,9 @@
-"""`nudge nlu eval --data FILE [--json]`: scores the live path on a labelled TSV."""
+"""`nudge nlu eval --data FILE [--json] [--fine]`: scores the live path on a labelled TSV.
+
+Gold labels may be routing intents or fine intents (counted under their routing intent); a
+`fine` column names the fine intent of a routing label. `--fine` adds per-fine-intent figures
+and the misunderstood rate (replies that would get a clarifying question).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,16 @@ from bot.cli_commands import REGISTRARS
 from bot.settings import Settings
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
+from nlu.intents import DEFAULT_FINE, FINE_INTENTS, fine_intents, fine_of, known_intents, to_routing
 from nlu.supervisor import RasaSupervisor
-from nlu.types import ROUTING_INTENTS
+from nlu.types import ROUTING_INTENTS, Classification
 
 
-def score(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-intent P/R/F1/support and the confusion matrix (five intents)."""
-    labels = list(ROUTING_INTENTS)
+def score(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = ROUTING_INTENTS
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-intent P/R/F1/support and the confusion matrix."""
+    labels = list(labels)
     confusion = {g: {p: 0 for p in labels} for g in labels}
     for g, p in zip(gold, predicted, strict=True):
         confusion[g if g in confusion else "other"][p if p in labels else "other"] += 1
@@ -58,14 +66,54 @@ def score(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
 
 def check_intents(rows: Sequence[Example]) -> None:
     for row in rows:
-        if row.intent not in ROUTING_INTENTS:
+        if row.intent not in known_intents():
             raise DataError(
-                f"line {row.line}: intent {row.intent!r} is not one of {', '.join(ROUTING_INTENTS)}"
+                f"line {row.line}: intent {row.intent!r} is not one of "
+                f"{', '.join(ROUTING_INTENTS)} or a fine intent ({', '.join(fine_intents())})"
+            )
+        if row.fine and FINE_INTENTS.get(row.fine) != to_routing(row.intent):
+            raise DataError(
+                f"line {row.line}: fine intent {row.fine!r} is not a fine intent of {row.intent!r}"
             )
 
 
+def gold_routing(row: Example) -> str:
+    return to_routing(row.intent)
+
+
+def gold_fine(row: Example) -> str:
+    """The row's fine intent: its `fine` column, a fine gold label, else the class's default."""
+    if row.fine:
+        return row.fine
+    if row.intent in FINE_INTENTS:
+        return row.intent
+    return DEFAULT_FINE[to_routing(row.intent)]
+
+
+async def classify_all(classifier: LiveClassifier, texts: Sequence[str]) -> list[Classification]:
+    return [await classifier.classify(text) for text in texts]
+
+
 async def predict(classifier: LiveClassifier, texts: Sequence[str]) -> list[str]:
-    return [(await classifier.classify(text)).intent for text in texts]
+    return [result.intent for result in await classify_all(classifier, texts)]
+
+
+def misunderstood_rate(results: Sequence[Classification]) -> float:
+    """The share answered with a clarifying question: routing `other` with fine `other`."""
+    if not results:
+        return 0.0
+    unclear = sum(1 for r in results if r.intent == "other" and fine_of(r) == "other")
+    return round(unclear / len(results), 4)
+
+
+def fine_report(rows: Sequence[Example], results: Sequence[Classification]) -> dict[str, Any]:
+    """The routing report plus `fine` (per fine intent) and `misunderstood`."""
+    report = score([gold_routing(r) for r in rows], [r.intent for r in results])
+    report["fine"] = score(
+        [gold_fine(r) for r in rows], [fine_of(r) for r in results], fine_intents()
+    )
+    report["misunderstood"] = misunderstood_rate(results)
+    return report
 
 
 @asynccontextmanager
@@ -116,32 +164,44 @@ def free_port() -> int:
 
 def format_report(report: dict[str, Any], title: str = "") -> str:
     lines = [title] if title else []
-    lines.append(f"{'intent':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+    width = max(10, *(len(name) + 1 for name in report["per_intent"]))
+    lines.append(f"{'intent':<{width}} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
     for name, row in report["per_intent"].items():
         lines.append(
-            f"{name:<10} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} "
+            f"{name:<{width}} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} "
             f"{row['support']:>8}"
         )
     lines.append(f"accuracy {report['accuracy']:.3f}   macro-F1 {report['macro_f1']:.3f}")
     labels = list(report["confusion"])
     lines.append("confusion (rows: gold, columns: predicted)")
-    lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in labels))
+    lines.append(" " * width + "".join(f"{p[:8]:>9}" for p in labels))
     for gold in labels:
-        lines.append(f"{gold:<10}" + "".join(f"{report['confusion'][gold][p]:>9}" for p in labels))
+        lines.append(
+            f"{gold:<{width}}" + "".join(f"{report['confusion'][gold][p]:>9}" for p in labels)
+        )
+    if "fine" in report:
+        lines.append("")
+        lines.append(format_report(report["fine"], "fine intents"))
+        lines.append(f"misunderstood (clarifying question): {report['misunderstood']:.1%}")
     return "\n".join(lines)
 
 
-async def _evaluate(settings: Settings, path: Path) -> dict[str, Any]:
+async def _evaluate(settings: Settings, path: Path, fine: bool) -> dict[str, Any]:
     rows = read_tsv(path)
-    check_intents(rows)
+    try:
+        check_intents(rows)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from exc
     async with live_classifier(settings) as classifier:
-        predicted = await predict(classifier, [row.text for row in rows])
-    return score([row.intent for row in rows], predicted)
+        results = await classify_all(classifier, [row.text for row in rows])
+    if fine:
+        return fine_report(rows, results)
+    return score([gold_routing(row) for row in rows], [r.intent for r in results])
 
 
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        report = asyncio.run(_evaluate(settings, Path(args.data)))
+        report = asyncio.run(_evaluate(settings, Path(args.data), args.fine))
     except DataError as exc:
         print(f"nudge nlu eval: {exc}", file=sys.stderr)
         return 2
@@ -156,8 +216,13 @@ def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     nlu = commands.add_parser("nlu", help="NLU tools")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
     evaluate = nlu_commands.add_parser("eval", help="score the live path on a labelled TSV file")
-    evaluate.add_argument("--data", required=True, help="TSV with a header: text, intent")
+    evaluate.add_argument(
+        "--data", required=True, help="TSV with a header: text, intent (optionally fine)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--fine", action="store_true", help="add per-fine-intent figures and the misunderstood rate"
+    )
     evaluate.set_defaults(handler=_cmd_eval)
 
 

@@ -1,6 +1,7 @@
 """R-RP1: deterministic understanding that never depends on the model.
 
-Stop words (ru/en/pl/zh), digits and button payloads offered by the touch, yes/no words.
+Stop words (ru/en/pl/zh), digits and button payloads offered by the touch, the commonest
+exact declines and thanks (R-RP6), yes/no words.
 """
 
 from __future__ import annotations
@@ -70,6 +71,43 @@ NO_WORDS: frozenset[str] = frozenset(
         "нет", "неа", "не", "не надо", "не нужно", "нет спасибо", "net",
         "nie", "nie dziękuję", "nie dziekuje", "nie teraz",
         "不", "不要", "不用", "不是", "不了", "不需要", "不用了",
+    }
+)  # fmt: skip
+# The commonest whole-message declines ("not this order"; consent stays), after _FILLERS go.
+DECLINE_PHRASES: frozenset[str] = frozenset(
+    {
+        "no thanks", "no thank you", "no thx", "not interested", "changed my mind",
+        "i changed my mind", "no thanks changed my mind", "no longer needed", "not needed",
+        "not needed anymore", "dont need it anymore", "i dont need it anymore",
+        "не актуально", "неактуально", "уже не актуально", "больше не актуально",
+        "не актуально уже", "уже неактуально", "уже не нужно", "уже не надо", "не нужно уже",
+        "не нужно", "не надо", "передумал", "передумала", "я передумал", "я передумала",
+        "нет спасибо", "спасибо нет",
+        "спасибо не надо", "спасибо не нужно", "мне уже не нужно", "ne aktualno", "peredumal",
+        "nieaktualne", "już nieaktualne", "juz nieaktualne", "to już nieaktualne",
+        "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki", "rozmyśliłem się",
+        "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie", "zmieniłam zdanie",
+        "już nie potrzebuję", "juz nie potrzebuje", "nie jestem zainteresowany",
+        "nie jestem zainteresowana",
+        "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
+        "已经不需要了", "不用了谢谢", "不需要了谢谢",
+    }
+)  # fmt: skip
+# Thanks and acknowledgements: a whole message of these words, at least one of them thanks.
+THANKS_WORDS: frozenset[str] = frozenset(
+    {
+        "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate",
+        "спасибо", "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo",
+        "dzięki", "dzieki", "dziękuję", "dziekuje", "dziękówka",
+        "谢谢", "多谢", "感谢", "谢啦", "谢了",
+    }
+)  # fmt: skip
+_THANKS_COMPANIONS: frozenset[str] = frozenset(
+    {
+        "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool",
+        "super", "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо",
+        "супер", "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne",
+        "你", "您", "非常", "好的", "好", "太",
     }
 )  # fmt: skip
 # Whole-message opt-out sentences, matched on `normalize`d text with fillers removed (see
@@ -252,6 +290,34 @@ def is_stop(text: str) -> bool:
     return bool(re.search(r"退订(?!单)", compact)) and len(compact) <= 8
 
 
+def is_decline(text: str) -> bool:
+    """True when the whole message declines this checkout in one of the commonest ways."""
+    normalized = normalize(text)
+    if not normalized:
+        return False
+    sentence = " ".join(w for w in normalized.split() if w not in _FILLERS)
+    return any(
+        candidate in DECLINE_PHRASES
+        for candidate in (normalized, sentence, _compact(normalized), _compact(sentence))
+    )
+
+
+def is_thanks(text: str) -> bool:
+    """True when the whole message is a thank-you (with ok/great/very much around it)."""
+    normalized = normalize(text)
+    words = normalized.split()
+    if not words:
+        return False
+    if len(words) == 1 and _is_cjk_word(words[0]):
+        compact = words[0]
+        for word in sorted(THANKS_WORDS | _THANKS_COMPANIONS, key=len, reverse=True):
+            if _is_cjk_word(word):
+                compact = compact.replace(word, " " + word + " ")
+        words = compact.split()
+    known = THANKS_WORDS | _THANKS_COMPANIONS
+    return all(w in known for w in words) and any(w in THANKS_WORDS for w in words)
+
+
 def _offered_key(text: str, offered: Mapping[str, str]) -> str | None:
     stripped = text.strip()
     if stripped in offered:
@@ -296,6 +362,10 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
         return _from_offered(key, offered)
     if is_stop(text):
         return RuleMatch(intent="opt_out", detail="stop")
+    if "no" not in offered and is_decline(text):
+        return RuleMatch(intent="opt_out", detail="decline")
+    if is_thanks(text):
+        return RuleMatch(intent="other", detail="thanks")
     answer = _yes_no(text)
     if answer is not None:
         if answer in offered:

@@ -8,12 +8,14 @@ from pathlib import Path
 import yaml
 
 from nlu.dataset import LANGUAGES, DataError, Example, read_tsv, training_examples
-from nlu.intents import known_intents
+from nlu.intents import FINE_INTENTS, fine_intents, known_intents, to_routing
 from nlu.types import ROUTING_INTENTS
 
-MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}
-# nlu/tests: the fresh held-out set; nlu/dev: the first held-out rows, used to choose the pipeline
-HELDOUT_SETS = ("dev", "tests")
+MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
+MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
+# nlu/tests: the fresh held-out set; nlu/dev: the first held-out rows, used to choose the
+# pipeline; nlu/heldout: the fine-intent held-out set (optional until it lands)
+HELDOUT_SETS = ("dev", "tests", "heldout")
 MIN_HELDOUT_PER_INTENT = 40
 
 
@@ -29,8 +31,11 @@ def _domain_intents(root: Path, problems: list[str]) -> set[str]:
         for i in domain.get("intents") or []
     }
     line = _line_of(path, "intents:")
-    for missing in sorted(set(ROUTING_INTENTS) - intents):
-        problems.append(f"{path}:{line}: intents lacks the routing intent {missing!r}")
+    reached = {to_routing(intent) for intent in intents}
+    for missing in sorted(set(ROUTING_INTENTS) - reached):
+        problems.append(f"{path}:{line}: no intent maps onto the routing intent {missing!r}")
+    for absent in [name for name in fine_intents() if name not in intents]:
+        problems.append(f"{path}:{line}: intents lacks the fine intent {absent!r}")
     for unknown in sorted(intents - known_intents()):
         problems.append(
             f"{path}:{line}: intent {unknown!r} is not mapped onto a routing intent "
@@ -77,10 +82,17 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
                 )
             seen.setdefault(key, (example.intent, f"{path.name}:{example.line}"))
         for intent in ROUTING_INTENTS:
-            if counts[intent] < MIN_EXAMPLES[language]:
+            total = sum(n for name, n in counts.items() if to_routing(name) == intent)
+            if total < MIN_EXAMPLES[language]:
                 problems.append(
-                    f"{path}:1: {intent} has {counts[intent]} examples, "
+                    f"{path}:1: {intent} has {total} examples, "
                     f"at least {MIN_EXAMPLES[language]} needed"
+                )
+        for name in fine_intents():
+            if name in intents and counts[name] < MIN_FINE_EXAMPLES[language]:
+                problems.append(
+                    f"{path}:1: {name} has {counts[name]} examples, "
+                    f"at least {MIN_FINE_EXAMPLES[language]} needed"
                 )
 
 
@@ -97,8 +109,8 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
         )
     for name in HELDOUT_SETS:
         directory = root / "nlu" / name
-        if name == "dev" and not directory.exists():
-            continue  # the dev set is optional; nlu/tests is not
+        if name in ("dev", "heldout") and not directory.exists():
+            continue  # optional sets; nlu/tests is not
         counts: dict[str, int] = defaultdict(int)
         for language in LANGUAGES:
             path = directory / f"{language}.tsv"
@@ -109,10 +121,15 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
                 continue
             first_line: dict[str, int] = {}
             for row in rows:
-                counts[row.intent] += 1
-                if row.intent not in ROUTING_INTENTS:
+                counts[to_routing(row.intent)] += 1
+                if row.intent not in known_intents():
                     problems.append(
                         f"{path}:{row.line}: intent {row.intent!r} is not a routing intent"
+                    )
+                if row.fine and FINE_INTENTS.get(row.fine) != to_routing(row.intent):
+                    problems.append(
+                        f"{path}:{row.line}: fine intent {row.fine!r} does not map onto "
+                        f"{row.intent!r}"
                     )
                 if not row.text:
                     problems.append(f"{path}:{row.line}: empty text")
@@ -120,7 +137,7 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
                 if key in first_line:
                     problems.append(f"{path}:{row.line}: duplicate of line {first_line[key]}")
                 first_line.setdefault(key, row.line)
-                if name == "tests" and key in seen_elsewhere:
+                if name != "dev" and key in seen_elsewhere:
                     problems.append(
                         f"{path}:{row.line}: also in {seen_elsewhere[key]}, so not held out"
                     )

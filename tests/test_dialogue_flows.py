@@ -101,12 +101,13 @@ async def test_card_data_is_redacted_and_the_shopper_warned(client: Client) -> N
     assert "4111" not in stored and "123" not in stored
 
 
-async def test_unknown_sender_is_a_clear_404(client: Client) -> None:
+async def test_unknown_sender_is_delivered_and_welcomed(client: Client) -> None:
     response = await client.post(
         "/sandbox/inbound", json={"channel": "whatsapp", "from": "+10000000000", "text": "hi"}
     )
-    assert response.status == 404
-    assert "no contact" in (await response.json())["error"]
+    assert response.status == 200
+    [reply] = (await response.json())["replies"]
+    assert reply["to"] == "+10000000000" and reply["buttons"][0] == "Order status"
 
 
 async def test_bad_inbound_bodies_name_the_problem(client: Client) -> None:

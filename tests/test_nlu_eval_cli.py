@@ -101,3 +101,37 @@ def test_score_arithmetic() -> None:
     assert report["confusion"]["payment"]["other"] == 1
     # macro-F1 over intents present in the gold labels or predictions
     assert report["macro_f1"] == round((0.6667 + 1.0 + 0.6667) / 3, 4)
+
+
+@pytest.mark.rasa
+def test_fine_report_counts_fine_labels_under_their_class(tmp_path: Path, rasa_url: str) -> None:
+    path = tmp_path / "fine.tsv"
+    path.write_text(
+        "text\tintent\tfine\nне актуально\topt_out\tdecline\nSTOP\tstop\t\n"
+        "спасибо\tother\tthanks\nне проходит оплата\tpayment\t\n",
+        encoding="utf-8",
+    )
+    env = {"NUDGE_NLU_URL": rasa_url, "NUDGE_NLU_TOKEN": RASA_TOKEN}
+    plain = _nudge("nlu", "eval", "--data", str(path), "--json", env=env)
+    assert plain.returncode == 0, plain.stderr
+    report = json.loads(plain.stdout)
+    assert set(report) == {"accuracy", "macro_f1", "per_intent", "confusion"}
+    assert report["per_intent"]["opt_out"]["support"] == 2  # "stop" is counted as opt_out
+    result = _nudge("nlu", "eval", "--data", str(path), "--json", "--fine", env=env)
+    assert result.returncode == 0, result.stderr
+    fine = json.loads(result.stdout)
+    assert fine["fine"]["confusion"]["decline"]["decline"] == 1
+    assert fine["fine"]["confusion"]["stop"]["stop"] == 1
+    assert fine["fine"]["confusion"]["thanks"]["thanks"] == 1
+    assert fine["fine"]["per_intent"]["already_paid"]["support"] == 0
+    assert fine["misunderstood"] == 0.0
+    text = _nudge("nlu", "eval", "--data", str(path), "--fine", env=env)
+    assert "fine intents" in text.stdout and "misunderstood" in text.stdout
+
+
+def test_a_fine_label_under_the_wrong_class_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tsv"
+    path.write_text("text\tintent\tfine\nуже оплатил\topt_out\talready_paid\n", encoding="utf-8")
+    result = _nudge("nlu", "eval", "--data", str(path))
+    assert result.returncode == 2
+    assert "line 2" in result.stderr and "already_paid" in result.stderr

@@ -124,7 +124,7 @@ def test_report_reads_the_chosen_set(root: Path) -> None:
     assert [r.text for r in dev["en"]] == ["dev row one in en", "dev row two in en"]
     tests = heldout_rows(root, "tests")
     assert tests["en"][0].text == _first_test_row(root, "en")[0]
-    assert _parse_args([]).row_set == "tests"
+    assert _parse_args([], root).row_set == "tests"
     assert _parse_args(["--set", "dev"]).row_set == "dev"
     with pytest.raises(SystemExit):
         _parse_args(["--set", "train"])

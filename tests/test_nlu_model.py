@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlu.classify import LiveClassifier
+from nlu.intents import fine_of
 
 pytestmark = pytest.mark.rasa
 
@@ -39,3 +40,26 @@ async def test_fixed_sentences(
     result = await rasa_classifier.classify(text)
     assert result.intent == intent, (language, text, result)
     assert result.source in {"model", "rule", "threshold"}
+
+
+FINE_SENTENCES = [
+    ("ru", "не актуально уже, спасибо", "opt_out", "decline"),
+    ("ru", "я уже оплатила заказ", "payment", "already_paid"),
+    ("ru", "где моя посылка?", "delivery", "where_is_my_order"),
+    ("ru", "хочу поговорить с оператором", "other", "human"),
+    ("en", "no thanks, found it cheaper somewhere else", "opt_out", "decline"),
+    ("en", "already paid for it", "payment", "already_paid"),
+    ("en", "thank you so much!", "other", "thanks"),
+    ("pl", "rozmyśliłam się, nie trzeba", "opt_out", "decline"),
+    ("pl", "gdzie jest moja paczka", "delivery", "where_is_my_order"),
+    ("zh", "不买了，谢谢", "opt_out", "decline"),
+    ("zh", "已经付过钱了", "payment", "already_paid"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "intent", "fine"), FINE_SENTENCES)
+async def test_fine_intents(
+    rasa_classifier: LiveClassifier, language: str, text: str, intent: str, fine: str
+) -> None:
+    result = await rasa_classifier.classify(text)
+    assert (result.intent, fine_of(result)) == (intent, fine), (language, text, result)

@@ -340,7 +340,10 @@ async def _apply_one(
         await session.execute(update(Checkout).where(Checkout.id == checkout_id).values(paid))
         return checkout_id
     if isinstance(event, OrderStatusChanged):
-        statement = update(Checkout).values(order_status=event.order.status, updated_at=at)
+        changes: dict[str, Any] = {"order_status": event.order.status, "updated_at": at}
+        if event.order.tracking_url:
+            changes["tracking_url"] = event.order.tracking_url
+        statement = update(Checkout).values(changes)
         if event.checkout is not None:
             checkout_id = await _checkout_id(session, contact_id, event.checkout.id, at)
             await session.execute(statement.where(Checkout.id == checkout_id))

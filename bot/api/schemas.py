@@ -104,6 +104,7 @@ class OrderRef(Strict):
 class OrderStatusIn(Strict):
     id: Identifier
     status: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    tracking_url: Url | None = None
 
 
 class EventBase(Strict):

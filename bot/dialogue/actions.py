@@ -22,6 +22,8 @@ from bot.dialogue.context import (
     operator_hours_open,
     operator_hours_text,
 )
+from bot.dialogue.order_status import last_order_status, says_late_or_lost
+from bot.dialogue.paid_checks import plan_check
 from bot.dialogue.satisfaction import record_answer, score_of
 from bot.store.models import Consent, Conversation
 from flows.replies import ReplyFlow
@@ -70,8 +72,9 @@ async def run_flow(
     conversation: Conversation,
     channel: str,
     payload: str | None = None,
+    text: str = "",
 ) -> list[OutboundMessage]:
-    """Do what the flow says; return what to send."""
+    """Do what the flow says; return what to send (`text`: the shopper's, redacted)."""
     contact_id = ctx.contact.id
     shop = ctx.book.shop
     lang, fallback = ctx.language, ctx.default_language
@@ -107,6 +110,30 @@ async def run_flow(
         detail["score"] = rated.score if rated is not None else None
         if rated is not None:
             out.append(ctx.message(flow.reply or ""))
+    elif flow.do == "already_paid":
+        detail["paid_check"] = await plan_check(session, contact_id, checkout, ctx.now)
+        out.append(ctx.message(flow.reply or ""))
+    elif flow.do == "acknowledge":
+        # one short answer; a thank-you for the thank-you gets none
+        if not (conversation.memory or {}).get("acknowledged"):
+            out.append(ctx.message(flow.reply or ""))
+    elif flow.do == "welcome":
+        out.append(ctx.message(flow.reply or ""))
+    elif flow.do == "order_status":
+        order = await last_order_status(session, contact_id)
+        if order is None or says_late_or_lost(text):
+            conversation.misunderstood = 0
+            status = order.order_status if order else None
+            reason = flow.reason or "delivery_dispute"
+            return await hand_off(session, ctx, reason, {"flow": flow.name, "status": status})
+        template = flow.reply if order.tracking_url or not flow.reply_otherwise else None
+        out.append(
+            ctx.message(
+                template or flow.reply_otherwise or "",
+                status=order.order_status,
+                tracking_url=order.tracking_url or "",
+            )
+        )
     elif flow.do == "clarify":
         conversation.misunderstood = (conversation.misunderstood or 0) + 1
         out.append(ctx.message(flow.reply or ""))
@@ -120,6 +147,11 @@ async def run_flow(
         conversation.memory = memory
     if flow.do != "clarify":
         conversation.misunderstood = 0
+    if flow.do == "acknowledge" or (conversation.memory or {}).get("acknowledged"):
+        conversation.memory = {
+            **(conversation.memory or {}),
+            "acknowledged": flow.do == "acknowledge",
+        }
     if flow.chains == "pause":
         await pause_chains(session, contact_id, "reply", ctx.now)
     elif flow.chains == "stop":

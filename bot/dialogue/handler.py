@@ -6,7 +6,10 @@ Order of decisions, first match wins:
   3. hand-off rules (R-RP4)     → escalate: payload, fine intent, wording, NLU down
   4. a button payload or digit  → the flow that payload starts
   5. yes / no                   → the resume / decline flows
-  6. the routing intent         → its flow; "other" twice in a row → escalate
+  6. the fine intent            → its flow (decline, already_paid, thanks, where_is_my_order …)
+  7. the routing intent         → its flow; "other" twice in a row → escalate
+A shopper who writes first (no contact for the address) gets a contact with only that
+address and the welcome, unless the message is a command or a stop word (R-RP7).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app_keys import CLASSIFIER, CLOCK, METRICS, OUTBOUND, SESSIONS, SETTINGS
 from bot.channels.base import InboundMessage, OutboundMessage
 from bot.dialogue.actions import hand_off, opt_out, pause_chains, run_flow
+from bot.dialogue.commands import command_payload, guess_language
 from bot.dialogue.context import (
     ReplyContext,
     current_checkout,
@@ -33,11 +37,13 @@ from bot.dialogue.context import (
     offered_replies,
 )
 from bot.dialogue.fallback import FallbackClassifier
+from bot.dialogue.first_contact import create_contact
 from bot.dialogue.locks import ConversationLocks
 from bot.logmask import mask_phone
 from bot.store.models import Contact, Conversation, Message
 from flows.replies import ReplyBook, ReplyBookCache, ReplyFlow
 from handoff.queue import OPERATOR_STATES, conversation_for, ensure_conversation
+from nlu.intents import fine_of
 from nlu.types import Classification, Classifier
 
 log = logging.getLogger(__name__)
@@ -83,15 +89,13 @@ class Dialogue:
         sessions = self.app[SESSIONS]
         async with sessions() as session:
             contact = await find_contact(session, inbound.channel, inbound.address)
+        first = contact is None
         if contact is None:
-            log.info(
-                "inbound on %s from an unknown %s: ignored",
-                inbound.channel,
-                mask_phone(inbound.address) if inbound.channel != "telegram" else "chat",
-            )
-            return Handled(None, None, "bot", outcome="unknown contact")
+            contact = await self._first_contact(inbound)
+            if contact is None:
+                return Handled(None, None, "bot", outcome="unknown contact")
         async with self.locks.hold(contact.id):
-            handled = await self._handle(contact, inbound)
+            handled = await self._handle(contact, inbound, first=first)
         elapsed = time.perf_counter() - started
         if handled.message_ids:
             self.app[METRICS].reply_seconds.observe(elapsed)
@@ -107,6 +111,26 @@ class Dialogue:
         )
         return handled
 
+    async def _first_contact(self, inbound: InboundMessage) -> Contact | None:
+        """A contact holding only the address, in the language the message is written in."""
+        address = inbound.address.strip()
+        if not address or (inbound.channel != "telegram" and not address.lstrip("+").isdigit()):
+            log.info("inbound on %s from an unusable address: ignored", inbound.channel)
+            return None
+        settings = self.app[SETTINGS]
+        language = guess_language(inbound.text or "", settings.default_language)
+        async with self.app[SESSIONS].begin() as session:
+            contact = await create_contact(
+                session, inbound.channel, address, language, self.app[CLOCK].now()
+            )
+        log.info(
+            "inbound on %s from a new %s: contact %s created",
+            inbound.channel,
+            mask_phone(address) if inbound.channel != "telegram" else "chat",
+            contact.id,
+        )
+        return contact
+
     async def _classify(
         self, inbound: InboundMessage, offered: Mapping[str, str]
     ) -> Classification:
@@ -114,6 +138,10 @@ class Dialogue:
             payload = inbound.button_payload.strip()[:64]
             return Classification("other", 1.0, "rule", payload, payload)
         text = (inbound.text or "").strip()
+        command = command_payload(text)
+        if command is not None:
+            redacted = (await self._fallback.classify(text)).redacted_text
+            return Classification("other", 1.0, "rule", command, redacted)
         try:
             result = await self.classifier.classify(text, offered)
         except Exception:  # the NLU must never take the dialogue down
@@ -135,7 +163,7 @@ class Dialogue:
             )
         return result
 
-    async def _handle(self, contact: Contact, inbound: InboundMessage) -> Handled:
+    async def _handle(self, contact: Contact, inbound: InboundMessage, *, first: bool) -> Handled:
         sessions = self.app[SESSIONS]
         settings = self.app[SETTINGS]
         book = self.book.current()
@@ -177,7 +205,9 @@ class Dialogue:
                     settings.default_language,
                     now,
                 )
-                decision = await self._decide(session, ctx, conversation, classification, inbound)
+                decision = await self._decide(
+                    session, ctx, conversation, classification, inbound, first=first
+                )
                 offered_next = _offered_by(decision.replies)
                 if offered_next:
                     conversation.memory = {**(conversation.memory or {}), "offered": offered_next}
@@ -216,10 +246,13 @@ class Dialogue:
         conversation: Conversation,
         classification: Classification,
         inbound: InboundMessage,
+        *,
+        first: bool = False,
     ) -> _Decision:
         book = ctx.book
         c = classification
-        is_stop = c.intent == "opt_out" and c.source == "rule"
+        # a rule's decline keeps consent; every other opt-out rule is a stop
+        is_stop = c.intent == "opt_out" and c.source == "rule" and c.detail != "decline"
         payload_flow = book.by_payload.get(c.detail or "") if c.source == "rule" else None
         if payload_flow is not None and payload_flow.do == "opt_out":
             is_stop = True
@@ -233,7 +266,10 @@ class Dialogue:
         flow = book.flows.get("opt_out") if is_stop else None
         if flow is None:
             reason = _handoff_reason(book, c, inbound)
-            if reason is not None:
+            welcome = book.by_payload.get("help") if first and _welcomed(book, c) else None
+            if welcome is not None and reason in (None, "nlu_unavailable"):
+                flow = welcome  # a shopper who writes first: what the bot can do
+            elif reason is not None:
                 await pause_chains(session, ctx.contact.id, "reply", ctx.now)
                 detail: dict[str, object] = {
                     "intent": c.intent,
@@ -242,7 +278,8 @@ class Dialogue:
                 }
                 replies = await hand_off(session, ctx, reason, detail)
                 return _Decision(warning + replies, c.intent, f"handoff:{reason}")
-            flow = _route(book, c)
+            else:
+                flow = _route(book, c)
         if flow.do == "handoff":
             replies = await hand_off(session, ctx, flow.reason or "human_requested", {})
             return _Decision(warning + replies, c.intent, f"handoff:{flow.reason}")
@@ -250,7 +287,9 @@ class Dialogue:
             replies = await hand_off(session, ctx, "misunderstood_twice", {"text_intent": c.intent})
             return _Decision(warning + replies, c.intent, "handoff:misunderstood_twice")
         payload = c.detail if c.source == "rule" else None
-        replies = await run_flow(session, flow, ctx, conversation, inbound.channel, payload)
+        replies = await run_flow(
+            session, flow, ctx, conversation, inbound.channel, payload=payload, text=c.redacted_text
+        )
         intent = flow.when.intents[0] if c.source == "rule" and flow.when.intents else c.intent
         return _Decision(warning + replies, intent, f"flow:{flow.name}")
 
@@ -276,6 +315,13 @@ def _handoff_reason(book: ReplyBook, c: Classification, inbound: InboundMessage)
     return None
 
 
+def _welcomed(book: ReplyBook, c: Classification) -> bool:
+    """A first message gets the welcome unless it is a command, a button or about an order."""
+    if c.source == "rule" and c.detail in book.by_payload:
+        return False
+    return fine_of(c) != "where_is_my_order"
+
+
 def _route(book: ReplyBook, c: Classification) -> ReplyFlow:
     # Only a rule's detail is a payload or yes/no; a model's detail is its own intent name.
     if c.detail and c.source == "rule":
@@ -286,6 +332,10 @@ def _route(book: ReplyBook, c: Classification) -> ReplyFlow:
             answer = book.flow_for_answer(c.detail)
             if answer is not None:
                 return answer
+    if c.source in ("rule", "model"):
+        fine = book.flow_for_fine(fine_of(c))
+        if fine is not None:
+            return fine
     return book.flow_for_intent(c.intent) or book.flows["other"]
 
 

@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.app_keys import CLOCK, INBOUND_HANDLER, OUTBOUND, SATISFACTION, SESSIONS, SETTINGS
+from bot.app_keys import (
+    CLOCK,
+    INBOUND_HANDLER,
+    OUTBOUND,
+    SATISFACTION,
+    SCHEDULER,
+    SESSIONS,
+    SETTINGS,
+)
+from bot.dialogue import paid_checks
 from bot.dialogue.handler import Dialogue
 from bot.dialogue.satisfaction import Satisfaction
 from bot.dialogue.touch_offers import TouchOffers
@@ -35,4 +44,5 @@ def setup(app: web.Application) -> None:
         yield
 
     app.cleanup_ctx.append(satisfaction)
+    app[SCHEDULER].add_tick("paid-checks", paid_checks.tick(app))
     conversation.setup(app)

@@ -139,10 +139,25 @@ class Checkout(Base):
     last_failure_reason: Mapped[str | None] = mapped_column(String(32))
     order_id: Mapped[str | None] = mapped_column(String(128))
     order_status: Mapped[str | None] = mapped_column(String(64))
+    tracking_url: Mapped[str | None] = mapped_column(String(1000))
     paid_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class PaidCheck(Base):
+    """A shopper said "already paid": at `due_at`, no payment means an operator (R-RP4)."""
+
+    __tablename__ = "paid_checks"
+    __table_args__ = (Index("ix_paid_checks_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # paid | escalated
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
 
 
 class Event(Base):

@@ -1,0 +1,147 @@
+"""The issue's phrases end to end with the REAL Rasa model: webhook → reply → chain state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.app_keys import SESSIONS
+from bot.clock import SandboxClock
+from bot.settings import Settings
+from bot.store.models import Chain, Consent
+from tests.dialogue_fixtures import conversation, event, post_events, say, shopper, texts
+from tests.rasa_fixture import RASA_TOKEN
+
+pytest_plugins = ["tests.rasa_fixture"]
+pytestmark = pytest.mark.rasa
+
+Client = TestClient[Any, Any]
+DECLINED = {
+    "ru": "больше не напоминаем об этом заказе",
+    "en": "no more reminders about this order",
+    "pl": "nie będziemy już przypominać",
+    "zh": "不会再提醒您这个订单",
+}
+MISUNDERSTOOD = ("не совсем понял", "didn't quite get", "nie do końca", "没太明白")
+
+
+@pytest.fixture
+async def nlu_client(
+    aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, rasa_url: str
+) -> Client:
+    live = replace(settings, nlu_url=rasa_url, nlu_token=RASA_TOKEN)
+    client: Client = await aiohttp_client(
+        create_app(live, clock=clock, run_nlu=False, run_scheduler=False)
+    )
+    return client
+
+
+async def _state(client: Client) -> tuple[list[str], int]:
+    """Chain statuses and the number of consents still open."""
+    async with client.app[SESSIONS]() as session:
+        chains = list((await session.scalars(select(Chain.status))).all())
+        consents = await session.scalars(select(Consent.id).where(Consent.revoked_at.is_(None)))
+        return chains, len(consents.all())
+
+
+def _understood(result: dict[str, Any]) -> bool:
+    return not any(marker in texts(result) for marker in MISUNDERSTOOD)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "не актуально"),
+        ("ru", "уже не нужно, спасибо"),
+        ("ru", "передумал"),
+        ("ru", "уже купил в другом месте"),
+        ("ru", "спасибо, но я уже взяла такую же в другом магазине"),
+        ("pl", "nieaktualne"),
+        ("en", "no thanks, changed my mind"),
+        ("en", "i decided not to buy it after all"),
+        ("zh", "不需要了"),
+    ],
+)
+async def test_a_decline_stops_this_checkout_and_keeps_consent(
+    nlu_client: Client, language: str, text: str
+) -> None:
+    await shopper(nlu_client, language=language)
+    result = await say(nlu_client, text)
+    assert result["intent"] == "opt_out" and result["handled_by"] == "bot", result
+    [reply] = result["replies"]
+    assert DECLINED[language] in reply["text"], reply["text"]
+    assert await _state(nlu_client) == (["stopped"], 1)
+    assert (await conversation(nlu_client))["state"] == "bot"
+
+
+@pytest.mark.parametrize(("language", "text"), [("ru", "уже оплатил"), ("en", "I paid already")])
+async def test_already_paid_thanks_then_an_operator_without_order_paid(
+    nlu_client: Client, language: str, text: str
+) -> None:
+    await shopper(nlu_client, language=language)
+    result = await say(nlu_client, text)
+    assert result["intent"] == "payment" and "15" in texts(result), result
+    assert await _state(nlu_client) == (["stopped"], 1)
+    moved = await nlu_client.post("/sandbox/clock", json={"advance_seconds": 15 * 60})
+    assert moved.status == 200
+    state = await conversation(nlu_client)
+    assert state == {
+        **state,
+        "state": "waiting_operator",
+        "handoff_reason": "money_charged_no_order",
+    }
+
+
+@pytest.mark.parametrize("text", ["спасибо", "ок", "👍", "спасибо большое, посмотрю вечером"])
+async def test_thanks_and_acknowledgements_are_never_misunderstood(
+    nlu_client: Client, text: str
+) -> None:
+    await shopper(nlu_client)
+    result = await say(nlu_client, text)
+    assert result["handled_by"] == "bot" and _understood(result), result
+    assert await _state(nlu_client) in ((["paused"], 1), (["active"], 1))
+
+
+async def test_asking_for_a_person_goes_straight_to_an_operator(nlu_client: Client) -> None:
+    await shopper(nlu_client)
+    result = await say(nlu_client, "можно мне поговорить с живым человеком")
+    assert result["handled_by"] == "operator"
+    assert (await conversation(nlu_client))["handoff_reason"] == "human_requested"
+
+
+async def _shipped(client: Client) -> None:
+    await post_events(
+        client,
+        event("order.paid", contact={"id": "c1"}, checkout={"id": "k1"}, order={"id": "o1"}),
+        event("order.status_changed", contact={"id": "c1"},
+              order={"id": "o1", "status": "in transit", "tracking_url": "https://t.example/9"}),
+    )  # fmt: skip
+
+
+async def test_where_is_my_order_answers_the_last_status(nlu_client: Client) -> None:
+    await shopper(nlu_client, language="en")
+    await _shipped(nlu_client)
+    result = await say(nlu_client, "hey, where is my order?")
+    assert result["handled_by"] == "bot"
+    assert "in transit" in texts(result) and "https://t.example/9" in texts(result)
+
+
+async def test_a_late_parcel_is_a_delivery_dispute(nlu_client: Client) -> None:
+    await shopper(nlu_client, language="en")
+    await _shipped(nlu_client)
+    result = await say(nlu_client, "where is my parcel? it's been 2 weeks")
+    assert result["handled_by"] == "operator"
+    assert (await conversation(nlu_client))["handoff_reason"] == "delivery_dispute"
+
+
+async def test_a_stop_in_free_words_still_revokes_consent(nlu_client: Client) -> None:
+    await shopper(nlu_client)
+    result = await say(nlu_client, "не пишите мне")
+    assert result["intent"] == "opt_out"
+    assert await _state(nlu_client) == (["stopped"], 0)

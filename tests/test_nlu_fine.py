@@ -1,0 +1,142 @@
+"""Fine intents without the model: mapping, gold labels, rules, commands, validation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue.commands import command_payload, guess_language
+from bot.settings import PROJECT_ROOT
+from flows.replies import validate_replies
+from nlu.dataset import Example
+from nlu.evaluate import fine_report, gold_fine, misunderstood_rate
+from nlu.intents import FINE_INTENTS, fine_of, to_routing
+from nlu.rules import apply_rules
+from nlu.types import ROUTING_INTENTS, Classification
+from nlu.validate import validate_nlu
+
+
+def test_every_fine_intent_maps_onto_a_routing_intent() -> None:
+    assert set(FINE_INTENTS.values()) == set(ROUTING_INTENTS)
+    assert to_routing("decline") == "opt_out" and to_routing("already_paid") == "payment"
+    assert to_routing("where_is_my_order") == "delivery" and to_routing("thanks") == "other"
+    assert to_routing("opt_out") == "opt_out" and to_routing("nonsense") == "other"
+
+
+@pytest.mark.parametrize(
+    ("result", "fine"),
+    [
+        (Classification("opt_out", 0.9, "model", "decline"), "decline"),
+        (Classification("opt_out", 1.0, "rule", "stop"), "stop"),
+        (Classification("other", 1.0, "rule", "thanks"), "thanks"),
+        (Classification("other", 1.0, "rule", "yes"), "other"),
+        (Classification("other", 0.4, "threshold", "decline"), "other"),
+        (Classification("payment", 1.0, "rule", "payment"), "payment"),
+        (Classification("other", 0.0, "unavailable", None), "other"),
+    ],
+)
+def test_fine_of_a_classification(result: Classification, fine: str) -> None:
+    assert fine_of(result) == fine
+
+
+def test_gold_fine_labels_and_the_misunderstood_rate() -> None:
+    rows = [
+        Example("a", "opt_out", fine="decline"),
+        Example("b", "thanks"),
+        Example("c", "opt_out"),
+        Example("d", "other"),
+    ]
+    assert [gold_fine(r) for r in rows] == ["decline", "thanks", "stop", "other"]
+    results = [
+        Classification("opt_out", 1.0, "rule", "decline"),
+        Classification("other", 1.0, "rule", "thanks"),
+        Classification("opt_out", 1.0, "rule", "stop"),
+        Classification("other", 0.3, "threshold", "payment"),
+    ]
+    assert misunderstood_rate(results) == 0.25
+    report = fine_report(rows, results)
+    assert report["accuracy"] == 1.0 and report["fine"]["accuracy"] == 1.0
+    assert report["misunderstood"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "detail"),
+    [
+        ("Не актуально!", "opt_out", "decline"),
+        ("уже не нужно, спасибо", "opt_out", "decline"),
+        ("передумал", "opt_out", "decline"),
+        ("nieaktualne", "opt_out", "decline"),
+        ("no thanks, changed my mind", "opt_out", "decline"),
+        ("不需要了", "opt_out", "decline"),
+        ("спасибо 🙏", "other", "thanks"),
+        ("thank you so much", "other", "thanks"),
+        ("谢谢你", "other", "thanks"),
+        ("СТОП", "opt_out", "stop"),
+    ],
+)
+def test_commonest_declines_and_thanks_are_rules(text: str, intent: str, detail: str) -> None:
+    match = apply_rules(text)
+    assert match is not None and (match.intent, match.detail) == (intent, detail)
+
+
+def test_a_decline_leaves_room_for_a_question_and_an_offered_no() -> None:
+    assert apply_rules("не актуально, а скидка есть?") is None
+    match = apply_rules("нет спасибо", {"no": "payment"})
+    assert match is not None and match.intent == "payment"
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [
+        ("/status", "status"), ("/STATUS@nudge_bot", "status"), ("где мой заказ?", "status"),
+        ("Gdzie moje zamówienie", "status"), ("订单状态", "status"), ("/help", "help"),
+        ("помощь", "help"), ("/operator", "operator"), ("оператор!", "operator"),
+        ("人工", "operator"), ("where is my order and why so slow", None), ("hello", None),
+    ],
+)  # fmt: skip
+def test_commands_and_their_plain_words(text: str, payload: str | None) -> None:
+    assert command_payload(text) == payload
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("привет", "ru"), ("你好", "zh"), ("dzień dobry", "pl"), ("hello", "en"), ("👍", "de")],
+)
+def test_language_is_guessed_from_the_text(text: str, language: str) -> None:
+    assert guess_language(text, "de") == language
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for name in ("data", "tests", "dev"):
+        shutil.copytree(PROJECT_ROOT / "nlu" / name, tmp_path / "nlu" / name)
+    shutil.copytree(PROJECT_ROOT / "flows", tmp_path / "flows")
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def test_validation_names_a_missing_fine_intent_and_a_wrong_fine_column(root: Path) -> None:
+    domain = root / "domain.yml"
+    domain.write_text(domain.read_text(encoding="utf-8").replace("  - thanks\n", ""), "utf-8")
+    heldout = root / "nlu" / "heldout"
+    heldout.mkdir()
+    for lang in ("ru", "en", "pl", "zh"):
+        (heldout / f"{lang}.tsv").write_text("text\tintent\tfine\n", encoding="utf-8")
+    (heldout / "en.tsv").write_text("text\tintent\tfine\nok then\tpayment\tthanks\n", "utf-8")
+    problems = validate_nlu(root)
+    assert any("intents lacks the fine intent 'thanks'" in p for p in problems), problems
+    assert any("thanks" in p and "is not in domain.yml" in p for p in problems), problems
+    assert f"{heldout / 'en.tsv'}:2: fine intent 'thanks' does not map onto 'payment'" in problems
+
+
+def test_a_reply_flow_with_an_unknown_fine_intent_is_named(root: Path) -> None:
+    flows = root / "flows" / "replies" / "replies.yml"
+    text = flows.read_text(encoding="utf-8").replace(
+        "fine_intents: [decline]", "fine_intents: [nope]"
+    )
+    flows.write_text(text, encoding="utf-8")
+    problems = validate_replies(root)
+    assert any("unknown fine intent" in p and "nope" in p for p in problems), problems
