@@ -76,3 +76,20 @@ async def test_not_asked_in_the_shoppers_quiet_hours(client: Client, staff: Staf
     assert skipped["rule"].startswith("R-MX4") and "R-SR2" in skipped["detail"]["why"]
     answer = await say(client, "5")  # nothing was asked: a digit rates nothing
     assert "Спасибо за оценку" not in texts(answer)
+
+
+async def test_thanks_after_the_bot_helped_asks_about_the_bot(client: Client) -> None:
+    await shopper(client)
+    await say(client, "спасибо")  # a thank-you for a touch: the bot has not helped yet
+    assert not [m for m in await _outbox(client) if QUESTION in m["text"]]
+
+    await say(client, button="payment")  # the bot answers how to pay
+    await say(client, "спасибо")
+    assert len([m for m in await _outbox(client) if QUESTION in m["text"]]) == 1
+    await say(client, "спасибо!")  # once per conversation: no second question
+    assert len([m for m in await _outbox(client) if QUESTION in m["text"]]) == 1
+
+    assert "Спасибо за оценку" in texts(await say(client, "4"))
+    groups = {(g["who"], g["operator"]): g for g in (await _report(client))["satisfaction"]}
+    assert groups["bot", None]["rated"] == 1
+    assert groups["bot", None]["distribution"]["4"] == 1

@@ -24,7 +24,7 @@ from bot.dialogue.context import (
 )
 from bot.dialogue.order_status import last_order_status, says_late_or_lost
 from bot.dialogue.paid_checks import plan_check
-from bot.dialogue.satisfaction import record_answer, score_of
+from bot.dialogue.satisfaction import HELPED, HELPFUL, record_answer, score_of
 from bot.store.models import Consent, Conversation
 from flows.replies import ReplyFlow
 from handoff.queue import chain_control, escalate
@@ -147,6 +147,8 @@ async def run_flow(
         conversation.memory = memory
     if flow.do != "clarify":
         conversation.misunderstood = 0
+    if flow.do in HELPFUL and out:  # what a thank-you later rates (R-MX4)
+        conversation.memory = {HELPED: ctx.now.isoformat(), **(conversation.memory or {})}
     if flow.do == "acknowledge" or (conversation.memory or {}).get("acknowledged"):
         conversation.memory = {
             **(conversation.memory or {}),

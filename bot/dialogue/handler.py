@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app_keys import CLASSIFIER, CLOCK, METRICS, OUTBOUND, SESSIONS, SETTINGS
+from bot.app_keys import CLASSIFIER, CLOCK, METRICS, OUTBOUND, SATISFACTION, SESSIONS, SETTINGS
 from bot.channels.base import InboundMessage, OutboundMessage
 from bot.dialogue.actions import hand_off, opt_out, pause_chains, run_flow
 from bot.dialogue.commands import command_payload, guess_language
@@ -68,6 +68,7 @@ class _Decision:
     replies: list[OutboundMessage]
     intent: str
     outcome: str
+    thanked: bool = False  # the shopper thanked the bot: it may ask how it helped (R-MX4)
 
 
 class Dialogue:
@@ -224,6 +225,9 @@ class Dialogue:
         for reply in decision.replies:
             result = await self.app[OUTBOUND].send(contact, inbound.channel, reply, author="bot")
             sent.append(result.message_id)
+        satisfaction = self.app.get(SATISFACTION)
+        if decision.thanked and satisfaction is not None:
+            await satisfaction.after_bot_answer(contact.id)
         handled_by: HandledBy = "operator" if state in OPERATOR_STATES else "bot"
         return Handled(
             contact.id, decision.intent, handled_by, tuple(sent), state, decision.outcome
@@ -291,7 +295,8 @@ class Dialogue:
             session, flow, ctx, conversation, inbound.channel, payload=payload, text=c.redacted_text
         )
         intent = flow.when.intents[0] if c.source == "rule" and flow.when.intents else c.intent
-        return _Decision(warning + replies, intent, f"flow:{flow.name}")
+        thanked = flow.do == "acknowledge"
+        return _Decision(warning + replies, intent, f"flow:{flow.name}", thanked)
 
 
 def _handoff_reason(book: ReplyBook, c: Classification, inbound: InboundMessage) -> str | None:

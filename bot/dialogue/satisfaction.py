@@ -1,6 +1,8 @@
 """Satisfaction (R-MX4): one 1–5 question when a conversation ends, once, inside the rules.
 
-Asked when an operator closes a chat. The question goes out only where a touch could: on
+Asked when an operator closes a chat, and when the shopper thanks the bot after it helped
+(answered about payment, delivery, a discount, the order's status, or gave the link back:
+an answer the shopper accepted). The question goes out only where a touch could: on
 the channel the shopper last wrote from, with an open consent for it, outside their quiet
 hours (country rules included) and, on WhatsApp, inside the 24-hour window, since it is
 free text with quick replies. Otherwise it is not asked at all (an audit entry says why):
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 QUESTION = "utter_csat_question"
 RULE = "R-MX4 satisfaction"
 PAYLOAD_PREFIX = "csat_"
+HELPED = "helped_at"  # conversation memory: when the bot first helped since it last asked
+HELPFUL = ("payment_help", "delivery_info", "discount_check", "resume", "order_status")
 WHATSAPP_WINDOW = timedelta(hours=24)
 ANSWER_WITHIN = timedelta(days=7)  # a digit days later answers something else
 
@@ -95,6 +99,13 @@ class Satisfaction:
 
     async def after_close(self, contact_id: int, operator_id: int | None) -> str:
         """Ask about the chat an operator just closed; what became of it (for the audit)."""
+        return await self._ask(contact_id, operator_id, bot=False)
+
+    async def after_bot_answer(self, contact_id: int) -> str:
+        """The shopper thanked the bot: ask about its help, if it helped since last asked."""
+        return await self._ask(contact_id, None, bot=True)
+
+    async def _ask(self, contact_id: int, operator_id: int | None, *, bot: bool) -> str:
         now = self.clock.now()
         async with self.sessions.begin() as session:
             contact = await session.get(Contact, contact_id)
@@ -103,7 +114,15 @@ class Satisfaction:
             )
             if contact is None or conversation is None:
                 return "no conversation"
-            episode = (conversation.escalated_at or now).isoformat()[:64]
+            if bot:
+                memory = dict(conversation.memory or {})
+                helped = memory.pop(HELPED, None)
+                if not isinstance(helped, str):
+                    return "the bot has not helped since it last asked"
+                conversation.memory = memory  # asked or not, this help is settled
+                episode = f"bot:{helped}"[:64]
+            else:
+                episode = (conversation.escalated_at or now).isoformat()[:64]
             why = await self._blocked(session, contact, conversation, episode, now)
             if why is not None:
                 audit(
@@ -120,7 +139,7 @@ class Satisfaction:
                     contact_id=contact_id,
                     conversation_id=conversation.id,
                     episode=episode,
-                    by="operator" if operator_id is not None else "bot",
+                    by="bot" if bot else "operator",
                     operator_id=operator_id,
                     asked_at=now,
                 )
