@@ -95,6 +95,9 @@ class Settings:
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
     shop_retry_url: str = ""
+    inbox_max_attempts: int = 8
+    inbox_retry_seconds: float = 2.0
+    inbox_lease_seconds: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -184,4 +187,7 @@ def load_settings(root: Path | None = None) -> Settings:
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
         shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
+        inbox_max_attempts=_int("NUDGE_INBOX_MAX_ATTEMPTS", 8, 1, 50),
+        inbox_retry_seconds=_float("NUDGE_INBOX_RETRY_SECONDS", 2.0, 0.01, 600.0),
+        inbox_lease_seconds=_float("NUDGE_INBOX_LEASE_SECONDS", 60.0, 0.5, 3600.0),
     )
