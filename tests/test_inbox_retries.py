@@ -219,3 +219,9 @@ async def test_two_instances_never_claim_the_same_row(start: Any) -> None:
     await asyncio.gather(claim_all(one, taken[0]), claim_all(two, taken[1]))
     assert not set(taken[0]) & set(taken[1])
     assert len(taken[0]) + len(taken[1]) == 200
+
+
+def test_backoff_doubles_per_attempt_up_to_the_cap() -> None:
+    policy = RetryPolicy(base_seconds=2.0, cap_seconds=300.0)
+    assert [policy.backoff(n) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert policy.backoff(30) == 300.0
