@@ -313,6 +313,12 @@ async def report(pg: PrivatePostgres, fake: FakeWhatsApp, items: list[Inbound], 
     ]
     acked = [i for i in items if i.acked_at is not None]
     inbound_lost = [i.wamid for i in acked if i.wamid not in stored]
+    # A reply is sent once per inbound message at most: more replies than messages = a repeat.
+    replies = Counter(
+        r["to"] for r in fake.requests if r.get("accepted") and r["type"] != "template"
+    )
+    written = Counter(phone(i.index) for i in acked)
+    over_replied = [p for p, n in replies.items() if n > written[p]]
     faults_seen = Counter(r["fault"] or "ok" for r in fake.requests)
     print(f"touches: {N} contacts, first touches by status {dict(status)}")
     print(f"provider requests: {len(fake.requests)} by answer {dict(faults_seen)}")
@@ -325,9 +331,13 @@ async def report(pg: PrivatePostgres, fake: FakeWhatsApp, items: list[Inbound], 
         f"inbound messages acknowledged: {len(acked)} of {len(items)}; lost: {len(inbound_lost)}"
         f"; dead letters: {dead}"
     )
+    print(
+        f"replies: {sum(replies.values())}; numbers with more replies than messages: "
+        f"{len(over_replied)}"
+    )
     for name, seconds in run.recoveries:
         print(f"healthy again after {name}: {seconds:.1f} s")
-    ok = not (lost or twice or unknown_resent or after_stop or inbound_lost)
+    ok = not (lost or twice or unknown_resent or after_stop or inbound_lost or over_replied)
     print("RESULT:", "ok" if ok else "FAILED")
     return 0 if ok else 1
 
