@@ -15,7 +15,7 @@ PYTHON310 := $(shell for p in python3.10 $(PYENV_ROOT)/versions/3.10*/bin/python
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 
 .PHONY: help run test lint typecheck pytest venv lock rasa-venv train browser nlu-report \
-	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports clean
+	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports bench-faults clean
 
 help:
 	@echo "make run   — set everything up and start the sandbox service on http://127.0.0.1:8080"
@@ -84,6 +84,9 @@ bench-touches: venv
 
 bench-webhooks: venv
 	$(PY) -m bench.webhooks
+
+bench-faults: venv
+	$(PY) -m bench.faults
 
 bench-replies: venv rasa-venv train
 	$(PY) -m bench.replies

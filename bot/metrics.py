@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -72,6 +72,17 @@ class Metrics:
             "nudge_integration_events_total",
             "Shop platform payloads by platform and outcome (accepted, duplicate, ignored, ...)",
             ["platform", "outcome"],
+            registry=r,
+        )
+        self.inbox_dead_letters = Gauge(
+            "nudge_inbox_dead_letters",
+            "Inbound webhooks given up after their last attempt, awaiting an operator",
+            registry=r,
+        )
+        self.inbox_failures_total = Counter(
+            "nudge_inbox_failures_total",
+            "Failed processings of inbound webhooks: retried later or a dead letter",
+            ["outcome"],
             registry=r,
         )
         self.report_seconds = Histogram(

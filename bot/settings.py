@@ -119,6 +119,9 @@ class Settings:
     retailcrm_api_key: str = ""
     retailcrm_sync_minutes: int = 5
     holdout_enabled: bool = True
+    inbox_max_attempts: int = 8
+    inbox_retry_seconds: float = 2.0
+    inbox_lease_seconds: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -217,4 +220,7 @@ def load_settings(root: Path | None = None) -> Settings:
         retailcrm_api_key=_env("NUDGE_RETAILCRM_API_KEY", ""),
         retailcrm_sync_minutes=_int("NUDGE_RETAILCRM_SYNC_MINUTES", 5, 1, 60),
         holdout_enabled=_bool("NUDGE_HOLDOUT", True),
+        inbox_max_attempts=_int("NUDGE_INBOX_MAX_ATTEMPTS", 8, 1, 50),
+        inbox_retry_seconds=_float("NUDGE_INBOX_RETRY_SECONDS", 2.0, 0.01, 600.0),
+        inbox_lease_seconds=_float("NUDGE_INBOX_LEASE_SECONDS", 60.0, 0.5, 3600.0),
     )

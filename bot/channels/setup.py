@@ -6,6 +6,7 @@ and the real clients talk to them; with credentials the clients talk to the prov
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -45,7 +46,8 @@ from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioClien
 from bot.channels.whatsapp import GRAPH_URL, WhatsAppClient
 from bot.outbound import Outbound
 from bot.settings import Settings
-from bot.webhooks.inbox import Inbox
+from bot.webhooks.inbox import Inbox, inbox_health
+from bot.webhooks.ledger import RetryPolicy
 from bot.webhooks.routes import add_routes
 
 log = logging.getLogger(__name__)
@@ -144,18 +146,28 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
             await telegram.answer_button(item.extra["callback_id"])
         return await binder(item)
 
+    policy = RetryPolicy(
+        max_attempts=settings.inbox_max_attempts,
+        base_seconds=settings.inbox_retry_seconds,
+        lease_seconds=settings.inbox_lease_seconds,
+    )
     inbox = Inbox(
         app[ENGINE],
         app[CLOCK],
         lambda: app.get(INBOUND_HANDLER),
         app[STATUS_LISTENERS],
         hooks=[start_command],
+        policy=policy,
+        metrics=app[METRICS],
+        poll_seconds=min(1.0, settings.inbox_retry_seconds),
     )
     app[INBOX] = inbox
     app[HEALTH_PROBES]["webhooks"] = lambda: "ok" if len(inbox.tasks) < 1000 else "degraded"
+    app[HEALTH_PROBES]["inbox"] = functools.partial(inbox_health, inbox)
     resumed = await inbox.resume()
     if resumed:
         log.info("resuming %d stored webhooks left unprocessed", resumed)
+    inbox.start()
     mode = "fake providers on loopback" if fakes else "providers: " + ", ".join(clients) or "none"
     log.info("channels ready (%s)", mode)
     yield

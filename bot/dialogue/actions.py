@@ -16,6 +16,7 @@ from bot.audit import audit
 from bot.channels.base import OutboundMessage
 from bot.dialogue.context import (
     ReplyContext,
+    contacts_at,
     delivery_text,
     localized,
     matching_promotion,
@@ -45,23 +46,29 @@ async def stop_chains(session: AsyncSession, contact_id: int, reason: str, now: 
 async def opt_out(
     session: AsyncSession, ctx: ReplyContext, channel: str, *, announce: bool
 ) -> bool:
-    """Revoke every consent and stop every chain (R-SR1, R-SR5); True when it was news."""
-    contact_id = ctx.contact.id
+    """Revoke every consent and stop every chain (R-SR1, R-SR5) of every contact record with
+    the address that wrote; True when it was news."""
+    contact = ctx.contact
+    address = contact.telegram_chat_id if channel == "telegram" else contact.phone
+    contact_ids = await contacts_at(session, channel, address) if address else []
+    if contact.id not in contact_ids:
+        contact_ids.append(contact.id)
     open_consents = await session.scalar(
         select(Consent.id)
-        .where(Consent.contact_id == contact_id, Consent.revoked_at.is_(None))
+        .where(Consent.contact_id.in_(contact_ids), Consent.revoked_at.is_(None))
         .limit(1)
     )
-    revoked = await revoke_consent(session, contact_id, "all", ctx.now, f"reply via {channel}")
-    await stop_chains(session, contact_id, "opt_out", ctx.now)
-    audit(
-        session,
-        at=ctx.now,
-        action="opted_out",
-        contact_id=contact_id,
-        rule="R-RP3 opt-out",
-        detail={"channel": channel, "consents_revoked": revoked, "announced": announce},
-    )
+    for contact_id in contact_ids:
+        revoked = await revoke_consent(session, contact_id, "all", ctx.now, f"reply via {channel}")
+        await stop_chains(session, contact_id, "opt_out", ctx.now)
+        audit(
+            session,
+            at=ctx.now,
+            action="opted_out",
+            contact_id=contact_id,
+            rule="R-RP3 opt-out",
+            detail={"channel": channel, "consents_revoked": revoked, "announced": announce},
+        )
     return open_consents is not None
 
 

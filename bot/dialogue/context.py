@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Button, OutboundMessage
@@ -111,15 +111,30 @@ def operator_hours_text(shop: Shop) -> str:
     return f"{span} {hours.start:%H:%M}–{hours.end:%H:%M} ({hours.timezone})".strip()
 
 
-async def find_contact(session: AsyncSession, channel: str, address: str) -> Contact | None:
-    """The contact who wrote: by phone for WhatsApp/SMS, by chat id for Telegram."""
+def _holds_address(channel: str, address: str) -> ColumnElement[bool]:
+    """Contacts reachable at `address`: by chat id for Telegram, else by phone in either stored
+    form (`+7…` or digits only)."""
     if channel == "telegram":
-        condition = Contact.telegram_chat_id == address
-    else:
-        digits = address.lstrip("+")
-        condition = Contact.phone.in_([f"+{digits}", digits])
-    statement = select(Contact).where(condition).order_by(Contact.updated_at.desc()).limit(1)
+        return Contact.telegram_chat_id == address
+    digits = address.lstrip("+")
+    return Contact.phone.in_([f"+{digits}", digits])
+
+
+async def find_contact(session: AsyncSession, channel: str, address: str) -> Contact | None:
+    """The contact who wrote: the most recently updated record with that address."""
+    statement = (
+        select(Contact)
+        .where(_holds_address(channel, address))
+        .order_by(Contact.updated_at.desc())
+        .limit(1)
+    )
     return (await session.scalars(statement)).first()
+
+
+async def contacts_at(session: AsyncSession, channel: str, address: str) -> list[int]:
+    """Every contact record with that address: a STOP from it binds them all (R-SR1)."""
+    statement = select(Contact.id).where(_holds_address(channel, address)).order_by(Contact.id)
+    return list((await session.scalars(statement)).all())
 
 
 async def current_checkout(session: AsyncSession, contact_id: int) -> Checkout | None:

@@ -333,14 +333,33 @@ class InboundWebhook(Base):
     """A provider webhook persisted before processing; the unique key drops retries."""
 
     __tablename__ = "inbound_webhooks"
-    __table_args__ = (UniqueConstraint("channel", "dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "dedupe_key"),
+        Index(
+            "ix_inbound_webhooks_open",
+            "next_attempt_at",
+            postgresql_where=sql_text("processed_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=sql_text("processed_at IS NULL AND dead_at IS NULL"),
+        ),
+        Index(
+            "ix_inbound_webhooks_dead",
+            "dead_at",
+            postgresql_where=sql_text("dead_at IS NOT NULL"),
+            sqlite_where=sql_text("dead_at IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(160))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
-    processed_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(String(300))
+    processed_at: Mapped[datetime | None]  # set only once processing succeeded
+    error: Mapped[str | None] = mapped_column(String(300))  # the last failure
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    # Wall-clock time: while claimed, the lease's end; after a failure, the retry's time.
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    dead_at: Mapped[datetime | None]  # attempts exhausted: a dead letter for the operators
 
 
 class Operator(Base):

@@ -1,10 +1,12 @@
 """Inbound webhooks after the acknowledgement: processed in the background, marked done in batches.
 
-The acknowledging request hands its new rows (id + parsed item) straight to the inbox, so
-nothing is read back; a few workers handle messages (in order per address), statuses of a
-batch are applied in one transaction, and processed rows are marked in one UPDATE per round.
-Rows a crash left unprocessed are claimed atomically at the next start (UPDATE … RETURNING),
-so two starting instances never both take one.
+The acknowledging request stores its rows already claimed by this instance for one lease and
+hands them (id + parsed item) straight to the inbox, so nothing is read back; a few workers
+handle messages (in order per address), statuses of a batch are applied in one transaction,
+and rows are marked processed, in one UPDATE per round, only once their processing succeeded.
+A failure counts an attempt and retries after a backoff, the last one makes a dead letter
+(bot/webhooks/ledger.py). Every instance polls for due rows: retries, and rows whose holder
+crashed (its lease ran out), so a restart or a surviving peer carries on.
 """
 
 from __future__ import annotations
@@ -23,15 +25,23 @@ from bot.channels.keys import StatusListener
 from bot.channels.parsing import Item, Parsed, from_json
 from bot.channels.write_lock import write_lock
 from bot.clock import Clock
-from bot.logmask import mask_phone
+from bot.logmask import mask_phone, mask_text
+from bot.metrics import Metrics
 from bot.store.models import InboundWebhook
+from bot.webhooks.ledger import Claimed, Ledger, RetryPolicy
 from bot.webhooks.statuses import apply_statuses
 from bot.webhooks.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
 MessageHook = Callable[[InboundMessage], Awaitable[bool]]
-Entry = tuple[int, Item]
+Entry = tuple[int, Item, int]  # row id, item, attempts that failed before
+
+
+def _describe(exc: BaseException) -> str:
+    """The error kept on the row: its type and first line, phone numbers masked."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return mask_text(f"{type(exc).__name__}: {first}")[:300]
 
 
 class AckFirst:
@@ -76,13 +86,21 @@ class Inbox:
         listeners: list[StatusListener],
         hooks: Sequence[MessageHook] = (),
         workers: int = 4,
+        policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.handler = handler
         self.listeners = listeners
         self.hooks = list(hooks)  # run first; True means "consumed" (e.g. a /start deep link)
-        self.writer = GroupWriter(engine)
+        self.ledger = Ledger(engine, policy or RetryPolicy())
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.poller: asyncio.Task[None] | None = None
+        self.held: dict[int, float] = {}  # rows in work here → when their lease was last taken
+        self.writer = GroupWriter(engine, ledger=self.ledger)
         self.ack_first = AckFirst(self.writer)
         self.tasks: set[asyncio.Task[None]] = set()
         self.pending: list[Entry] = []
@@ -91,7 +109,9 @@ class Inbox:
         self.marker: asyncio.Task[None] | None = None
         # A few workers, not a task per message: processing must leave the database and the
         # event loop to the acknowledgements.
-        self.work: asyncio.Queue[tuple[int, InboundMessage]] = asyncio.Queue(maxsize=workers * 8)
+        self.work: asyncio.Queue[tuple[int, InboundMessage, int]] = asyncio.Queue(
+            maxsize=workers * 8
+        )
         self.workers = workers
         self.running: list[asyncio.Task[None]] = []
         self.busy = 0
@@ -99,11 +119,14 @@ class Inbox:
 
     def accept(self, stored: Sequence[tuple[int, Parsed]]) -> None:
         """Rows the acknowledgement just stored, handed over in memory."""
-        self.schedule([(row_id, parsed.item) for row_id, parsed in stored])
+        self.schedule([(row_id, parsed.item, 0) for row_id, parsed in stored])
 
     def schedule(self, entries: Sequence[Entry]) -> None:
         if not entries:
             return
+        now = asyncio.get_running_loop().time()
+        for row_id, _, _ in entries:
+            self.held[row_id] = now
         self.pending.extend(entries)
         if not self.running:
             self.running = [self._track(self._worker()) for _ in range(self.workers)]
@@ -125,24 +148,25 @@ class Inbox:
     async def _dispatch(self) -> None:
         while self.pending:
             batch, self.pending = self.pending[:500], self.pending[500:]
-            statuses = [(i, u) for i, u in batch if isinstance(u, StatusUpdate)]
+            statuses = [(i, u, n) for i, u, n in batch if isinstance(u, StatusUpdate)]
             if statuses:  # one transaction for the whole batch: status storms stay cheap
                 await self._statuses(statuses)
-            for row_id, item in batch:
+            for row_id, item, attempts in batch:
                 if isinstance(item, InboundMessage):
-                    await self.work.put((row_id, item))
+                    await self.work.put((row_id, item, attempts))
 
     async def _worker(self) -> None:
         while True:
-            row_id, item = await self.work.get()
+            row_id, item, attempts = await self.work.get()
             self.busy += 1
             try:
                 async with self.ack_first.turn():
-                    await self._message(row_id, item)
+                    await self._message(row_id, item, attempts)
             finally:
                 self.busy -= 1
 
     def _mark(self, row_id: int) -> None:
+        self.held.pop(row_id, None)
         self.done.append(row_id)
         if self.marker is None or self.marker.done():
             self.marker = self._track(self._mark_loop())
@@ -156,7 +180,7 @@ class Inbox:
             ids, self.done = self.done[:500], self.done[500:]
             try:
                 await self._mark_processed(ids)
-            except Exception:  # they stay unprocessed and are redone at the next start
+            except Exception:  # they stay unprocessed: redone when the lease runs out
                 log.exception("could not mark %d webhooks processed", len(ids))
 
     async def _mark_processed(self, ids: list[int]) -> None:
@@ -172,6 +196,10 @@ class Inbox:
 
     async def drain(self, grace: float = 10.0) -> None:
         """Finish what is in flight (shutdown); anything left is redone at the next start."""
+        if self.poller is not None:
+            self.poller.cancel()
+            await asyncio.wait([self.poller])
+            self.poller = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while not self.idle and loop.time() < deadline:  # noqa: ASYNC110 (shutdown only)
@@ -183,52 +211,98 @@ class Inbox:
         self.running = []
 
     async def resume(self) -> int:
-        """Claim rows a previous run stored but never processed, and process them; how many."""
-        statement = (
-            update(InboundWebhook)
-            .where(InboundWebhook.processed_at.is_(None))
-            .values(processed_at=self.clock.now())
-            .returning(InboundWebhook.id, InboundWebhook.payload)
-        )
-        async with write_lock(self.engine), self.engine.begin() as connection:
-            rows = (await connection.execute(statement)).all()
-        entries: list[Entry] = []
-        for row_id, payload in sorted(rows, key=lambda r: int(r[0])):
+        """Claim the rows due now, also those no instance ever claimed, and process them (at
+        start-up: retries and the rows of a crashed holder whose lease ran out); how many."""
+        total = 0
+        while True:
+            claimed = await self.ledger.claim(unclaimed=True)
+            total += await self._take(claimed)
+            if len(claimed) < 500:
+                return total
+
+    def start(self) -> None:
+        """Poll for due rows in the background until `drain`."""
+        if self.poller is None or self.poller.done():
+            self.poller = asyncio.get_running_loop().create_task(self._poll_loop())
+
+    async def _poll_loop(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(self.poll_seconds)
             try:
-                entries.append((int(row_id), from_json(payload)))
+                await self._renew()
+                await self._take(await self.ledger.claim())
+                if rounds % 10 == 0:
+                    await self.dead_letters()
+            except Exception:  # the database is away: try again next round
+                log.warning("polling stored webhooks failed", exc_info=True)
+            rounds += 1
+
+    async def _renew(self) -> None:
+        """Keep the lease of rows still in work here (a long backlog, a slow provider)."""
+        now = asyncio.get_running_loop().time()
+        stale = [
+            i
+            for i, taken in self.held.items()
+            if now - taken > self.ledger.policy.lease_seconds / 3
+        ]
+        if stale:
+            await self.ledger.renew(stale)
+            for row_id in stale:
+                if row_id in self.held:
+                    self.held[row_id] = now
+
+    async def _take(self, claimed: Sequence[Claimed]) -> int:
+        entries: list[Entry] = []
+        for row in claimed:
+            if row.row_id in self.held:  # already in work here: the claim only renewed it
+                continue
+            try:
+                entries.append((row.row_id, from_json(row.payload), row.attempts))
             except (KeyError, TypeError, ValueError) as exc:
-                await self._record_error(int(row_id), f"unreadable stored payload: {exc}")
+                final = self.ledger.policy.max_attempts - 1
+                await self._failed(row.row_id, max(row.attempts, final), f"unreadable: {exc}")
         self.schedule(entries)
         return len(entries)
 
-    async def _record_error(self, row_id: int, error: str) -> None:
-        statement = (
-            update(InboundWebhook).where(InboundWebhook.id == row_id).values(error=error[:300])
-        )
-        try:
-            async with write_lock(self.engine), self.engine.begin() as connection:
-                await connection.execute(statement)
-        except Exception:
-            log.exception("could not record the error of webhook %d", row_id)
+    async def dead_letters(self) -> int:
+        """How many dead letters the database holds (also exported as a gauge)."""
+        count = await self.ledger.dead_count()
+        if self.metrics is not None:
+            self.metrics.inbox_dead_letters.set(count)
+        return count
 
-    async def _statuses(self, entries: list[tuple[int, StatusUpdate]]) -> None:
+    async def _failed(self, row_id: int, attempts: int, error: str) -> None:
+        """Count the failed attempt; the row comes back after its backoff, or is dead."""
+        self.held.pop(row_id, None)
         try:
-            changed = await apply_statuses(self.engine, [u for _, u in entries])
+            dead = await self.ledger.failed(row_id, attempts, error)
+        except Exception:  # it stays claimed: retried when the lease runs out
+            log.exception("could not record the failure of webhook %d", row_id)
+            return
+        if self.metrics is not None:
+            self.metrics.inbox_failures_total.labels(outcome="dead" if dead else "retry").inc()
+        if dead:
+            log.error("webhook %d is a dead letter after %d attempts", row_id, attempts + 1)
+
+    async def _statuses(self, entries: list[tuple[int, StatusUpdate, int]]) -> None:
+        try:
+            changed = await apply_statuses(self.engine, [u for _, u, _ in entries])
         except Exception as exc:
             log.exception("applying %d delivery statuses failed", len(entries))
-            for row_id, _ in entries:
-                await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
-            changed = []
+            for row_id, _, attempts in entries:
+                await self._failed(row_id, attempts, _describe(exc))
+            return
         for update_, message_id in changed:
             for listener in list(self.listeners):
                 try:
                     await listener(update_, message_id)
                 except Exception:  # a listener's bug must not lose the other statuses
                     log.exception("status listener failed")
-        for row_id, _ in entries:
+        for row_id, _, _ in entries:
             self._mark(row_id)
 
-    async def _message(self, row_id: int, item: InboundMessage) -> None:
+    async def _message(self, row_id: int, item: InboundMessage, attempts: int) -> None:
         key = f"{item.channel}:{item.address}"
         lock, users = self.locks.get(key, (asyncio.Lock(), 0))
         self.locks[key] = (lock, users + 1)
@@ -237,14 +311,15 @@ class Inbox:
                 await self._handle(item)
         except Exception as exc:  # one bad message must not stop the others
             log.exception("processing stored webhook %d failed", row_id)
-            await self._record_error(row_id, f"{type(exc).__name__}: {exc}")
+            await self._failed(row_id, attempts, _describe(exc))
+        else:
+            self._mark(row_id)
         finally:
             lock, users = self.locks[key]
             if users <= 1:
                 del self.locks[key]
             else:
                 self.locks[key] = (lock, users - 1)
-            self._mark(row_id)
 
     async def _handle(self, item: InboundMessage) -> None:
         for hook in self.hooks:
@@ -256,3 +331,9 @@ class Inbox:
         who = item.address if item.channel == "telegram" else mask_phone(item.address)
         log.info("inbound %s message from %s", item.channel, who)
         await handler(item)
+
+
+async def inbox_health(inbox: Inbox) -> tuple[str, dict[str, int]]:
+    """`/health`'s inbox line: degraded while dead letters wait for an operator."""
+    count = await inbox.dead_letters()
+    return ("ok" if count == 0 else "degraded", {"dead_letters": count})

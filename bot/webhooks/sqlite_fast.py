@@ -24,8 +24,9 @@ from typing import Any
 from bot.store.db import sqlite_pragmas
 
 _INSERT = (
-    "INSERT INTO inbound_webhooks (channel, dedupe_key, payload, received_at) "
-    "VALUES (?, ?, ?, ?) ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id"
+    "INSERT INTO inbound_webhooks"
+    " (channel, dedupe_key, payload, received_at, claimed_by, next_attempt_at, attempts) "
+    "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (channel, dedupe_key) DO NOTHING RETURNING id"
 )
 
 
@@ -76,6 +77,8 @@ class SqliteFastPath:
                     row["dedupe_key"],
                     json.dumps(row["payload"], ensure_ascii=False),
                     _stamp(row["received_at"]),
+                    row.get("claimed_by"),
+                    _stamp(lease) if (lease := row.get("next_attempt_at")) else None,
                 )
                 found = connection.execute(_INSERT, params).fetchone()
                 if found is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channels.parsing import Parsed, to_json
 from bot.channels.write_lock import write_lock
 from bot.store.models import InboundWebhook
+from bot.webhooks.ledger import Ledger
 from bot.webhooks.sqlite_fast import SqliteFastPath
 
 
@@ -22,13 +23,19 @@ def _insert(engine: AsyncEngine) -> Any:
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _rows(channel: str, items: Sequence[Parsed], now: datetime) -> list[dict[str, Any]]:
+def _rows(
+    channel: str, items: Sequence[Parsed], now: datetime, ledger: Ledger | None = None
+) -> list[dict[str, Any]]:
+    """Rows claimed by the ledger's instance for one lease: its own workers take them next."""
+    owner, lease_end = (ledger.owner, ledger.lease_end()) if ledger else (None, None)
     return [
         {
             "channel": channel,
             "dedupe_key": p.dedupe_key[:160],
             "payload": to_json(p),
             "received_at": now,
+            "claimed_by": owner,
+            "next_attempt_at": lease_end,
         }
         for p in items
     ]
@@ -73,8 +80,10 @@ class GroupWriter:
         max_rows: int = 500,
         busy_rate: float = 200,
         gather: float = 0.001,
+        ledger: Ledger | None = None,
     ) -> None:
         self.engine = engine
+        self.ledger = ledger
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         self.fast = SqliteFastPath(path) if path and path != ":memory:" else None
         self.max_rows = max_rows
@@ -97,7 +106,7 @@ class GroupWriter:
         loop = asyncio.get_running_loop()
         self._count(loop.time())
         future: asyncio.Future[list[int | None]] = loop.create_future()
-        self.pending.append((_rows(channel, items, now), future))
+        self.pending.append((_rows(channel, items, now, self.ledger), future))
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._run())
         ids = await future

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app_keys import CLOCK, OUTBOUND, SATISFACTION, SESSIONS
 from bot.audit import audit
 from bot.channels.base import Button, OutboundMessage
+from bot.channels.keys import INBOX
 from bot.safejson import read_json
 from bot.store.models import Contact, Conversation, Operator
 from handoff.auth import OperatorError, OperatorIdentity, create_operator, operator_of, requires
@@ -254,6 +255,15 @@ async def post_operator_state(request: web.Request) -> web.Response:
     return web.json_response({"id": int(raw), "disabled": disabled})
 
 
+@requires("admin")
+async def get_dead_letters(request: web.Request) -> web.Response:
+    """Inbound webhooks given up after their last attempt, newest first (no payloads)."""
+    inbox = request.app.get(INBOX)
+    letters = await inbox.ledger.dead_letters() if inbox is not None else []
+    count = await inbox.dead_letters() if inbox is not None else 0
+    return web.json_response({"count": count, "dead_letters": letters})
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/api/me", get_me)
@@ -265,3 +275,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/console/api/operators", get_operators)
     r.add_post("/console/api/operators", post_operator)
     r.add_post("/console/api/operators/{operator_id}/{action:disable|enable}", post_operator_state)
+    r.add_get("/console/api/inbox/dead-letters", get_dead_letters)

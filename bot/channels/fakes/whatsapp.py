@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -25,6 +26,32 @@ class Scripted:
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+
+
+@dataclass
+class FaultProfile:
+    """Random provider faults on sends (benchmarks): shares of requests answered 500 (not
+    processed), accepted but answered only after `hang` seconds (the client times out), or
+    429 with Retry-After (not processed)."""
+
+    error_500: float = 0.0
+    accept_then_hang: float = 0.0
+    too_many: float = 0.0
+    retry_after: int = 1
+    hang: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def pick(self) -> str:
+        roll = self.rng.random()
+        for name, share in (
+            ("500", self.error_500),
+            ("hang", self.accept_then_hang),
+            ("429", self.too_many),
+        ):
+            if roll < share:
+                return name
+            roll -= share
+        return ""
 
 
 def graph_error(code: int, message: str, details: str = "") -> dict[str, Any]:
@@ -59,6 +86,8 @@ class FakeWhatsApp:
         self.flush_interval = 0.05
         self._flusher: asyncio.Task[None] | None = None
         self._seq = 0
+        self.faults: FaultProfile | None = None
+        self.requests: list[dict[str, Any]] = []  # every send received, kept while `faults` is set
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -81,6 +110,16 @@ class FakeWhatsApp:
             )
         to = str(body["to"]).lstrip("+")
         self.attempts[to] += 1
+        fault = self.faults.pick() if self.faults is not None else ""
+        if self.faults is not None:
+            self.requests.append({"to": to, "type": body.get("type"), "fault": fault,
+                                  "at": time.time()})  # fmt: skip
+        if fault == "500":
+            return web.json_response(graph_error(2, "Service temporarily unavailable"), status=500)
+        if fault == "429":
+            headers = {"Retry-After": str(self.faults.retry_after if self.faults else 1)}
+            error = graph_error(130429, "Rate limit hit")
+            return web.json_response(error, status=429, headers=headers)
         queue = self.script.get(to)
         if queue:
             canned = queue.pop(0)
@@ -98,6 +137,11 @@ class FakeWhatsApp:
             + base64.b64encode(f"nudge-{self._seq}-{os.urandom(6).hex()}".encode()).decode()
         )
         self.sent.append({"id": wamid, "to": to, "body": body})
+        if fault == "hang":  # accepted and recorded: only the answer never comes in time
+            self.requests[-1]["accepted"] = wamid
+            await asyncio.sleep(self.faults.hang if self.faults else 0)
+        elif self.faults is not None:
+            self.requests[-1]["accepted"] = wamid
         if to in self.unavailable:
             self._queue(wamid, to, "failed", error=131026)
         elif self.callbacks:
