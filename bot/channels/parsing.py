@@ -51,7 +51,8 @@ def shopper_message(
     channel's parser builds its messages here, before anything is stored or logged."""
     removed = False
     if text is not None:
-        redaction = redact(text)
+        # A little past the limit: a card number cut by the limit is still recognised.
+        redaction = redact(text[: limit + 64])
         text, removed = redaction.text[:limit], redaction.card_data_removed
     return InboundMessage(
         channel,
