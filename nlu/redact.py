@@ -10,7 +10,8 @@ CVV_MASK = "[code removed]"
 
 # 13–19 digits, optionally grouped by single spaces or dashes (as people type them).
 _CARD_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ \-]?\d){12,18}(?![\d])")
-# A 3–4 digit code near a word that names it (cvv, cvc, код, kod, 安全码 …), either order.
+# A 3–4 digit code near a word that names it (cvv, cvc, код, kod, 安全码 …), either order;
+# the gaps are bounded so that a long run of spaces costs linear time, not quadratic.
 _CVV_WORDS = (
     r"cvv2?|cvc2?|cid|csc|security\s*code|card\s*code|"
     r"код(?:\s*безопасности)?|кв[вф]|свв|свс|цвв|"
@@ -18,11 +19,11 @@ _CVV_WORDS = (
     r"安全码|验证码|卡背后三位|后三位"
 )
 _CVV_AFTER = re.compile(
-    rf"(?<![a-zA-Zа-яА-ЯёЁ])(?P<word>{_CVV_WORDS})(?P<gap>[\s:=\-–—#№]*(?:is|это|to|:)?[\s:=\-–—#№]*)(?P<code>\d{{3,4}})(?!\d)",
+    rf"(?<![a-zA-Zа-яА-ЯёЁ])(?P<word>{_CVV_WORDS})(?P<gap>[\s:=\-–—#№]{{0,8}}(?:is|это|to|:)?[\s:=\-–—#№]{{0,8}})(?P<code>\d{{3,4}})(?!\d)",
     re.IGNORECASE,
 )
 _CVV_BEFORE = re.compile(
-    rf"(?<!\d)(?P<code>\d{{3,4}})(?P<gap>\s*[-–—]?\s*)(?P<word>{_CVV_WORDS})(?![a-zA-Zа-яА-ЯёЁ])",
+    rf"(?<!\d)(?P<code>\d{{3,4}})(?P<gap>\s{{0,8}}[-–—]?\s{{0,8}})(?P<word>{_CVV_WORDS})(?![a-zA-Zа-яА-ЯёЁ])",
     re.IGNORECASE,
 )
 

@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -15,8 +16,35 @@ import httpx
 log = logging.getLogger(__name__)
 
 
+# The child's whole environment is built from these: what Python and Rasa need to run, none
+# of the service's provider tokens, database URL or other secrets (R-PS7).
+_PASSED_ENV = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ"})
+# Reads the API token from stdin and hands it to Rasa's own argument parser inside the process,
+# so /proc/<pid>/cmdline (readable by every local user) never shows it.
+_LAUNCHER = (
+    "import sys\n"
+    "token = sys.stdin.readline().strip()\n"
+    "sys.argv = ['rasa', *sys.argv[1:], '--auth-token', token]\n"
+    "from rasa.__main__ import main\n"
+    "sys.exit(main())\n"
+)
+
+
 def rasa_executable(root: Path) -> Path:
     return root / ".venv-rasa" / "bin" / "rasa"
+
+
+def rasa_python(root: Path) -> Path:
+    return root / ".venv-rasa" / "bin" / "python"
+
+
+def rasa_environment(parent: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A Rasa child's environment: the locale, paths and home of `parent` (this process's by
+    default), telemetry off (nothing leaves the machine), TensorFlow's chatter off."""
+    source = os.environ if parent is None else parent
+    env = {k: v for k, v in source.items() if k in _PASSED_ENV or k.startswith("LC_")}
+    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    return env
 
 
 def latest_model(models_dir: Path) -> Path | None:
@@ -85,28 +113,33 @@ class RasaSupervisor:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = self.log_path.open("ab")
         command = [
-            str(rasa_executable(self.root)),
+            str(rasa_python(self.root)),
+            "-c",
+            _LAUNCHER,
             "run",
             "--enable-api",
             "--interface",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--auth-token",
-            self.token,
             "--model",
             str(model),
         ]
-        env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
         log.info("starting NLU server on %s with %s", self.url, model.name if model else "?")
-        self._process = await asyncio.create_subprocess_exec(
+        self._process = process = await asyncio.create_subprocess_exec(
             *command,
+            stdin=asyncio.subprocess.PIPE,
             stdout=log_file,
             stderr=log_file,
             cwd=str(self.root),
-            env=env,
+            env=rasa_environment(),
             start_new_session=True,
         )
+        assert process.stdin is not None
+        process.stdin.write(self.token.encode() + b"\n")
+        with contextlib.suppress(ConnectionError):  # it died at once: the watcher restarts it
+            await process.stdin.drain()
+        process.stdin.close()
         log_file.close()
 
     async def _wait_ready(self) -> bool:

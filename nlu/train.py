@@ -15,6 +15,7 @@ import yaml
 
 from bot.cli_commands import REGISTRARS
 from bot.settings import Settings
+from nlu.supervisor import rasa_environment
 
 MODEL_PREFIX = "nlu-"
 
@@ -95,7 +96,7 @@ def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
         "--fixed-model-name",
         name,
     ]
-    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    env = rasa_environment()
     started = time.monotonic()
     print(f"training the NLU model ({' '.join(command[1:3])}) …", flush=True)
     result = subprocess.run(command, cwd=root, env=env, check=False)

@@ -20,7 +20,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from nlu.classify import LiveClassifier, build_classifier
-from nlu.supervisor import latest_model, rasa_executable
+from nlu.supervisor import latest_model, rasa_environment, rasa_executable
 from nlu.train import current_model, training_hash
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -68,7 +68,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,
-            env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"},
+            env=rasa_environment(),  # telemetry off in tests too
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,3 +75,11 @@ def test_ordinary_numbers_are_kept(text: str) -> None:
     result = redact(text)
     assert result.text == text
     assert not result.card_data_removed
+
+
+def test_long_runs_of_spaces_cost_linear_time() -> None:
+    """Redaction runs on every webhook body: a crafted one must not stall the event loop."""
+    started = time.perf_counter()
+    for text in ("cvv" + " " * 30_000, "123" + " " * 30_000 + "cvv"):
+        assert redact(text).text == text
+    assert time.perf_counter() - started < 2.0  # quadratic gaps took ~20 s here

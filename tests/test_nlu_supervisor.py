@@ -63,3 +63,44 @@ async def test_killed_rasa_comes_back_and_stops_with_the_service(tmp_path: Path)
     assert last_pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(last_pid, 0)
+
+
+def _proc(pid: int, name: str) -> list[str]:
+    return Path(f"/proc/{pid}/{name}").read_bytes().decode(errors="replace").split("\0")
+
+
+async def test_rasa_gets_no_secrets_no_token_on_its_command_line_and_no_telemetry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_rasa()
+    secrets = {
+        "NUDGE_WHATSAPP_TOKEN": "wa-page-token-0123456789",
+        "NUDGE_TWILIO_AUTH_TOKEN": "twilio-auth-token-0123456789",
+        "NUDGE_DATABASE_URL": "postgresql+asyncpg://nudge:db-password-0123@db/nudge",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret-0123456789",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RASA_TELEMETRY_ENABLED", raising=False)
+    log_path = tmp_path / "rasa.log"
+    supervisor = RasaSupervisor(PROJECT_ROOT, free_port(), log_path=log_path)
+    await supervisor.start()
+    try:
+        await asyncio.wait_for(supervisor.ready.wait(), 240)
+        pid = supervisor.pid
+        assert pid is not None
+        cmdline = _proc(pid, "cmdline")
+        environ = dict(e.split("=", 1) for e in _proc(pid, "environ") if "=" in e)
+        assert await _parse(supervisor, "how much is shipping") == "delivery"  # token works
+    finally:
+        await supervisor.stop()
+    assert "run" in cmdline and supervisor.token not in " ".join(cmdline)
+    assert environ["RASA_TELEMETRY_ENABLED"] == "false"
+    allowed = {"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ", "RASA_TELEMETRY_ENABLED",
+               "TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS"}  # fmt: skip
+    assert {k for k in environ if not k.startswith("LC_")} <= allowed, sorted(environ)
+    everything = " ".join(cmdline) + " ".join(environ.values())
+    assert supervisor.token not in everything
+    assert [v for v in secrets.values() if v in everything] == []
+    output = log_path.read_text()
+    assert "telemetry" not in output.lower(), output[-2000:]

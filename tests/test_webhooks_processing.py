@@ -201,9 +201,13 @@ async def test_telegram_start_link_binds_chat_and_records_consent(
     assert [m.text for m in received.items] == ["Привет"]  # /start is not the dialogue's
 
 
-async def test_stored_rows_keep_raw_payload(service: TestClient[Any, Any]) -> None:
+async def test_stored_rows_keep_the_parsed_message_not_the_provider_payload(
+    service: TestClient[Any, Any],
+) -> None:
     assert await _post_wa(service, wa_text("wamid.RAW")) == 200
     async with service.app[SESSIONS]() as session:
         row = (await session.scalars(select(InboundWebhook))).one()
-    assert row.dedupe_key == "wamid.RAW" and row.payload["raw"]["id"] == "wamid.RAW"
+    assert row.dedupe_key == "wamid.RAW" and row.payload["id"] == "wamid.RAW"
+    assert "raw" not in row.payload  # the provider's payload (profile name, …) is not kept
+    assert "Anna" not in json.dumps(row.payload, ensure_ascii=False)
     assert row.received_at == service.app[CLOCK].now()  # same stored form on the fast path

@@ -55,6 +55,8 @@ class InboundMessage:
     text: str | None = None
     button_payload: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # The text had a card number or CVV code, removed before anything stored it (R-RP5).
+    card_data_removed: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from bot.channels.base import ChannelName, DeliveryState, InboundMessage, StatusUpdate
+from nlu.redact import redact
 
 Item = InboundMessage | StatusUpdate
 
@@ -17,11 +18,11 @@ class MalformedWebhook(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    """One message or status out of a webhook, with the key that deduplicates provider retries."""
+    """One message or status out of a webhook, with the key that deduplicates provider retries.
+    The provider's payload itself is not kept: it may hold card data and more than we need."""
 
     dedupe_key: str
     item: Item
-    raw: Any
 
 
 def require(value: Any, kind: type, where: str) -> Any:
@@ -35,8 +36,38 @@ def text_field(value: Any, where: str, limit: int = 4096) -> str:
     return cast(str, require(value, str, where))[:limit]
 
 
+def shopper_message(
+    channel: ChannelName,
+    address: str,
+    provider_message_id: str,
+    received_at: datetime,
+    *,
+    text: str | None = None,
+    button_payload: str | None = None,
+    extra: dict[str, str] | None = None,
+    limit: int = 4096,
+) -> InboundMessage:
+    """An inbound message whose text has card numbers and CVV codes removed (R-RP5): every
+    channel's parser builds its messages here, before anything is stored or logged."""
+    removed = False
+    if text is not None:
+        # A little past the limit: a card number cut by the limit is still recognised.
+        redaction = redact(text[: limit + 64])
+        text, removed = redaction.text[:limit], redaction.card_data_removed
+    return InboundMessage(
+        channel,
+        address,
+        provider_message_id,
+        received_at,
+        text=text,
+        button_payload=button_payload,
+        extra=extra or {},
+        card_data_removed=removed,
+    )
+
+
 def to_json(parsed: Parsed) -> dict[str, Any]:
-    """The row payload: the normalized item (for processing) and the provider's raw object."""
+    """The row payload: the normalized item, all that processing needs (no provider payload)."""
     item = parsed.item
     if isinstance(item, InboundMessage):
         data: dict[str, Any] = {
@@ -48,6 +79,7 @@ def to_json(parsed: Parsed) -> dict[str, Any]:
             "text": item.text,
             "button": item.button_payload,
             "extra": dict(item.extra),
+            "card_removed": item.card_data_removed,
         }
     else:
         data = {
@@ -59,7 +91,6 @@ def to_json(parsed: Parsed) -> dict[str, Any]:
             "error_code": item.error_code,
             "error_reason": item.error_reason,
         }
-    data["raw"] = parsed.raw
     return data
 
 
@@ -75,6 +106,7 @@ def from_json(data: dict[str, Any]) -> Item:
             text=data.get("text"),
             button_payload=data.get("button"),
             extra=dict(data.get("extra") or {}),
+            card_data_removed=bool(data.get("card_removed")),
         )
     return StatusUpdate(
         channel=channel,

@@ -14,7 +14,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendResult
 from bot.channels.errors import meaning
 from bot.channels.pacing import Pacer, with_retries
-from bot.channels.parsing import MalformedWebhook, Parsed
+from bot.channels.parsing import MalformedWebhook, Parsed, shopper_message
 
 TELEGRAM_URL = "https://api.telegram.org"
 MAX_CALLBACK_BYTES = 64
@@ -147,7 +147,7 @@ def parse_update(data: Any, now: datetime) -> list[Parsed]:
             button_payload=(query.data or "")[:64],
             extra=extra,
         )
-        return [Parsed(key, item, data)]
+        return [Parsed(key, item)]
     message = update.message
     if message is None:
         return []  # edits, channel posts, polls: nothing for the dialogue
@@ -155,5 +155,5 @@ def parse_update(data: Any, now: datetime) -> list[Parsed]:
     extra = {"message_id": str(message.message_id)}
     if text and (text == "/start" or text.startswith("/start ")):
         extra["start_token"] = text[len("/start") :].strip()[:64]
-    item = InboundMessage("telegram", str(message.chat.id), key, now, text=text, extra=extra)
-    return [Parsed(key, item, data)]
+    item = shopper_message("telegram", str(message.chat.id), key, now, text=text, extra=extra)
+    return [Parsed(key, item)]

@@ -14,14 +14,13 @@ import httpx
 
 from bot.channels.base import (
     ChannelName,
-    InboundMessage,
     OutboundMessage,
     SendResult,
     StatusUpdate,
 )
 from bot.channels.errors import TWILIO_RETRYABLE, meaning
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
-from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options
+from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, shopper_message
 from bot.channels.sms_segments import sms_segments
 from nlu.rules import is_stop
 
@@ -155,8 +154,10 @@ def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:
         extra = {"segments": form.get("NumSegments", "")[:4], "to": form.get("To", "")[:20]}
         if is_stop(form["Body"]):  # R-RP1's own list (nlu.rules); the dialogue records the opt-out
             extra["stop"] = "1"
-        item = InboundMessage("sms", sender[:20], sid, now, text=form["Body"][:1600], extra=extra)
-        return [Parsed(sid, item, form)]
+        item = shopper_message(
+            "sms", sender[:20], sid, now, text=form["Body"], extra=extra, limit=1600
+        )
+        return [Parsed(sid, item)]
     mapped = _STATUS_MAP.get(status)
     if mapped is None:
         if not status:
@@ -165,4 +166,4 @@ def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:
     code = form.get("ErrorCode") or None
     reason = meaning("sms", code, form.get("ErrorMessage")) if code or mapped == "failed" else None
     update = StatusUpdate("sms", sid, mapped, now, error_code=code, error_reason=reason)  # type: ignore[arg-type]
-    return [Parsed(f"{sid}:{mapped}", update, form)]
+    return [Parsed(f"{sid}:{mapped}", update)]

@@ -12,14 +12,20 @@ import httpx
 
 from bot.channels.base import (
     ChannelName,
-    InboundMessage,
     OutboundMessage,
     SendResult,
     StatusUpdate,
 )
 from bot.channels.errors import WHATSAPP_RETRYABLE, meaning
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
-from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, require, text_field
+from bot.channels.parsing import (
+    MalformedWebhook,
+    Parsed,
+    numbered_options,
+    require,
+    shopper_message,
+    text_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +190,7 @@ def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:
     extra = {"type": str(kind)[:32]}
     if kind == "text":
         body = require(raw.get("text"), dict, f"{where}.text")
-        text = text_field(body.get("body"), f"{where}.text.body")
+        text = require(body.get("body"), str, f"{where}.text.body")
     elif kind == "interactive":
         interactive = require(raw.get("interactive"), dict, f"{where}.interactive")
         reply = interactive.get("button_reply") or interactive.get("list_reply")
@@ -198,10 +204,10 @@ def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:
     if isinstance(raw.get("timestamp"), str):
         extra["provider_ts"] = raw["timestamp"][:20]
     address = "+" + sender.lstrip("+")
-    item = InboundMessage(
+    item = shopper_message(
         "whatsapp", address, wamid, now, text=text, button_payload=button, extra=extra
     )
-    return Parsed(wamid, item, raw)
+    return Parsed(wamid, item)
 
 
 def _status(raw: dict[str, Any], now: datetime, where: str) -> Parsed | None:
@@ -223,7 +229,7 @@ def _status(raw: dict[str, Any], now: datetime, where: str) -> Parsed | None:
             "whatsapp", code, str(detail or first.get("title") or first.get("message") or "")
         )
     item = StatusUpdate("whatsapp", wamid, status, now, error_code=code, error_reason=reason)  # type: ignore[arg-type]
-    return Parsed(f"{wamid}:{status}", item, raw)
+    return Parsed(f"{wamid}:{status}", item)
 
 
 def parse_webhook(payload: Any, now: datetime) -> list[Parsed]:

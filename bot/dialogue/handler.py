@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from aiohttp import web
@@ -151,17 +151,12 @@ class Dialogue:
             result = Classification(
                 "other", 0.0, "unavailable", None, result.redacted_text, result.card_data_removed
             )
+        if inbound.card_data_removed:  # the channel's parser removed it before storing
+            result = replace(result, card_data_removed=True)
         # A digit or a button title typed as text means that quick reply, model or not.
         key = re.sub(r"[\s.!)]+$", "", result.redacted_text.strip().lower())
         if key in offered and result.detail not in offered.values():
-            return Classification(
-                result.intent,
-                1.0,
-                "rule",
-                offered[key],
-                result.redacted_text,
-                result.card_data_removed,
-            )
+            return replace(result, confidence=1.0, source="rule", detail=offered[key])
         return result
 
     async def _handle(self, contact: Contact, inbound: InboundMessage, *, first: bool) -> Handled:
@@ -260,13 +255,13 @@ class Dialogue:
         payload_flow = book.by_payload.get(c.detail or "") if c.source == "rule" else None
         if payload_flow is not None and payload_flow.do == "opt_out":
             is_stop = True
+        warning = [ctx.message(book.messages.card_data)] if c.card_data_removed else []
         if conversation.state in OPERATOR_STATES:
             if is_stop:
                 await opt_out(session, ctx, inbound.channel, announce=False)
-            return _Decision([], c.intent, "stored for the operator")
+            return _Decision(warning, c.intent, "stored for the operator")
         if conversation.state == "closed":
             conversation.state = "bot"
-        warning = [ctx.message(book.messages.card_data)] if c.card_data_removed else []
         flow = book.flows.get("opt_out") if is_stop else None
         if flow is None:
             reason = _handoff_reason(book, c, inbound)

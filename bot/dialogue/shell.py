@@ -1,8 +1,9 @@
 """`nudge shell`: chat with the bot as a shopper in the terminal (R-DS2).
 
 In-process by default (a sandbox service on a free loopback port, your database), or against
-a running sandbox with `--url`. Commands: `/clock +6h` moves the sandbox clock and shows the
-touches that fired, `/button PAYLOAD` taps a button, `/state`, `/paid`, `/help`, `/quit`.
+a running sandbox with `--url`. The service's log goes to a file (`--log`, default
+var/shell.log), not between the messages. Commands: `/clock +6h` moves the sandbox clock and
+shows the touches that fired, `/button PAYLOAD` taps a button, `/state`, `/paid`, `/help`, `/quit`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import sys
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
 
 from bot.cli_commands import REGISTRARS
+from bot.logmask import configure_logging
 from bot.settings import Settings
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -208,6 +211,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     if args.channel == "telegram" and not args.address.lstrip("-").isdigit():
         args.address = "100200300"
+    # The terminal shows the conversation only; the service's log lines go to a file.
+    log_path: Path = args.log or settings.var_dir / "shell.log"
+    configure_logging(settings.log_level, file=log_path)
+    print(f"nudge shell: the service's log goes to {log_path}")
     return asyncio.run(_run(settings, args))
 
 
@@ -215,6 +222,7 @@ def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     parser = commands.add_parser("shell", help="chat with the bot as a shopper in the terminal")
     parser.add_argument("--url", help="a running sandbox service (default: start one in-process)")
     parser.add_argument("--api-key", help="shop API key for --url (default NUDGE_API_KEY)")
+    parser.add_argument("--log", type=Path, help="the service's log file (default var/shell.log)")
     parser.add_argument("--no-nlu", action="store_true", help="rules only; free text → operator")
     parser.add_argument("--channel", choices=["whatsapp", "sms", "telegram"], default="whatsapp")
     parser.add_argument("--address", default="+79990001122", help="phone (or Telegram chat id)")

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app_keys import CLOCK, INBOUND_HANDLER, SESSIONS, SETTINGS
-from bot.channels.base import CHANNELS, InboundMessage
+from bot.channels.base import CHANNELS
+from bot.channels.parsing import shopper_message
 from bot.safejson import read_json
 from bot.sandbox.outbox import outbox_item
 from bot.store.models import Contact, Conversation, Message, Touch
@@ -50,13 +51,14 @@ async def post_inbound(request: web.Request) -> web.Response:
         return _bad(f"{'text' if text is not None else 'button'} must be a string")
     if len(given) > MAX_TEXT:
         return _bad(f"text is longer than {MAX_TEXT} characters")
-    inbound = InboundMessage(
-        channel=channel,
-        address=str(sender).strip(),
-        provider_message_id=f"sandbox-{uuid.uuid4().hex}",
-        received_at=request.app[CLOCK].now(),
+    inbound = shopper_message(
+        channel,
+        str(sender).strip(),
+        f"sandbox-{uuid.uuid4().hex}",
+        request.app[CLOCK].now(),
         text=text,
         button_payload=button,
+        limit=MAX_TEXT,
     )
     handled = await request.app[INBOUND_HANDLER](inbound)
     if getattr(handled, "contact_id", None) is None:

@@ -35,17 +35,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine for SQLite (WAL) or PostgreSQL (asyncpg)."""
+    """An async engine for SQLite (WAL) or PostgreSQL (asyncpg). Errors and logs never show
+    statement parameters: they carry phone numbers and shoppers' text (R-PS2)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip before every transaction): after a database restart the
     # first statement on each old connection fails, and SQLAlchemy then renews the pool.
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_recycle=3600, hide_parameters=True
+    )
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

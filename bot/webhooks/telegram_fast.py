@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.channels.base import InboundMessage
-from bot.channels.parsing import Parsed
+from bot.channels.parsing import Parsed, shopper_message
 
 _MESSAGE_KEYS = frozenset({"message_id", "from", "chat", "date", "text", "entities"})
 _ENTITY_KEYS = frozenset({"type", "offset", "length"})
@@ -69,5 +68,5 @@ def parse_text_update(data: Any, now: datetime) -> list[Parsed] | None:
     if text == "/start" or text.startswith("/start "):
         extra["start_token"] = text[len("/start") :].strip()[:64]
     update_id = str(key)
-    item = InboundMessage("telegram", str(chat["id"]), update_id, now, text=text, extra=extra)
-    return [Parsed(update_id, item, data)]
+    item = shopper_message("telegram", str(chat["id"]), update_id, now, text=text, extra=extra)
+    return [Parsed(update_id, item)]
