@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
@@ -33,9 +33,15 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbound import Outbound, SendItem
 from bot.settings import Settings
-from bot.store.bulk import among, insert_rows, plan_as_key_lookups, update_rows
+from bot.store.bulk import (
+    among,
+    insert_rows,
+    plan_as_key_lookups,
+    update_rows,
+    update_rows_guarded,
+)
 from bot.store.db import SessionFactory
-from bot.store.models import AuditEntry, Chain, Touch
+from bot.store.models import AuditEntry, Chain, Message, Touch
 from bot.touches.context import change_snapshot, load_contexts, rows_of
 from bot.touches.control import PENDING
 from bot.touches.planner import plan_rows, step_delay
@@ -58,6 +64,7 @@ LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was aband
 _TOUCHES = cast(Table, Touch.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
 _CHAINS = cast(Table, Chain.__table__)
+_MESSAGES = cast(Table, Message.__table__)
 _CLAIMED = (
     _TOUCHES.c.id,
     _TOUCHES.c.chain_id,
@@ -321,7 +328,11 @@ class Firing:
             async with self._write(), self.sessions.begin() as session:
                 await session.execute(
                     update(_TOUCHES)
-                    .where(_TOUCHES.c.id.in_(ids), _TOUCHES.c.status == "claimed")
+                    .where(
+                        _TOUCHES.c.id.in_(ids),
+                        _TOUCHES.c.status == "claimed",
+                        _TOUCHES.c.claimed_by == self.instance,
+                    )
                     .values(status="planned", claimed_by=None, claimed_at=None)
                 )
 
@@ -388,7 +399,8 @@ class Firing:
     async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
         """Message rows for the chunk's touches whose text is final, then the touches
         `sending` with their message ids (so settling them does not change what the report
-        reads)."""
+        reads). Only touches still claimed by this instance: one whose claim a peer took over
+        (it believed this instance gone) leaves the chunk, with its message row, unsent."""
         ready = [j for j in chunk if not j.hooked]
         ids = await self.outbound.insert_sending(session, [_item(j) for j in ready])
         for job, message_id in zip(ready, ids, strict=True):
@@ -402,9 +414,18 @@ class Firing:
             "sent_at": now,
             "rule": None,
             "claimed_by": self.instance,
-            "claimed_at": datetime.now(UTC),  # wall clock, for the lease (bot/touches/recovery)
+            "claimed_at": datetime.now(UTC),  # wall clock: the sweeper's send deadline
         }
-        await update_rows(session, _TOUCHES, _MARK_SENDING, marks, same=same)
+        guard = {"status": "claimed", "claimed_by": self.instance}
+        marked = await update_rows_guarded(session, _TOUCHES, _MARK_SENDING, marks, same, guard)
+        if len(marked) == len(chunk):
+            return
+        lost = [j for j in chunk if j.touch.id not in marked]
+        log.warning("%d claimed touches were taken over by another instance: not sent", len(lost))
+        orphans = [j.message_id for j in lost if j.message_id is not None]
+        if orphans:
+            await session.execute(delete(_MESSAGES).where(among(session, _MESSAGES.c.id, orphans)))
+        chunk[:] = [j for j in chunk if j.touch.id in marked]
 
     async def _prepare(self, job: _Job) -> str:
         """Call the retry hook; the rule the touch will carry."""
