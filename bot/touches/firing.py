@@ -21,7 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -59,7 +59,6 @@ LANE_BATCH = 256  # touches a lane claims and decides in one transaction
 LANES = 2  # with a backlog, lanes claim, decide and send side by side (PostgreSQL)
 IN_FLIGHT_MAX = SEND_CONCURRENCY * LANES  # `sending` at once: what a crash can leave unknown
 PASS_SECONDS = 10.0  # a tick going on with what fell due meanwhile lets the other ticks run
-LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was abandoned
 
 _TOUCHES = cast(Table, Touch.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
