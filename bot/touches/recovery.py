@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.channels.pacing import LONGEST_WAIT
 from bot.channels.write_lock import write_lock
 from bot.outbound import Outbound
 from bot.settings import Settings
@@ -27,7 +28,6 @@ from bot.touches.liveness import Heartbeat
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 4  # a provider client's attempts per send (bot/channels)
-LONGEST_WAIT = 30.0  # the longest Retry-After waited inside a send (bot/channels/pacing)
 SILENT = "R-SR9 outcome unknown: sender went silent"
 LATE = "R-SR9 outcome unknown: no outcome in time"
 
