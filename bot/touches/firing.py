@@ -21,13 +21,14 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
+from bot.channels.pacing import LONGEST_WAIT
 from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.metrics import Metrics
@@ -80,6 +81,16 @@ _MARK_SENDING = ("channel", "message_id")  # status, sent_at, claim: the same fo
 _SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
 _FINISH = ("status", "claimed_by", "rule")
 _DEFER = ("status", "due_at", "claimed_by", "rule")
+# a send the provider refused for longer than a send may wait: planned again, as never sent
+_RESCHEDULE = ("due_at", "rule")
+_RESCHEDULED = {
+    "status": "planned",
+    "claimed_by": None,
+    "claimed_at": None,
+    "sent_at": None,
+    "message_id": None,
+}
+RETRY_AFTER = "R-CH2 provider's Retry-After: rescheduled"
 _STOP_CHAIN = ("status", "stop_reason", "stopped_at")
 # Planned and due by `:due_by`: what a tick looks for and what a claim takes.
 _DUE = (
@@ -130,6 +141,7 @@ class _Writes:
         self.settled: list[dict[str, Any]] = []
         self.finished: list[dict[str, Any]] = []
         self.deferred: list[dict[str, Any]] = []
+        self.rescheduled: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
         self.planned: list[dict[str, Any]] = []
         self.chains: dict[int, dict[str, Any]] = {}
@@ -162,6 +174,7 @@ class _Writes:
             (_DEFER, self.deferred),
         ):
             await update_rows(session, _TOUCHES, columns, rows)
+        await update_rows(session, _TOUCHES, _RESCHEDULE, self.rescheduled, same=_RESCHEDULED)
         await insert_rows(session, _TOUCHES, self.planned)
         await insert_rows(session, _AUDIT, self.audit, same={"at": self.now})
         await update_rows(session, _CHAINS, _STOP_CHAIN, list(self.chains.values()))
@@ -560,6 +573,15 @@ class Firing:
         for job in chunk:
             touch, chain = job.touch, job.ctx.chain
             result = job.result
+            if _wait_longer(result):
+                assert result is not None and result.retry_after is not None
+                until = now + timedelta(seconds=result.retry_after)
+                writes.rescheduled.append({"id": touch.id, "due_at": until, "rule": RETRY_AFTER})
+                later: dict[str, Any] = {"step": touch.step, "until": until.isoformat()}
+                writes.touch_entry(
+                    touch, "deferred", RETRY_AFTER, later | {"channel": touch.channel}
+                )
+                continue
             if result is None:
                 outcome, rule = "unknown", "R-SR9 outcome unknown"
             else:
@@ -601,6 +623,16 @@ class Firing:
                 writes.entry(**entry)
                 pending.add(chain.id)
         await writes.flush(session, self.metrics)
+
+
+def _wait_longer(result: SendResult | None) -> bool:
+    """The provider refused for longer than a send may wait (with_retries returned early)."""
+    return (
+        result is not None
+        and result.outcome == "failed"
+        and result.retryable
+        and (result.retry_after or 0.0) > LONGEST_WAIT
+    )
 
 
 def _item(job: _Job) -> SendItem:
