@@ -231,6 +231,12 @@ def test_a_surviving_peer_takes_over_a_killed_instance(pg_url: str, tmp_path: Pa
         service(pg_url, tmp_path / "b.log") as (b, _),
     ):
         _seed(a, N)
+        # A's heartbeat runs on its own: its row is refreshed well after start-up
+        beating = (
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM instances WHERE pid = {pid} "
+            "AND heartbeat_at >= started_at + interval '1 second') THEN 0 ELSE 1 END"
+        )
+        _wait_until_none(pg_url, beating.format(pid=killed.pid), limit=30)
         _kill_mid_firing(pg_url, a, killed)
         held = _query(pg_url, HELD)[0][0]
         assert held > 0, "the kill came too late: A held no claims"
