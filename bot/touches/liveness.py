@@ -1,6 +1,7 @@
 """Liveness as a heartbeat: each instance keeps its `instances` row fresh on the wall clock
 (never the sandbox clock); one whose row is older than the timeout, or that has none, is gone,
-and its claims are taken over by the others (bot/touches/recovery.py)."""
+and its claims are taken over by the others (bot/touches/recovery.py). On PostgreSQL the
+database's clock stamps and judges heartbeats, so hosts whose clocks drift still agree."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.write_lock import write_lock
@@ -35,9 +36,16 @@ class Heartbeat:
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
+    def _ago(self, age: timedelta) -> Any:
+        """The moment `age` ago: by the database's clock on PostgreSQL (one clock for every
+        host), by this host's on SQLite (one host)."""
+        if self.engine is not None and self.engine.dialect.name == "postgresql":
+            return func.now() - func.make_interval(0, 0, 0, 0, 0, 0, age.total_seconds())
+        return datetime.now(UTC) - age
+
     async def beat(self) -> None:
         """Refresh this instance's row (written anew if a peer forgot it)."""
-        now = datetime.now(UTC)
+        now = self._ago(timedelta(0))
         async with self._write(), self.sessions.begin() as session:
             result = await session.execute(
                 update(Instance).where(Instance.id == self.instance).values(heartbeat_at=now)
@@ -52,9 +60,8 @@ class Heartbeat:
                         heartbeat_at=now,
                     )
                 )
-            await session.execute(
-                delete(Instance).where(Instance.heartbeat_at < now - FORGET_AFTER)
-            )
+            forgotten = Instance.heartbeat_at < self._ago(FORGET_AFTER)
+            await session.execute(delete(Instance).where(forgotten))
 
     async def gone(self, claimers: Iterable[str | None]) -> set[str | None]:
         """The claimers that are not alive: no heartbeat within the timeout, or no row (None:
@@ -62,7 +69,7 @@ class Heartbeat:
         wanted = {c for c in claimers if c != self.instance}
         if not wanted:
             return set()
-        fresh_since = datetime.now(UTC) - self.silent_after
+        fresh_since = self._ago(self.silent_after)
         async with self.sessions() as session:
             alive = set(
                 await session.scalars(
