@@ -75,8 +75,8 @@ class Sweeper:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
     async def sweep(self, now: datetime) -> Swept:
-        """One pass; `now` (the service clock) dates the audit entries, liveness and the send
-        deadline use the wall clock."""
+        """One pass; `now` (the service clock) dates the audit entries; liveness (see
+        Heartbeat) and the send deadline never read the sandbox clock."""
         swept = await self._touches(now)
         if self.outbound is not None:
             # Sends outside firing (replies, operators) have no claimer: their age decides.
