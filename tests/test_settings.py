@@ -17,6 +17,8 @@ from bot.settings import SettingsError, load_settings
         ("NUDGE_SANDBOX", "maybe"),
         ("NUDGE_NLU_THRESHOLD", "2"),
         ("NUDGE_DEFAULT_LANGUAGE", "de"),
+        ("NUDGE_HEARTBEAT_SECONDS", "0"),
+        ("NUDGE_INSTANCE_TIMEOUT_SECONDS", "8"),  # under twice the 5 s heartbeat
     ],
 )
 def test_bad_values_name_the_variable(
