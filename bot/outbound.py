@@ -86,18 +86,23 @@ class Outbound:
     def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
-    async def flag_interrupted(self, older_than: timedelta = timedelta(minutes=15)) -> int:
-        """Rows left `sending` by a crash become `unknown`: flagged, never re-sent (R-SR9).
-        Only old ones, so a send in flight on another instance is left alone."""
-        cutoff = self.clock.now() - older_than
+    async def flag_interrupted(
+        self,
+        older_than: timedelta = timedelta(minutes=15),
+        message_ids: Sequence[int] = (),
+    ) -> int:
+        """Rows left `sending` become `unknown`: flagged, never re-sent (R-SR9). Those given
+        by id (their sender is gone), else only rows older than any send can take, so a send
+        in flight is left alone."""
+        which = (
+            Message.id.in_(list(message_ids))
+            if message_ids
+            else Message.created_at < self.clock.now() - older_than
+        )
         async with self._lock(), self.sessions.begin() as session:
             result = await session.execute(
                 update(Message)
-                .where(
-                    Message.direction == "out",
-                    Message.status == "sending",
-                    Message.created_at < cutoff,
-                )
+                .where(Message.status == "sending", which, Message.direction == "out")
                 .values(status="unknown", error_reason="interrupted before the provider answered")
             )
         return int(getattr(result, "rowcount", 0) or 0)

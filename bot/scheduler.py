@@ -35,6 +35,20 @@ class Scheduler:
         """Run `tick(now)` every interval and on every sandbox clock move, in order."""
         self._ticks.append((name, tick))
 
+    def add_interval(self, name: str, job: Callable[[], Awaitable[object]], seconds: float) -> None:
+        """Run `job()` every `seconds` of wall-clock time, on its own: not held up by a tick
+        working through a backlog, nor moved by the sandbox clock (heartbeats)."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("interval job %s failed", name)
+
+        self._aps.add_job(
+            run, "interval", seconds=seconds, id=name, replace_existing=True, coalesce=True
+        )
+
     def add_cron(self, name: str, job: Tick, **cron: str | int) -> None:
         async def run() -> None:
             try:

@@ -107,6 +107,8 @@ class Settings:
     telegram_rate_per_second: int = 30
     recipient_rate_per_minute: int = 30
     send_timeout_seconds: int = 10
+    heartbeat_seconds: float = 5.0
+    instance_timeout_seconds: float = 30.0
     sandbox_status_callbacks: bool = True
     session_secret: str = ""
     telegram_link_secret: str = ""
@@ -169,6 +171,13 @@ def load_settings(root: Path | None = None) -> Settings:
     telegram_token = _env("NUDGE_TELEGRAM_BOT_TOKEN", "")
     configured = bool(twilio_sid or whatsapp_token or telegram_token)
     sandbox = _bool("NUDGE_SANDBOX", not configured)
+    heartbeat = _float("NUDGE_HEARTBEAT_SECONDS", 5.0, 0.2, 60.0)
+    silent_after = _float("NUDGE_INSTANCE_TIMEOUT_SECONDS", 30.0, 1.0, 3600.0)
+    if silent_after < 2 * heartbeat:
+        raise SettingsError(
+            "NUDGE_INSTANCE_TIMEOUT_SECONDS must be at least twice NUDGE_HEARTBEAT_SECONDS, "
+            f"got {silent_after} and {heartbeat}"
+        )
     return Settings(
         root=base,
         database_url=_env("NUDGE_DATABASE_URL", default_db),
@@ -208,6 +217,8 @@ def load_settings(root: Path | None = None) -> Settings:
         telegram_rate_per_second=_int("NUDGE_TELEGRAM_RATE_PER_SECOND", 30, 1, 10_000),
         recipient_rate_per_minute=_int("NUDGE_RECIPIENT_RATE_PER_MINUTE", 30, 1, 6000),
         send_timeout_seconds=_int("NUDGE_SEND_TIMEOUT_SECONDS", 10, 1, 120),
+        heartbeat_seconds=heartbeat,
+        instance_timeout_seconds=silent_after,
         sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
         session_secret=_env("NUDGE_SESSION_SECRET", ""),
         telegram_link_secret=_secret("NUDGE_TELEGRAM_LINK_SECRET", sandbox),

@@ -80,7 +80,7 @@ async def test_429_with_retry_after_and_5xx_are_retried(service: TestClient[Any,
     fake = fakes(service).whatsapp
     fake.script["79161234567"] = [
         Scripted(429, graph_error(130429, "Rate limit hit"), {"Retry-After": "0"}),
-        Scripted(503, {}),
+        Scripted(503, graph_error(131016, "Service unavailable")),  # documented: not processed
     ]
     sent = await service.app[OUTBOUND].send(contact, "whatsapp", OutboundMessage("Hi"))
     assert sent.result.outcome == "sent"
@@ -155,8 +155,8 @@ async def test_telegram_inline_keyboard_blocked_and_retry(service: TestClient[An
             {
                 "ok": False,
                 "error_code": 429,
-                "description": "Too Many Requests: retry after 0",
-                "parameters": {"retry_after": 0},
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},  # Telegram never says 0
             },
         ),
     ]

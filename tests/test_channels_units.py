@@ -10,6 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.base import SendResult
+from bot.channels.failures import Fate, Row
 from bot.channels.pacing import TokenBucket, backoff_delay, with_retries
 from bot.channels.parsing import MalformedWebhook
 from bot.channels.sms_segments import fits, sms_segments
@@ -128,13 +129,19 @@ async def test_retries_stop_on_unknown_and_permanent() -> None:
         calls.append(1)
         return results.pop(0)
 
-    flaky = [SendResult("failed", retryable=True, retry_after=0), SendResult("sent", "id")]
-    assert (await with_retries(lambda: attempt(flaky), base=0.001)).outcome == "sent"
+    table = {"busy": Row(Fate.NOT_SENT, "x"), "late": Row(Fate.MAYBE_SENT, "x")}
+    flaky = [SendResult("failed", retry_after=0, failure="busy"), SendResult("sent", "id")]
+    assert (await with_retries(lambda: attempt(flaky), table, base=0.001)).outcome == "sent"
     calls.clear()
     unknown = [SendResult("unknown"), SendResult("sent", "id")]
-    assert (await with_retries(lambda: attempt(unknown), base=0.001)).outcome == "unknown"
+    assert (await with_retries(lambda: attempt(unknown), table, base=0.001)).outcome == "unknown"
     assert len(calls) == 1
-    long_wait = [SendResult("failed", retryable=True, retry_after=3600)]
-    assert (await with_retries(lambda: attempt(long_wait), base=0.001)).retry_after == 3600
+    calls.clear()
+    maybe = [SendResult("failed", failure="late"), SendResult("sent", "id")]
+    assert (await with_retries(lambda: attempt(maybe), table, base=0.001)).outcome == "unknown"
+    assert len(calls) == 1
+    long_wait = [SendResult("failed", retry_after=3600, failure="busy")]
+    waited = await with_retries(lambda: attempt(long_wait), table, base=0.001)
+    assert waited.retry_after == 3600 and waited.retryable
     assert 0 <= backoff_delay(3, 0.5, 30, None) <= 4
     await asyncio.sleep(0)

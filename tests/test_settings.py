@@ -18,6 +18,8 @@ from bot.settings import SettingsError, load_settings
         ("NUDGE_NLU_THRESHOLD", "2"),
         ("NUDGE_DEFAULT_LANGUAGE", "de"),
         ("NUDGE_TELEGRAM_LINK_DAYS", "0"),
+        ("NUDGE_HEARTBEAT_SECONDS", "0"),
+        ("NUDGE_INSTANCE_TIMEOUT_SECONDS", "8"),  # under twice the 5 s heartbeat
     ],
 )
 def test_bad_values_name_the_variable(

@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.bulk import among, insert_rows, plan_as_key_lookups, update_rows
+from bot.store.bulk import (
+    among,
+    insert_rows,
+    plan_as_key_lookups,
+    update_rows,
+    update_rows_guarded,
+)
 from bot.store.db import SessionFactory, make_engine, make_session_factory
 from bot.store.models import AuditEntry, Chain, Contact, Message, ReportStaleContact, Touch
 
@@ -247,3 +253,37 @@ async def test_key_lookups_use_an_index_even_without_statistics(
         assert "Index" in plan and "Seq Scan on touches" not in plan, plan
     async with sessions() as session:  # SET LOCAL: gone with its transaction
         assert await session.scalar(text("SHOW enable_seqscan")) == "on"
+
+
+async def test_guarded_update_changes_only_rows_that_still_match(sessions: SessionFactory) -> None:
+    """A compare-and-set in bulk: rows whose guard columns changed meanwhile are left alone,
+    and the keys it returns are exactly the rows it changed."""
+    contacts = await _contacts(sessions, 3)
+    ids = [(await _sent_touch(sessions, c))[0] for c in contacts]
+    async with sessions.begin() as session:
+        await session.execute(
+            TOUCHES.update().values(status="claimed", claimed_by="me").where(TOUCHES.c.id != ids[1])
+        )
+        await session.execute(
+            TOUCHES.update()
+            .values(status="claimed", claimed_by="peer")
+            .where(TOUCHES.c.id == ids[1])
+        )
+        rows = [{"id": i, "channel": f"c{n}"} for n, i in enumerate(ids)]
+        same = {"status": "sending", "sent_at": T0}
+        guard = {"status": "claimed", "claimed_by": "me"}
+        changed = await update_rows_guarded(session, TOUCHES, ("channel",), rows, same, guard)
+    assert changed == {ids[0], ids[2]}
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(TOUCHES.c.id, TOUCHES.c.status, TOUCHES.c.channel, TOUCHES.c.claimed_by)
+            )
+        ).all()
+    assert sorted(found) == sorted(
+        [
+            (ids[0], "sending", "c0", "me"),
+            (ids[1], "claimed", None, "peer"),
+            (ids[2], "sending", "c2", "me"),
+        ]
+    )

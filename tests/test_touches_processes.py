@@ -1,5 +1,6 @@
-"""Real `nudge run` processes on one PostgreSQL: SIGKILL mid-firing and two instances
-firing the same due touches — no touch lost, none sent twice (R-SR9)."""
+"""Real `nudge run` processes on one PostgreSQL: SIGKILL mid-firing (with a restart, and with
+a surviving peer taking over) and two instances firing the same due touches — no touch lost,
+none sent twice (R-SR9)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tests.live_server import free_port
 
 pytestmark = pytest.mark.postgres
 N = 1000
+SILENT_AFTER = 3.0  # NUDGE_INSTANCE_TIMEOUT_SECONDS: a killed instance is gone this soon
 
 
 @pytest.fixture
@@ -49,6 +51,8 @@ def service(db_url: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[byte
         "NUDGE_NLU_URL": f"http://127.0.0.1:{free_port()}",
         "NUDGE_LOG_LEVEL": "WARNING",
         "NUDGE_HOLDOUT": "0",  # every chain messaged: the counts below assume it
+        "NUDGE_HEARTBEAT_SECONDS": "0.5",
+        "NUDGE_INSTANCE_TIMEOUT_SECONDS": str(SILENT_AFTER),
     }
     nudge = Path(sys.executable).parent / "nudge"
     with log.open("ab") as out:
@@ -155,6 +159,37 @@ FIRST = (
 )
 
 
+HELD = "SELECT count(*) FROM touches WHERE status IN ('claimed', 'sending')"
+DUE_LEFT = "SELECT count(*) FROM touches WHERE status = 'planned' AND step = 'touch_1'"
+
+
+def _wait_until_none(db_url: str, *queries: str, limit: float = 120.0) -> None:
+    """Poll until every query counts 0 (the sweeper and the firing tick work on their own)."""
+    deadline = time.monotonic() + limit
+    while True:
+        counts = [_query(db_url, q)[0][0] for q in queries]
+        if not any(counts):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {counts} after {limit} s: {queries}")
+        time.sleep(0.2)
+
+
+def _kill_mid_firing(db_url: str, base: str, process: subprocess.Popen[bytes]) -> None:
+    """Move the instance's clock so its touches fall due; SIGKILL it once 50 went out."""
+    mover = threading.Thread(target=_advance, args=(base, 120), daemon=True)
+    mover.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = _query(db_url, "SELECT count(*) FROM messages")[0][0]
+        if done >= 50:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    mover.join(10)
+
+
 def _assert_each_once(db_url: str, allow_unknown: bool) -> dict[str, int]:
     rows = _query(db_url, FIRST)
     assert len(rows) == N, f"{len(rows)} first touches, expected {N}"
@@ -176,23 +211,39 @@ def test_sigkill_with_1000_pending_loses_and_duplicates_nothing(
     with service(pg_url, log) as (base, process):
         _seed(base, N)
         assert _query(pg_url, "SELECT count(*) FROM touches WHERE status = 'planned'")[0][0] == N
-        mover = threading.Thread(target=_advance, args=(base, 120), daemon=True)
-        mover.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            done = _query(pg_url, "SELECT count(*) FROM messages")[0][0]
-            if done >= 50:
-                break
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
-        mover.join(10)
+        _kill_mid_firing(pg_url, base, process)
     sent_before = _query(pg_url, "SELECT count(*) FROM messages")[0][0]
     assert sent_before < N, "the kill came too late to test anything"
     with service(pg_url, log) as (base, _):
         _advance(base, 600)
+        # the killed instance's claims return once its heartbeat is older than the timeout
+        _wait_until_none(pg_url, HELD, DUE_LEFT)
     statuses = _assert_each_once(pg_url, allow_unknown=True)
     # only sends in flight at the kill are unknown: one chunk per firing lane at most
+    assert statuses.get("sent", 0) >= N - IN_FLIGHT_MAX
+
+
+def test_a_surviving_peer_takes_over_a_killed_instance(pg_url: str, tmp_path: Path) -> None:
+    """Two instances; only A's clock moves, so A alone claims and sends. A is killed mid-way
+    and never comes back: B (running since before) releases A's claims and flags A's sends
+    in flight, on its own, then sends the rest — each touch once."""
+    with (
+        service(pg_url, tmp_path / "a.log") as (a, killed),
+        service(pg_url, tmp_path / "b.log") as (b, _),
+    ):
+        _seed(a, N)
+        # A's heartbeat runs on its own: its row is refreshed well after start-up
+        beating = (
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM instances WHERE pid = {pid} "
+            "AND heartbeat_at >= started_at + interval '1 second') THEN 0 ELSE 1 END"
+        )
+        _wait_until_none(pg_url, beating.format(pid=killed.pid), limit=30)
+        _kill_mid_firing(pg_url, a, killed)
+        held = _query(pg_url, HELD)[0][0]
+        assert held > 0, "the kill came too late: A held no claims"
+        _advance(b, 600)
+        _wait_until_none(pg_url, HELD, DUE_LEFT, limit=60 + 10 * SILENT_AFTER)
+    statuses = _assert_each_once(pg_url, allow_unknown=True)
     assert statuses.get("sent", 0) >= N - IN_FLIGHT_MAX
 
 

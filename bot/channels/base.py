@@ -42,6 +42,8 @@ class SendResult:
     retryable: bool = False
     # Seconds the provider asked us to wait (429 Retry-After); only meaningful when retryable.
     retry_after: float | None = None
+    # The row of the channel's failure table (bot/channels/failures) this failure matched.
+    failure: str | None = None
 
 
 @dataclass(frozen=True)

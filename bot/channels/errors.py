@@ -36,10 +36,6 @@ PERMANENT: dict[str, dict[str, str]] = {
     },
 }
 
-# Provider codes meaning "slow down" (besides HTTP 429) and "temporarily broken" (besides 5xx).
-WHATSAPP_RETRYABLE = {"4", "80007", "130429", "131048", "131056", "131000", "131016", "133004"}
-TWILIO_RETRYABLE = {"20429", "20500", "20503"}
-
 UNKNOWN_MEANING = "provider error"
 
 

@@ -10,10 +10,14 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import httpx
 
 from bot.channels.base import SendResult
+from bot.channels.failures import FailureTable, Fate, transport_key
+
+LONGEST_WAIT = 30.0  # the longest Retry-After waited inside a send; longer ones reschedule
 
 
 class TokenBucket:
@@ -75,16 +79,12 @@ class Pacer:
 
 
 async def post_once(request: Awaitable[httpx.Response]) -> httpx.Response | SendResult:
-    """One provider request; a transport error becomes the SendResult it means."""
+    """One provider request; a transport error becomes a failure named for the table."""
     try:
         return await request
-    except httpx.ConnectError as exc:  # nothing reached the provider: safe to retry
-        return SendResult(
-            "failed", error_code="connect", error_reason=str(exc)[:200], retryable=True
-        )
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
-        # The provider may have accepted it: flag, never re-send blindly (R-SR9).
-        return SendResult("unknown", error_code="timeout", error_reason=type(exc).__name__)
+    except httpx.TransportError as exc:
+        key = transport_key(exc)
+        return SendResult("failed", error_code=key, error_reason=type(exc).__name__, failure=key)
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
@@ -96,22 +96,29 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
 
 async def with_retries(
     attempt: Callable[[], Awaitable[SendResult]],
+    table: FailureTable,
     *,
     attempts: int = 4,
     base: float = 0.5,
-    cap: float = 30.0,
+    cap: float = LONGEST_WAIT,
     before: Callable[[], Awaitable[None]] | None = None,
 ) -> SendResult:
-    """Call `attempt` until it is not retryable; `unknown` (timeout) is never retried (R-SR9)."""
-    result = SendResult("failed", error_code="not_attempted", retryable=True)
+    """Call `attempt` again only while its failure is one the provider surely did not process
+    (its row in `table`); one that may have been delivered is `unknown`, never re-sent (R-SR9).
+    A Retry-After longer than `cap` is returned at once: the caller reschedules."""
+    result = SendResult("failed", error_code="not_attempted")
     for number in range(attempts):
         if before is not None:
             await before()
         result = await attempt()
-        if not result.retryable or result.outcome != "failed":
-            return result
+        if result.outcome != "failed" or result.failure is None:
+            return result  # sent, or an answer that is final
+        row = table.get(result.failure)
+        if row is None or row.fate is Fate.MAYBE_SENT:
+            return replace(result, outcome="unknown", retryable=False)
+        result = replace(result, retryable=True)
         if result.retry_after is not None and result.retry_after > cap:
-            return result  # the provider wants a longer pause than a send may hold: caller decides
+            return result  # a longer pause than a send may hold: the caller reschedules
         if number + 1 < attempts:
             await asyncio.sleep(backoff_delay(number, base, cap, result.retry_after))
     return result

@@ -123,9 +123,6 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     http = httpx.AsyncClient(timeout=timeout, limits=limits)
     clients = _clients(settings, http, urls)
     app[OUTBOUND] = Outbound(app[SESSIONS], app[CLOCK], clients, app[METRICS])
-    flagged = await app[OUTBOUND].flag_interrupted()
-    if flagged:
-        log.warning("%d sends were interrupted by a restart: flagged unknown, not re-sent", flagged)
     telegram = clients.get("telegram")
     if isinstance(telegram, TelegramClient):
         app[TELEGRAM] = telegram

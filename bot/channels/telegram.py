@@ -7,17 +7,38 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendResult
 from bot.channels.errors import meaning
+from bot.channels.failures import FailureTable, Fate, Row
 from bot.channels.pacing import Pacer, with_retries
 from bot.channels.parsing import MalformedWebhook, Parsed, shopper_message
 
 TELEGRAM_URL = "https://api.telegram.org"
 MAX_CALLBACK_BYTES = 64
+
+# Which failed sends surely were not processed (retried) and which may have been delivered
+# (`unknown`, never re-sent), by python-telegram-bot's exception and what caused it.
+FAILURES: FailureTable = {
+    "RetryAfter": Row(Fate.NOT_SENT, "flood control: Telegram refused the request"),
+    "TimedOut: no connection": Row(Fate.NOT_SENT, "connect or pool timeout: nothing was sent"),
+    "NetworkError: no connection": Row(Fate.NOT_SENT, "refused or DNS failure: nothing was sent"),
+    "TimedOut": Row(Fate.MAYBE_SENT, "the request was written; no answer in time"),
+    "NetworkError": Row(Fate.MAYBE_SENT, "dropped after writing, bad gateway or a 5xx"),
+}
+_NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def verify_secret(header: str | None, secret: str) -> bool:
@@ -74,6 +95,7 @@ class TelegramClient:
     async def send(self, to: str, message: OutboundMessage) -> SendResult:
         return await with_retries(
             lambda: self._attempt(to, message),
+            FAILURES,
             attempts=self.attempts,
             base=self.backoff,
             before=lambda: self.pacer.wait(to),
@@ -90,11 +112,17 @@ class TelegramClient:
                 "failed",
                 error_code="429",
                 error_reason="flood control",
-                retryable=True,
                 retry_after=_seconds(exc),
+                failure="RetryAfter",
             )
-        except TimedOut:
-            return SendResult("unknown", error_code="timeout", error_reason="no answer in time")
+        except NetworkError as exc:  # TimedOut is one too
+            kind = "TimedOut" if isinstance(exc, TimedOut) else "NetworkError"
+            pool = isinstance(exc, TimedOut) and "pool" in exc.message.lower()
+            if pool or isinstance(exc.__cause__, _NOT_CONNECTED):
+                kind += ": no connection"
+            code = "timeout" if isinstance(exc, TimedOut) else "network"
+            reason = exc.message[:200]
+            return SendResult("failed", error_code=code, error_reason=reason, failure=kind)
         except Forbidden:
             return SendResult(
                 "failed", error_code="blocked", error_reason=meaning("telegram", "blocked")
@@ -110,10 +138,8 @@ class TelegramClient:
                 error_code="unauthorized",
                 error_reason=meaning("telegram", "unauthorized"),
             )
-        except TelegramError as exc:  # NetworkError: connection refused or a 5xx
-            return SendResult(
-                "failed", error_code="network", error_reason=exc.message[:200], retryable=True
-            )
+        except TelegramError as exc:  # e.g. Conflict: Telegram answered and refused
+            return SendResult("failed", error_code="telegram", error_reason=exc.message[:200])
         return SendResult("sent", provider_message_id=f"{sent.chat.id}:{sent.message_id}")
 
     async def answer_button(self, callback_id: str) -> None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +19,8 @@ from bot.channels.base import (
     SendResult,
     StatusUpdate,
 )
-from bot.channels.errors import TWILIO_RETRYABLE, meaning
+from bot.channels.errors import meaning
+from bot.channels.failures import FailureTable, Fate, Row, http_key, transport_rows
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
 from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, shopper_message
 from bot.channels.sms_segments import sms_segments
@@ -28,6 +30,20 @@ TWILIO_URL = "https://api.twilio.com"
 SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
 _STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 _STATUS_MAP["undelivered"] = "failed"
+
+NOT_SENT, MAYBE_SENT = Fate.NOT_SENT, Fate.MAYBE_SENT
+# Which failed sends surely were not processed (retried) and which may have been delivered
+# (`unknown`, never re-sent). Codes: Twilio's error dictionary.
+FAILURES: FailureTable = {
+    **transport_rows("refused, DNS failure, connect or pool timeout: nothing was sent"),
+    "http 429": Row(NOT_SENT, "too many requests"),
+    "code 20429": Row(NOT_SENT, "too many requests"),
+    "code 20503": Row(NOT_SENT, "service unavailable: the request was not handled"),
+    "code 20500": Row(MAYBE_SENT, "internal server error: the request may have been processed"),
+    "http 502": Row(MAYBE_SENT, "bad gateway: the request may have been processed"),
+    "http 504": Row(MAYBE_SENT, "gateway timeout: the request may have been processed"),
+    "http 5xx": Row(MAYBE_SENT, "server error without a documented code"),
+}
 
 
 def compute_signature(url: str, params: Iterable[tuple[str, str]], auth_token: str) -> str:
@@ -97,19 +113,12 @@ class TwilioClient:
         segments = sms_segments(text)
         result = await with_retries(
             lambda: self._attempt(form),
+            FAILURES,
             attempts=self.attempts,
             base=self.backoff,
             before=lambda: self.pacer.wait(to),
         )
-        return SendResult(
-            result.outcome,
-            provider_message_id=result.provider_message_id,
-            error_code=result.error_code,
-            error_reason=result.error_reason,
-            segments=segments,
-            retryable=result.retryable,
-            retry_after=result.retry_after,
-        )
+        return replace(result, segments=segments)
 
     async def _attempt(self, form: dict[str, str]) -> SendResult:
         response = await post_once(self.http.post(self.url, data=form, auth=self.auth))
@@ -129,15 +138,13 @@ def interpret(response: httpx.Response) -> SendResult:
         return SendResult("sent", provider_message_id=sid)
     code = str(data["code"]) if data.get("code") is not None else None
     reason = meaning("sms", code, str(data.get("message") or response.reason_phrase))
-    if response.status_code == 429 or response.status_code >= 500 or code in TWILIO_RETRYABLE:
-        return SendResult(
-            "failed",
-            error_code=code or str(response.status_code),
-            error_reason=reason,
-            retryable=True,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    return SendResult("failed", error_code=code or str(response.status_code), error_reason=reason)
+    return SendResult(
+        "failed",
+        error_code=code or str(response.status_code),
+        error_reason=reason,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        failure=http_key(FAILURES, response.status_code, code),
+    )
 
 
 def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:

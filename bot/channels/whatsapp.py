@@ -16,7 +16,8 @@ from bot.channels.base import (
     SendResult,
     StatusUpdate,
 )
-from bot.channels.errors import WHATSAPP_RETRYABLE, meaning
+from bot.channels.errors import meaning
+from bot.channels.failures import FailureTable, Fate, Row, http_key, transport_rows
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
 from bot.channels.parsing import (
     MalformedWebhook,
@@ -35,6 +36,26 @@ MAX_BUTTONS = 3
 MAX_TITLE = 20
 MAX_INTERACTIVE_BODY = 1024
 _STATUSES = {"sent", "delivered", "read", "failed"}
+
+NOT_SENT, MAYBE_SENT = Fate.NOT_SENT, Fate.MAYBE_SENT
+# Which failed sends surely were not processed (retried) and which may have been delivered
+# (`unknown`, never re-sent). Codes: Meta's Cloud API error codes.
+FAILURES: FailureTable = {
+    **transport_rows("refused, DNS failure, connect or pool timeout: nothing was sent"),
+    "http 429": Row(NOT_SENT, "too many requests"),
+    "code 4": Row(NOT_SENT, "application request limit reached"),
+    "code 80007": Row(NOT_SENT, "WhatsApp Business Account rate limit"),
+    "code 130429": Row(NOT_SENT, "Cloud API throughput rate limit hit"),
+    "code 131048": Row(NOT_SENT, "spam rate limit hit: message failed to send"),
+    "code 131056": Row(NOT_SENT, "business/consumer pair rate limit hit"),
+    "code 2": Row(NOT_SENT, "API service temporarily down or overloaded"),
+    "code 131000": Row(NOT_SENT, "something went wrong: message failed to send"),
+    "code 131016": Row(NOT_SENT, "service temporarily unavailable"),
+    "code 133004": Row(NOT_SENT, "server temporarily unavailable"),
+    "http 502": Row(MAYBE_SENT, "bad gateway: the request may have been processed"),
+    "http 504": Row(MAYBE_SENT, "gateway timeout: the request may have been processed"),
+    "http 5xx": Row(MAYBE_SENT, "server error without a documented code"),
+}
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -136,6 +157,7 @@ class WhatsAppClient:
         body = request_body(to, message)
         return await with_retries(
             lambda: self._attempt(body),
+            FAILURES,
             attempts=self.attempts,
             base=self.backoff,
             before=lambda: self.pacer.wait(to),
@@ -147,7 +169,8 @@ class WhatsAppClient:
 
 
 def interpret(response: httpx.Response) -> SendResult:
-    """Turn a Graph API answer into a SendResult: sent / no_account / retryable / permanent."""
+    """Turn a Graph API answer into a SendResult: sent, no_account, or a failure named by its
+    row in FAILURES (none: final)."""
     try:
         data = response.json()
     except ValueError:
@@ -170,15 +193,13 @@ def interpret(response: httpx.Response) -> SendResult:
     )
     if code == "131026":
         return SendResult("no_account", error_code=code, error_reason=reason)
-    if response.status_code == 429 or response.status_code >= 500 or code in WHATSAPP_RETRYABLE:
-        return SendResult(
-            "failed",
-            error_code=code or str(response.status_code),
-            error_reason=reason,
-            retryable=True,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    return SendResult("failed", error_code=code or str(response.status_code), error_reason=reason)
+    return SendResult(
+        "failed",
+        error_code=code or str(response.status_code),
+        error_reason=reason,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        failure=http_key(FAILURES, response.status_code, code),
+    )
 
 
 def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:

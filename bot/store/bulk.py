@@ -80,10 +80,10 @@ def _unnest(table: Table, names: Sequence[str]) -> str:
     return f"unnest({arrays}) AS v({', '.join(_QUOTE(n) for n in names)})"
 
 
-def _scalar(table: Table, name: str) -> str:
+def _scalar(table: Table, name: str, prefix: str = "s") -> str:
     """SQL reading the one value a column gets in every row (`:s_<name>`)."""
     array_type, read, _ = _column_plan(table, name)
-    value = f"CAST(:s_{name} AS {array_type.removesuffix('[]')})"
+    value = f"CAST(:{prefix}_{name} AS {array_type.removesuffix('[]')})"
     return f"CAST({value} AS JSON)" if read.startswith("CAST(") else value
 
 
@@ -92,6 +92,7 @@ def _params(
     names: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
     same: Mapping[str, Any],
+    prefix: str = "s",
 ) -> dict[str, Any]:
     """One array per column that varies by row, one value per column that does not."""
     params: dict[str, Any] = {}
@@ -101,7 +102,7 @@ def _params(
         params[f"a_{name}"] = values if convert is None else [convert(v) for v in values]
     for name, value in same.items():
         convert = _column_plan(table, name)[2]
-        params[f"s_{name}"] = value if convert is None else convert(value)
+        params[f"{prefix}_{name}"] = value if convert is None else convert(value)
     return params
 
 
@@ -116,6 +117,18 @@ def _pg_update(
         f"UPDATE {name} SET {', '.join(sets)} FROM {_unnest(table, (key, *columns))} "
         f"WHERE {name}.{_QUOTE(key)} = v.{_QUOTE(key)}"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_update_guarded(
+    table: Table, key: str, columns: tuple[str, ...], same: tuple[str, ...], guard: tuple[str, ...]
+) -> TextClause:
+    """`_pg_update`, only where each `guard` column still has its `:g_<name>` value, returning
+    the keys of the rows it changed."""
+    name = _QUOTE(table.name)
+    checks = "".join(f" AND {name}.{_QUOTE(c)} = {_scalar(table, c, 'g')}" for c in guard)
+    plain = _pg_update(table, key, columns, same).text
+    return text(f"{plain}{checks} RETURNING {name}.{_QUOTE(key)}")
 
 
 @functools.lru_cache(maxsize=128)
@@ -157,6 +170,42 @@ async def update_rows(
     constant = {f"b_{n}": v for n, v in fixed.items()}
     prefixed = [{f"b_{n}": row[n] for n in (key, *names)} | constant for row in rows]
     await session.execute(_by_key(table, key, (*names, *fixed)), prefixed)
+
+
+async def update_rows_guarded(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    same: Mapping[str, Any],
+    guard: Mapping[str, Any],
+    key: str = "id",
+) -> set[Any]:
+    """`update_rows`, but only rows whose `guard` columns still hold the given values (a
+    compare-and-set: rows someone else changed meanwhile are left alone); the keys of the rows
+    it changed. Two statements on SQLite (the guarded one with `same`, then the per-row
+    values of the rows it took), one on PostgreSQL."""
+    if not rows:
+        return set()
+    names = tuple(columns)
+    if _is_postgres(session):
+        statement = _pg_update_guarded(table, key, names, tuple(same), tuple(guard))
+        params = _params(table, (key, *names), rows, same) | _params(table, (), (), guard, "g")
+        return set((await session.execute(statement, params)).scalars().all())
+    checks = [table.c[c] == v for c, v in guard.items()]
+    keys = [row[key] for row in rows]
+    taken = await session.execute(
+        update(table)
+        .where(table.c[key].in_(keys), *checks)
+        .values(dict(same))
+        .returning(table.c[key])
+    )
+    changed = set(taken.scalars().all())
+    if names and changed:
+        taken_rows = [row for row in rows if row[key] in changed]
+        prefixed = [{f"b_{n}": row[n] for n in (key, *names)} for row in taken_rows]
+        await session.execute(_by_key(table, key, names), prefixed)
+    return changed
 
 
 async def insert_rows(

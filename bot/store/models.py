@@ -308,6 +308,13 @@ class Message(Base):
             postgresql_where=sql_text("direction = 'in'"),
             sqlite_where=sql_text("direction = 'in'"),
         ),
+        # only sends in flight: what the sweeper looks at every few seconds
+        Index(
+            "ix_messages_sending",
+            "created_at",
+            postgresql_where=sql_text("status = 'sending'"),
+            sqlite_where=sql_text("status = 'sending'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -429,3 +436,15 @@ class TelegramLinkUse(Base):
     nonce: Mapped[str] = mapped_column(String(16), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     used_at: Mapped[datetime]
+
+
+class Instance(Base):
+    """A running service instance and its heartbeat: the claims of one silent for too long
+    are taken over by the others (bot/touches/recovery.py)."""
+
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the claimer id
+    host: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]  # wall clock, never the sandbox clock

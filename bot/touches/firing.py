@@ -24,18 +24,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
+from bot.channels.pacing import LONGEST_WAIT
 from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbound import Outbound, SendItem
 from bot.settings import Settings
-from bot.store.bulk import among, insert_rows, plan_as_key_lookups, update_rows
+from bot.store.bulk import (
+    among,
+    insert_rows,
+    plan_as_key_lookups,
+    update_rows,
+    update_rows_guarded,
+)
 from bot.store.db import SessionFactory
-from bot.store.models import AuditEntry, Chain, Touch
+from bot.store.models import AuditEntry, Chain, Message, Touch
 from bot.touches.context import change_snapshot, load_contexts, rows_of
 from bot.touches.control import PENDING
 from bot.touches.planner import plan_rows, step_delay
@@ -53,11 +60,11 @@ LANE_BATCH = 256  # touches a lane claims and decides in one transaction
 LANES = 2  # with a backlog, lanes claim, decide and send side by side (PostgreSQL)
 IN_FLIGHT_MAX = SEND_CONCURRENCY * LANES  # `sending` at once: what a crash can leave unknown
 PASS_SECONDS = 10.0  # a tick going on with what fell due meanwhile lets the other ticks run
-LEASE = timedelta(seconds=120)  # a claim older than this (wall clock) was abandoned
 
 _TOUCHES = cast(Table, Touch.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
 _CHAINS = cast(Table, Chain.__table__)
+_MESSAGES = cast(Table, Message.__table__)
 _CLAIMED = (
     _TOUCHES.c.id,
     _TOUCHES.c.chain_id,
@@ -74,6 +81,16 @@ _MARK_SENDING = ("channel", "message_id")  # status, sent_at, claim: the same fo
 _SETTLE = ("status", "message_id", "claimed_by", "rule", "channel")
 _FINISH = ("status", "claimed_by", "rule")
 _DEFER = ("status", "due_at", "claimed_by", "rule")
+# a send the provider refused for longer than a send may wait: planned again, as never sent
+_RESCHEDULE = ("due_at", "rule")
+_RESCHEDULED = {
+    "status": "planned",
+    "claimed_by": None,
+    "claimed_at": None,
+    "sent_at": None,
+    "message_id": None,
+}
+RETRY_AFTER = "R-CH2 provider's Retry-After: rescheduled"
 _STOP_CHAIN = ("status", "stop_reason", "stopped_at")
 # Planned and due by `:due_by`: what a tick looks for and what a claim takes.
 _DUE = (
@@ -124,6 +141,7 @@ class _Writes:
         self.settled: list[dict[str, Any]] = []
         self.finished: list[dict[str, Any]] = []
         self.deferred: list[dict[str, Any]] = []
+        self.rescheduled: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
         self.planned: list[dict[str, Any]] = []
         self.chains: dict[int, dict[str, Any]] = {}
@@ -156,6 +174,7 @@ class _Writes:
             (_DEFER, self.deferred),
         ):
             await update_rows(session, _TOUCHES, columns, rows)
+        await update_rows(session, _TOUCHES, _RESCHEDULE, self.rescheduled, same=_RESCHEDULED)
         await insert_rows(session, _TOUCHES, self.planned)
         await insert_rows(session, _AUDIT, self.audit, same={"at": self.now})
         await update_rows(session, _CHAINS, _STOP_CHAIN, list(self.chains.values()))
@@ -321,7 +340,11 @@ class Firing:
             async with self._write(), self.sessions.begin() as session:
                 await session.execute(
                     update(_TOUCHES)
-                    .where(_TOUCHES.c.id.in_(ids), _TOUCHES.c.status == "claimed")
+                    .where(
+                        _TOUCHES.c.id.in_(ids),
+                        _TOUCHES.c.status == "claimed",
+                        _TOUCHES.c.claimed_by == self.instance,
+                    )
                     .values(status="planned", claimed_by=None, claimed_at=None)
                 )
 
@@ -388,7 +411,8 @@ class Firing:
     async def _mark_sending(self, session: AsyncSession, chunk: list[_Job], now: datetime) -> None:
         """Message rows for the chunk's touches whose text is final, then the touches
         `sending` with their message ids (so settling them does not change what the report
-        reads)."""
+        reads). Only touches still claimed by this instance: one whose claim a peer took over
+        (it believed this instance gone) leaves the chunk, with its message row, unsent."""
         ready = [j for j in chunk if not j.hooked]
         ids = await self.outbound.insert_sending(session, [_item(j) for j in ready])
         for job, message_id in zip(ready, ids, strict=True):
@@ -402,9 +426,18 @@ class Firing:
             "sent_at": now,
             "rule": None,
             "claimed_by": self.instance,
-            "claimed_at": datetime.now(UTC),  # wall clock, for the lease (bot/touches/recovery)
+            "claimed_at": datetime.now(UTC),  # wall clock: the sweeper's send deadline
         }
-        await update_rows(session, _TOUCHES, _MARK_SENDING, marks, same=same)
+        guard = {"status": "claimed", "claimed_by": self.instance}
+        marked = await update_rows_guarded(session, _TOUCHES, _MARK_SENDING, marks, same, guard)
+        if len(marked) == len(chunk):
+            return
+        lost = [j for j in chunk if j.touch.id not in marked]
+        log.warning("%d claimed touches were taken over by another instance: not sent", len(lost))
+        orphans = [j.message_id for j in lost if j.message_id is not None]
+        if orphans:
+            await session.execute(delete(_MESSAGES).where(among(session, _MESSAGES.c.id, orphans)))
+        chunk[:] = [j for j in chunk if j.touch.id in marked]
 
     async def _prepare(self, job: _Job) -> str:
         """Call the retry hook; the rule the touch will carry."""
@@ -540,6 +573,15 @@ class Firing:
         for job in chunk:
             touch, chain = job.touch, job.ctx.chain
             result = job.result
+            if _wait_longer(result):
+                assert result is not None and result.retry_after is not None
+                until = now + timedelta(seconds=result.retry_after)
+                writes.rescheduled.append({"id": touch.id, "due_at": until, "rule": RETRY_AFTER})
+                later: dict[str, Any] = {"step": touch.step, "until": until.isoformat()}
+                writes.touch_entry(
+                    touch, "deferred", RETRY_AFTER, later | {"channel": touch.channel}
+                )
+                continue
             if result is None:
                 outcome, rule = "unknown", "R-SR9 outcome unknown"
             else:
@@ -581,6 +623,16 @@ class Firing:
                 writes.entry(**entry)
                 pending.add(chain.id)
         await writes.flush(session, self.metrics)
+
+
+def _wait_longer(result: SendResult | None) -> bool:
+    """The provider refused for longer than a send may wait (with_retries returned early)."""
+    return (
+        result is not None
+        and result.outcome == "failed"
+        and result.retryable
+        and (result.retry_after or 0.0) > LONGEST_WAIT
+    )
 
 
 def _item(job: _Job) -> SendItem:

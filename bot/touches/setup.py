@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -13,8 +13,9 @@ from bot.app_keys import CLOCK, EVENT_LISTENERS, METRICS, OUTBOUND, SCHEDULER, S
 from bot.sandbox import clock_outbox
 from bot.touches.firing import Firing
 from bot.touches.keys import FIRING, FLOWS
+from bot.touches.liveness import Heartbeat
 from bot.touches.planner import Planner
-from bot.touches.recovery import recover
+from bot.touches.recovery import Sweeper, send_deadline
 from bot.touches.reload import FlowHolder
 from bot.touches.retention import purge
 from bot.touches.timeline import get_timeline
@@ -26,8 +27,16 @@ async def _touches(app: web.Application) -> AsyncIterator[None]:
     settings, holder = app[SETTINGS], app[FLOWS]
     firing = Firing(app[SESSIONS], app[CLOCK], settings, holder, app[OUTBOUND], app[METRICS])
     app[FIRING] = firing
-    await recover(app[SESSIONS], app[CLOCK].now(), firing.instance)
+    silent_after = timedelta(seconds=settings.instance_timeout_seconds)
+    heartbeat = Heartbeat(app[SESSIONS], firing.instance, silent_after)
+    sweeper = Sweeper(app[SESSIONS], heartbeat, send_deadline(settings), app[OUTBOUND])
+    await heartbeat.beat()  # before the first claim: peers must see this instance alive
+    await sweeper.sweep(app[CLOCK].now())
     scheduler = app[SCHEDULER]
+
+    async def keep_alive() -> None:
+        await heartbeat.beat()
+        await sweeper.sweep(app[CLOCK].now())
 
     async def reload_flows(now: datetime) -> None:
         await asyncio.to_thread(holder.check)
@@ -37,6 +46,7 @@ async def _touches(app: web.Application) -> AsyncIterator[None]:
 
     scheduler.add_tick("flows-reload", reload_flows)
     scheduler.add_tick("due-touches", firing.tick)
+    scheduler.add_interval("heartbeat", keep_alive, settings.heartbeat_seconds)
     scheduler.add_cron("retention-purge", purge_old, hour=3, minute=17)
     yield
 

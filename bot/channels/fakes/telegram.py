@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -59,7 +58,7 @@ class FakeTelegram:
         if method in ("answercallbackquery", "setwebhook", "deletewebhook"):
             return self._ok(True)
         if method == "sendmessage":
-            return await self._send(params)
+            return await self._send(request, params)
         return _fail(404, "Not Found")
 
     def me(self) -> dict[str, Any]:
@@ -70,7 +69,7 @@ class FakeTelegram:
     def _ok(result: Any) -> web.Response:
         return web.json_response({"ok": True, "result": result})
 
-    async def _send(self, params: dict[str, Any]) -> web.Response:
+    async def _send(self, request: web.Request, params: dict[str, Any]) -> web.Response:
         chat = str(params.get("chat_id", ""))
         text = str(params.get("text", ""))
         if not chat.lstrip("-").isdigit():
@@ -80,10 +79,7 @@ class FakeTelegram:
         self.attempts[chat] += 1
         queue = self.script.get(chat)
         if queue:
-            canned = queue.pop(0)
-            if canned.delay:
-                await asyncio.sleep(canned.delay)
-            return web.json_response(canned.body, status=canned.status, headers=canned.headers)
+            return await queue.pop(0).play(request)
         if chat in self.blocked:
             return _fail(403, "Forbidden: bot was blocked by the user")
         markup = params.get("reply_markup")

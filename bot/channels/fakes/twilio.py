@@ -73,10 +73,7 @@ class FakeTwilio:
         self.attempts[to] += 1
         queue = self.script.get(to)
         if queue:
-            canned = queue.pop(0)
-            if canned.delay:
-                await asyncio.sleep(canned.delay)
-            return web.json_response(canned.body, status=canned.status, headers=canned.headers)
+            return await queue.pop(0).play(request)
         if to in self.opted_out:
             error = twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
             return web.json_response(error, status=400)

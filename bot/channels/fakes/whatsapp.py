@@ -20,12 +20,23 @@ from bot.channels.whatsapp import sign
 
 @dataclass
 class Scripted:
-    """A canned answer for the next send to one number (tests: 429, 5xx, errors, slowness)."""
+    """A canned answer for the next send to one number (tests: 429, 5xx, errors, slowness,
+    or `drop`: the request is read, then the connection closed without an answer)."""
 
     status: int
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False
+
+    async def play(self, request: web.Request) -> web.Response:
+        """Answer `request` as scripted (after reading it, like the provider would)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop and request.transport is not None:
+            request.transport.abort()
+            raise asyncio.CancelledError  # nothing more for aiohttp to write
+        return web.json_response(self.body, status=self.status, headers=self.headers)
 
 
 @dataclass
@@ -122,10 +133,7 @@ class FakeWhatsApp:
             return web.json_response(error, status=429, headers=headers)
         queue = self.script.get(to)
         if queue:
-            canned = queue.pop(0)
-            if canned.delay:
-                await asyncio.sleep(canned.delay)
-            return web.json_response(canned.body, status=canned.status, headers=canned.headers)
+            return await queue.pop(0).play(request)
         if to in self.unavailable and not self.unavailable_async:
             error = graph_error(
                 131026, "Message Undeliverable.", "recipient is not a WhatsApp user"
