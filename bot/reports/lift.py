@@ -74,24 +74,24 @@ def _money(cents: float) -> Decimal:
 
 
 def _revenue(
-    messaged: _Group, holdout: _Group, low: float | None, high: float | None
+    messaged: _Group, holdout: _Group, lift: float | None, low: float | None, high: float | None
 ) -> list[IncrementalRevenue]:
-    """Per currency: messaged revenue − the holdout's revenue per chain × messaged chains;
-    the interval scales the lift's by the average order of both groups in that currency."""
-    if holdout.chains == 0 or low is None or high is None:
+    """Per currency: the lift × messaged chains × the average recovered order (both groups,
+    that currency's share of the orders); the interval scales the lift's the same way, so the
+    amount always lies inside it."""
+    if holdout.chains == 0 or lift is None or low is None or high is None:
         return []
     out: list[IncrementalRevenue] = []
     orders = messaged.recovered + holdout.recovered
     for currency in sorted(set(messaged.cents) | set(holdout.cents)):
         cents_m, cents_h = messaged.cents.get(currency, 0), holdout.cents.get(currency, 0)
-        point = cents_m - cents_h * messaged.chains / holdout.chains
         in_currency = messaged.orders.get(currency, 0) + holdout.orders.get(currency, 0)
         average = (cents_m + cents_h) / in_currency if in_currency else 0.0
         scale = messaged.chains * average * (in_currency / orders if orders else 0.0)
         out.append(
             IncrementalRevenue(
                 currency=currency,
-                amount=_money(point),
+                amount=_money(lift * scale),
                 low=_money(low * scale),
                 high=_money(high * scale),
             )
@@ -148,7 +148,9 @@ def _lift(variant: str | None, messaged: _Group, holdout: _Group) -> Lift:
         lift=interval.value,
         lift_low=interval.low,
         lift_high=interval.high,
-        incremental_revenue=_revenue(messaged, holdout, interval.low, interval.high),
+        incremental_revenue=_revenue(
+            messaged, holdout, interval.value, interval.low, interval.high
+        ),
         verdict=verdict,
         summary=_summary(verdict, messaged, holdout),
     )

@@ -77,7 +77,7 @@ class IncrementalRevenue(BaseModel):
     """Revenue the messages added over the holdout's rate, with the lift's interval."""
 
     currency: str
-    amount: Decimal = Field(description="messaged revenue − holdout revenue per chain × chains.")
+    amount: Decimal = Field(description="lift × messaged chains × average recovered order.")
     low: Decimal
     high: Decimal
 
