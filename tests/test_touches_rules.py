@@ -95,7 +95,7 @@ async def test_never_sent_at_night_after_an_outage(client: Any, clock: Any) -> N
 
 
 async def test_unknown_zone_uses_shop_zone_and_safe_window(client: Any) -> None:
-    """R-SR2: unknown zone → shop's zone and 10:00–20:00: due 19:45+30m → 10:00 next day."""
+    """R-SR2: zone unknown, a +7 916 number: hours shared by its zones → 10:00 Moscow."""
     shop = Shop(client)
     await shop.advance(hours=7, minutes=45)  # 16:45Z = 19:45 Moscow
     await shop.start("c1", when=at(hours=7, minutes=45), timezone=None)

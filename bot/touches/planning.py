@@ -69,6 +69,8 @@ def plan_rows(
         skipped = {"step": step.step}
         return None, audit_row(chain, now, "skipped", "R-SR1 no consent", skipped)
     at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
+    if at is None:
+        return None, audit_row(chain, now, "skipped", rule or "R-SR2", {"step": step.step})
     touch = {
         "chain_id": chain.id,
         "contact_id": chain.contact_id,

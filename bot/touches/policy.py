@@ -12,7 +12,7 @@ from bot.settings import Settings
 from bot.store.models import Chain, Checkout, Contact, Conversation
 from flows.loader import FlowSet
 from flows.model import Flow, Step
-from flows.rules import Country, Window, window_for
+from flows.rules import NO_COMMON_HOUR, Country, Window, window_for
 
 MIN_GAP = timedelta(hours=3)  # touches of one chain at least 3 h apart (R-SR3)
 PER_DAY = 2  # at most 2 touches of one chain per local day (R-SR3)
@@ -64,13 +64,16 @@ def window(flows: FlowSet, settings: Settings, contact: Contact) -> Window:
     return window_for(flows.rules, contact.phone, contact.timezone, settings.default_timezone)
 
 
-def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime, str | None]:
-    """The first moment ≥ `moment` allowed by quiet hours and the caps; the rule that moved it."""
+def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime | None, str | None]:
+    """The first moment ≥ `moment` allowed by quiet hours and the caps, and the rule that
+    moved it; no moment (None) when the number's zones share no allowed hour."""
     rule: str | None = None
     recovery = ctx.flow.purpose == "recovery"
     for _ in range(12):  # each constraint only moves forward; a few rounds settle it
         start = moment
         allowed = win.next_allowed(moment)
+        if allowed is None:
+            return None, NO_COMMON_HOUR
         if allowed > moment:
             moment, rule = allowed, rule or win.rule
         if recovery and ctx.chain_sent:
@@ -80,17 +83,23 @@ def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime, str
                 continue
             day = win.local_day(moment)
             if sum(1 for at, _ in ctx.chain_sent if win.local_day(at) == day) >= PER_DAY:
-                moment, rule = win.next_day_start(moment), rule or "R-SR3 2 touches a day"
+                moment, rule = _next_day(win, moment), rule or "R-SR3 2 touches a day"
                 continue
         if ctx.flow.is_payment:
             day = win.local_day(moment)
             if sum(1 for at in ctx.payment_sent if win.local_day(at) == day) >= PAYMENT_PER_DAY:
-                moment = win.next_day_start(moment)
+                moment = _next_day(win, moment)
                 rule = rule or "R-SR3 3 payment reminders a day"
                 continue
         if moment == start:
             break
     return moment, rule
+
+
+def _next_day(win: Window, moment: datetime) -> datetime:
+    """The next local day's start; past the search horizon when no hour is ever allowed
+    (the next round's `next_allowed` then says so)."""
+    return win.next_day_start(moment) or moment + timedelta(days=1)
 
 
 def _country_block(country: Country | None, channel: str, ctx: Context, now: datetime) -> str:
@@ -147,6 +156,8 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
             "skip", f"R-SR10 {country.name} no WhatsApp marketing"[:64], stop_chain="country_rule"
         )
     at, rule = earliest(now, ctx, window(flows, settings, ctx.contact))
+    if at is None:
+        return Decision("skip", NO_COMMON_HOUR, stop_chain="no_allowed_hour")
     if at > now:
         return Decision("defer", rule or "R-SR2 quiet hours", at=at, channel=channel)
     allowed = f"R-SR1 consent {channel}" + (" R-SR6 template" if template else "")

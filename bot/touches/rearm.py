@@ -141,6 +141,9 @@ async def _move(
             await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
             continue
         at, rule = earliest(due, ctx, window(flows, planning.settings, ctx.contact))
+        if at is None:  # no hour allowed any more: planning again skips it with the audit
+            await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
+            continue
         if at == touch.due_at and rule == touch.rule:
             continue
         moved.append((touch, at, rule))
