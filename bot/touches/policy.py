@@ -20,6 +20,8 @@ PER_CHAIN = 3  # at most 3 proactive touches per chain (R-SR3)
 PAYMENT_PER_DAY = 3  # at most 3 payment reminders per contact per local day (R-SR3)
 WHATSAPP_WINDOW = timedelta(hours=24)  # customer-service window (R-SR6)
 MANUAL_REVIEW_AFTER = 5  # failed payments before a person takes over (R-FL2)
+# An operator holds the chat; a closed one ended that conversation, not later touches (R-SR5).
+OPERATOR_HELD = ("waiting_operator", "operator")
 
 
 @dataclass
@@ -125,7 +127,7 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
     chain, flow = ctx.chain, ctx.flow
     if chain.status != "active":
         return Decision("cancel", f"R-SR5 chain {chain.status}")
-    if ctx.conversation is not None and ctx.conversation.state != "bot":
+    if ctx.conversation is not None and ctx.conversation.state in OPERATOR_HELD:
         return Decision(
             "cancel", f"R-SR5 conversation {ctx.conversation.state}", stop_chain="handoff"
         )
