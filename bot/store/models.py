@@ -86,6 +86,7 @@ class Contact(Base):
     first_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    whatsapp_missing_at: Mapped[datetime | None]  # WhatsApp: no account at this number (R-SR7)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -59,6 +59,8 @@ def choose_channel(flow: Flow, ctx: Context) -> str | None:
 
 
 def _reachable(contact: Contact, channel: str) -> bool:
+    if channel == "whatsapp" and contact.whatsapp_missing_at is not None:
+        return False  # WhatsApp said this number has no account (R-SR7)
     return bool(contact.telegram_chat_id if channel == "telegram" else contact.phone)
 
 
@@ -111,8 +113,8 @@ def _country_block(country: Country | None, channel: str, ctx: Context, now: dat
         sms = sum(1 for _, used in ctx.chain_sent if used == "sms")
         if sms >= country.recovery_sms_per_chain:
             return f"R-SR10 {country.name} one recovery SMS"
-    within = country.recovery_sms_within
-    if within is not None and now > ctx.chain.started_at + within:
+    within = country.recovery_sms_within  # counted from the abandonment (last activity)
+    if within is not None and now > ctx.chain.anchor_at + within:
         return f"R-SR10 {country.name} SMS only within 48 h"
     return ""
 
