@@ -4,6 +4,7 @@ through events (R-SR1, R-SR10)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.settings import PROJECT_ROOT, load_settings
 from bot.store.models import Chain, Checkout, Contact
 from bot.touches.policy import Context, decide
 from flows.loader import FlowSet, load_flow_set
+from tests.touches_fixtures import START, Shop, at, checkout, contact, event
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 New York
 
@@ -23,7 +25,7 @@ def flows() -> FlowSet:
 
 
 def _context(
-    flows: FlowSet, flow: str, consents: dict[str, str], started: datetime, anchor: datetime
+    flows: FlowSet, flow: str, consents: set[str], started: datetime, anchor: datetime
 ) -> Context:
     contact = Contact(
         id=1, phone="+12125550100", timezone="America/New_York", language="en", first_name="Al"
@@ -39,9 +41,53 @@ def _context(
 def test_us_sms_window_counts_from_the_abandonment_not_the_chain_start(flows: FlowSet) -> None:
     """A cart merged 40 h into the chain: 54 h after the start, 14 h after the abandonment."""
     settings = load_settings(root=PROJECT_ROOT)
-    ctx = _context(flows, "abandoned_checkout", {"sms": "recovery"}, T0, T0 + timedelta(hours=40))
+    ctx = _context(flows, "abandoned_checkout", {"sms"}, T0, T0 + timedelta(hours=40))
     step = flows.flows["abandoned_checkout"].steps[2]
     decision = decide(ctx, step, T0 + timedelta(hours=54), flows, settings)
     assert (decision.action, decision.channel) == ("send", "sms")
     late = decide(ctx, step, T0 + timedelta(hours=96), flows, settings)
     assert late.action == "skip" and late.rule == "R-SR10 US/CA SMS only within 48 h"
+
+
+async def test_recovery_touches_need_a_recovery_consent(client: Any) -> None:
+    """R-SR1: a service consent does not allow recovery touches; the audit says so."""
+    shop = Shop(client)
+    await shop.post(_consent("svc", "service"), checkout("svc"))
+    await shop.advance(days=2)
+    assert await shop.outbox("svc") == []
+    assert "R-SR1 no consent" in [e["rule"] for e in await shop.timeline("svc")]
+
+
+async def test_order_status_needs_a_service_or_recovery_consent(client: Any) -> None:
+    """R-SR1: order-status messages go with a service or a recovery consent, not without."""
+    shop = Shop(client)
+    for cid, purpose in (("svc", "service"), ("rec", "recovery"), ("none", None)):
+        phone = f"+7916000000{len(cid)}{ord(cid[0]) % 10}"
+        if purpose is None:
+            await shop.post(checkout(cid, phone=phone))
+        else:
+            await shop.post(_consent(cid, purpose, phone=phone))
+        await shop.post(
+            event(
+                "order.status_changed",
+                cid,
+                at(minutes=1),
+                order={"id": f"o-{cid}", "status": "shipped"},
+            )
+        )
+    await shop.advance(hours=1)
+    assert [o["touch"]["step"] for o in await shop.outbox("svc")] == ["status:shipped"]
+    assert [o["touch"]["step"] for o in await shop.outbox("rec")] == ["status:shipped"]
+    assert await shop.outbox("none") == []
+
+
+def _consent(cid: str, purpose: str, **person: Any) -> dict[str, Any]:
+    return event(
+        "consent.granted",
+        cid,
+        START,
+        contact(cid, **person),
+        channel="whatsapp",
+        source="checkout_checkbox",
+        purpose=purpose,
+    )

@@ -33,7 +33,7 @@ class Context:
     flow: Flow
     checkout: Checkout | None
     conversation: Conversation | None
-    consents: set[str]
+    consents: set[str]  # channels whose open consent covers this flow's purpose (R-SR1)
     chain_sent: list[tuple[datetime, str]] = field(default_factory=list)  # (sent_at, channel)
     payment_sent: list[datetime] = field(default_factory=list)  # contact's payment reminders
 
