@@ -91,3 +91,27 @@ def _consent(cid: str, purpose: str, **person: Any) -> dict[str, Any]:
         source="checkout_checkbox",
         purpose=purpose,
     )
+
+
+async def test_service_messages_run_beside_recovery_and_count_toward_its_day(
+    client: Any,
+) -> None:
+    """R-SR4: an order-status message goes out while a recovery chain is active, and counts
+    toward the chain's 2 touches a local day (R-SR3): touch 2 waits for the next day."""
+    shop = Shop(client)
+    await shop.start("c1")  # touch 1 at 09:30Z = 12:30 Moscow
+    await shop.advance(minutes=30)
+    await shop.post(
+        event(
+            "order.status_changed", "c1", at(minutes=30), order={"id": "o-9", "status": "shipped"}
+        )
+    )
+    await shop.advance(hours=1)
+    await shop.advance(days=1)
+    out = [(o["touch"]["step"], o["sent_at"]) for o in await shop.outbox("c1")]
+    assert out[:3] == [
+        ("touch_1", "2026-03-02T09:30:00Z"),
+        ("status:shipped", "2026-03-02T09:30:00Z"),
+        ("touch_2", "2026-03-03T06:00:00Z"),  # not 15:00Z: 09:00 Moscow the next day
+    ]
+    assert "R-SR3 2 touches a day" in [e["rule"] for e in await shop.timeline("c1")]

@@ -186,22 +186,12 @@ async def load_contexts(
         for chain_id, status, sent_at, channel in rows:
             if status in SENT_STATUSES:
                 chain_sent[chain_id].append((sent_at or now, channel or ""))
-    payment_sent: dict[int, list[datetime]] = defaultdict(list)
     names = payment_flows(flows)
     payers = {c.contact_id for c in by_id.values() if c.flow in names}
-    if payers:  # through chains: touches are indexed by chain, not by contact
-        rows = await session.execute(
-            select(Chain.contact_id, Touch.sent_at)
-            .join(Touch, Touch.chain_id == Chain.id)
-            .where(
-                Chain.contact_id.in_(payers),
-                Chain.flow.in_(names),
-                Touch.status.in_(SENT_STATUSES),
-                Touch.sent_at >= now - timedelta(days=2),
-            )
-        )
-        for contact_id, sent_at in rows:
-            payment_sent[contact_id].append(sent_at)
+    payment_sent = await _sent_by_contact(session, payers, names, now)
+    recovering = {c.contact_id for c in by_id.values() if c.flow in recovery_flows(flows)}
+    services = [f.flow for f in flows.flows.values() if f.purpose == "service"]
+    service_sent = await _sent_by_contact(session, recovering, services, now)
     result: dict[int, Context] = {}
     for chain in by_id.values():
         contact = contacts.get(chain.contact_id)
@@ -217,8 +207,29 @@ async def load_contexts(
             consents=channels_for(consents.get(chain.contact_id, set()), flow.purpose),
             chain_sent=chain_sent.get(chain.id, []),
             payment_sent=payment_sent.get(chain.contact_id, []),
+            service_sent=service_sent.get(chain.contact_id, []),
         )
     return result
+
+
+async def _sent_by_contact(
+    session: AsyncSession, contact_ids: set[int], flow_names: list[str], now: datetime
+) -> dict[int, list[datetime]]:
+    """When each contact's touches of these flows went out over the last two days."""
+    sent: dict[int, list[datetime]] = defaultdict(list)
+    if not contact_ids or not flow_names:
+        return sent
+    rows = await session.execute(  # on ix_touches_contact_sent
+        select(Touch.contact_id, Touch.sent_at).where(
+            Touch.contact_id.in_(contact_ids),
+            Touch.sent_at >= now - timedelta(days=2),
+            Touch.flow.in_(flow_names),
+            Touch.status.in_(SENT_STATUSES),
+        )
+    )
+    for contact_id, sent_at in rows:
+        sent[contact_id].append(sent_at)
+    return sent
 
 
 async def load_context(

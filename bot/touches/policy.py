@@ -36,6 +36,7 @@ class Context:
     consents: set[str]  # channels whose open consent covers this flow's purpose (R-SR1)
     chain_sent: list[tuple[datetime, str]] = field(default_factory=list)  # (sent_at, channel)
     payment_sent: list[datetime] = field(default_factory=list)  # contact's payment reminders
+    service_sent: list[datetime] = field(default_factory=list)  # contact's service messages
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime | No
                 moment, rule = last + MIN_GAP, rule or "R-SR3 3 h between touches"
                 continue
             day = win.local_day(moment)
-            if sum(1 for at, _ in ctx.chain_sent if win.local_day(at) == day) >= PER_DAY:
+            # Service messages run beside the chain but count toward its day (R-SR4).
+            sent = [at for at, _ in ctx.chain_sent] + ctx.service_sent
+            if sum(1 for at in sent if win.local_day(at) == day) >= PER_DAY:
                 moment, rule = _next_day(win, moment), rule or "R-SR3 2 touches a day"
                 continue
         if ctx.flow.is_payment:
