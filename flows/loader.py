@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from flows.model import Flow
+from flows.promises import check_promises
+from flows.replies import Shop, load_shop
 from flows.rules import CountryRules
 from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
 
@@ -29,6 +31,7 @@ class FlowSet:
     flows: dict[str, Flow] = field(default_factory=dict)
     rules: CountryRules = field(default_factory=CountryRules)
     templates: Templates = field(default_factory=Templates)
+    shop: Shop = field(default_factory=Shop)
 
     def for_checkout(self, stage: str) -> Flow | None:
         return next(
@@ -162,6 +165,10 @@ def load_flow_set(root: Path) -> tuple[FlowSet, list[str]]:
             seen_reasons[reason] = flow.flow
         problems.extend(_check_templates(path, flow, templates))
         flow_set.flows[flow.flow] = flow
+    shop_problems: list[str] = []  # reported by the reply-flow checker
+    flow_set.shop = load_shop(root / "flows" / "shop.yml", shop_problems)
+    if not shop_problems:
+        problems.extend(check_promises(root / "domain.yml", templates, flow_set.shop))
     return flow_set, problems
 
 

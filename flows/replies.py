@@ -110,6 +110,7 @@ class Promotion(_Strict):
     stages: tuple[Stage, ...] = ()
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    free_delivery: bool = False  # the promotion is free delivery (texts may promise it)
 
 
 class OperatorHours(_Strict):

@@ -352,7 +352,9 @@ class Firing:
                 continue
             decision = decide(ctx, step, now, flows, self.settings)
             if decision.action == "send":
-                message = render_touch(ctx, step, touch.step, decision, flows, self.settings)
+                message = render_touch(
+                    ctx, step, touch.step, decision, flows, self.settings, now=now
+                )
                 if message is None:
                     decision = Decision(
                         "skip", "R-SR6 no WhatsApp template", stop_chain="no_template"
