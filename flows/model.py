@@ -69,7 +69,6 @@ class Trigger(Model):
 class RetryHook(Model):
     """The shop retries the payment itself (R-FL2 platform_error); success is told."""
 
-    url: str = Field(pattern=r"^https?://\S+$")
     on_success: str
     timeout: Duration = timedelta(seconds=10)
 

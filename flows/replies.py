@@ -124,6 +124,10 @@ class OperatorHours(_Strict):
 
 class Shop(_Strict):
     currency: str = "RUB"
+    # The shop's own addresses: the review page ({order_id} filled in) and the payment
+    # platform's retry hook (R-FL2; NUDGE_SHOP_RETRY_URL overrides it).
+    review_link: str | None = Field(None, pattern=r"^https?://\S+$")
+    retry_hook_url: str | None = Field(None, pattern=r"^https?://\S+$")
     payment_methods: tuple[PaymentMethod, ...] = ()
     delivery_options: tuple[DeliveryOption, ...] = ()
     delivery_terms: Localized = Field(default_factory=dict)

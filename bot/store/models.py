@@ -171,6 +171,7 @@ class Chain(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
+    order_id: Mapped[str | None] = mapped_column(String(128))  # the shop's order (R-FL3)
     flow: Mapped[str] = mapped_column(String(64))
     variant: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="active")

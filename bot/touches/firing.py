@@ -43,7 +43,7 @@ from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
 from bot.touches.reload import FlowHolder
 from bot.touches.render import render_touch
-from bot.touches.retry_hook import call_retry_hook
+from bot.touches.retry_hook import call_retry_hook, retry_url
 from flows.loader import FlowSet
 
 log = logging.getLogger(__name__)
@@ -421,7 +421,10 @@ class Firing:
         touch, ctx, decision = job.touch, job.ctx, job.decision
         step = ctx.flow.step_named(touch.step)
         assert step is not None and step.retry_hook is not None
-        if await call_retry_hook(step.retry_hook, ctx, self.settings):
+        url = retry_url(self.flows.current.shop, self.settings)
+        if url is None:
+            return "R-FL2 no retry hook: reminder"
+        if await call_retry_hook(step.retry_hook, ctx, url):
             fixed = render_touch(
                 ctx,
                 step,

@@ -151,5 +151,5 @@ async def on_order_status(
         if status in step.statuses:
             due = now + step_delay(step, planning.settings)
             steps.append((step, due, f"{step.step}:{status}"[:64]))
-    start = NewChain(contact_id, None, checkout_id, flow, now, now, steps)
+    start = NewChain(contact_id, None, checkout_id, flow, now, now, steps, event.order.id)
     await start_chains(session, planning, [start])

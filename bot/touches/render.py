@@ -73,10 +73,13 @@ def render_touch(
             promotion = promo.title.get(variant.language) or next(iter(promo.title.values()))
     if decision.template and not variant.whatsapp_template:
         return None
-    order_id = checkout.order_id if checkout is not None and checkout.order_id else ""
+    order_id = ctx.chain.order_id or (checkout.order_id if checkout is not None else None) or ""
     link = ""
-    if step.link:
-        link = render(step.link, {"order_id": order_id})
+    if step.link:  # `{review_link}`: the shop's review page, for this order
+        filled = {"review_link": flows.shop.review_link or "", "order_id": order_id}
+        link = render(render(step.link, filled), filled)
+        if not link:
+            return None  # the shop has no such page: nothing to ask for
     elif checkout is not None:
         link = (checkout.pay_url if ctx.flow.is_payment else None) or checkout.resume_url or ""
     values = {

@@ -39,6 +39,7 @@ class NewChain:
     anchor: datetime
     now: datetime
     steps: Sequence[tuple[Step, datetime, str | None]] = ()  # (step, due, touch name)
+    order_id: str | None = None  # the shop's order, for order-status chains
 
 
 async def new_chain_ids(session: AsyncSession, count: int) -> list[int]:
@@ -76,6 +77,7 @@ async def start_chains(
                 "status": "active",
                 "anchor_at": start.anchor,
                 "started_at": start.now,
+                "order_id": start.order_id,
             }
         )
     await session.execute(_INSERT_CHAINS, chain_rows)

@@ -1,7 +1,8 @@
-"""contacts.whatsapp_missing_at: WhatsApp said the number has no account (R-SR7)
+"""contacts.whatsapp_missing_at (R-SR7) and chains.order_id (R-FL3)
 
-Set on an immediate "not on WhatsApp" answer and on a later `failed` status with such a
-code, so the contact's next touches go straight to another consented channel.
+whatsapp_missing_at is set on an immediate "not on WhatsApp" answer and on a later `failed`
+status with such a code, so the contact's next touches go straight to another consented
+channel. order_id is the shop's order of an order-status chain, for its texts and links.
 
 Revision ID: 0005_rules
 Revises: 0004
@@ -18,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("chains") as batch:
+        batch.add_column(sa.Column("order_id", sa.String(length=128), nullable=True))
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(
             sa.Column("whatsapp_missing_at", sa.DateTime(timezone=True), nullable=True)
@@ -27,3 +30,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("whatsapp_missing_at")
+    with op.batch_alter_table("chains") as batch:
+        batch.drop_column("order_id")
