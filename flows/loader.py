@@ -16,7 +16,13 @@ from flows.model import Flow
 from flows.promises import check_promises
 from flows.replies import Shop, load_shop
 from flows.rules import CountryRules
-from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
+from flows.templates import (
+    LANGUAGES,
+    LinedDict,
+    Templates,
+    load_templates,
+    load_yaml_with_lines,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,10 +74,12 @@ def _strip_lines(data: Any) -> Any:
 
 
 def _line_of(data: Any, loc: tuple[int | str, ...]) -> int:
-    """The line of the deepest mapping along a pydantic error location."""
+    """The line of the deepest key (else mapping) along a pydantic error location."""
     line = data.get("__line__", 1) if isinstance(data, dict) else 1
     node = data
     for part in loc:
+        if isinstance(node, LinedDict) and part in node.key_lines:
+            line = node.key_lines[part]  # also an unknown key, which has no node below
         index = part if isinstance(node, dict) else (part if isinstance(part, int) else -1)
         if not (isinstance(node, dict) and part in node) and not (
             isinstance(node, list) and isinstance(index, int) and 0 <= index < len(node)

@@ -570,7 +570,7 @@ class Firing:
             if nxt is None:
                 writes.stop(chain.id, "last touch", "completed")
             elif chain.id not in pending:
-                due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
+                due = max(chain.anchor_at + step_delay(nxt, self.settings, chain.variant), now)
                 row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
                 if row is not None:
                     writes.planned.append(row)

@@ -45,7 +45,10 @@ def pick_variant(flow: Flow, chain_id: int) -> str:
     return next(iter(flow.variants))
 
 
-def step_delay(step: Step, settings: Settings) -> timedelta:
+def step_delay(step: Step, settings: Settings, variant: str | None = None) -> timedelta:
+    """The step's delay for the chain's variant (an A/B timing override, R-FL5)."""
+    if variant is not None and variant in step.delays:
+        return step.delays[variant]
     if step.delay == ABANDON_AFTER:
         return timedelta(minutes=settings.abandon_after_minutes)
     assert isinstance(step.delay, timedelta)

@@ -107,7 +107,8 @@ async def move_or_rearm(
             continue
         if chain.id not in sent and chain.flow == flow.flow:
             first = flow.steps[0]
-            due = max(item.anchor + step_delay(first, planning.settings), item.now)
+            delay = step_delay(first, planning.settings, chain.variant)
+            due = max(item.anchor + delay, item.now)
             touch = mine[0]
             if len(mine) == 1 and touch.status == "planned" and touch.step == first.step:
                 moves.append((item, touch, due))

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
 from bot.touches.context import from_row, load_contexts
-from bot.touches.planning import Planning, audit_row, pick_variant, plan_rows
+from bot.touches.planning import Planning, audit_row, pick_variant, plan_rows, step_delay
 from flows.model import Flow, Step
 
 # Core tables: rows go in without building ORM objects (nothing reads them back as such).
@@ -98,6 +98,8 @@ async def start_chains(
         if ctx is None:
             continue
         for step, due, name in start.steps:
+            if chain.variant in step.delays:  # the variant's own timing (R-FL5)
+                due = start.anchor + step_delay(step, settings, chain.variant)
             row, entry = plan_rows(ctx, step, max(due, start.now), start.now, flows, settings, name)
             if row is not None:
                 touches.append(row)
