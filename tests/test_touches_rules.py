@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from bot.app_keys import SESSIONS
 from bot.store.models import Chain, Conversation, Touch
-from bot.touches.control import pause_chains
 from bot.touches.keys import FLOWS
 from bot.touches.planner import pick_variant
 from tests.touches_fixtures import START, Shop, at, event
@@ -148,11 +148,16 @@ async def test_stop_on_paid_and_on_reply(client: Any) -> None:
     await shop.post(
         event("order.paid", "paid", at(hours=1), checkout={"id": "k1"}, order={"id": "o1"})
     )
-    async with client.app[SESSIONS].begin() as session:
-        contact_id = await session.scalar(select(Chain.contact_id).order_by(Chain.id.desc()))
-        await pause_chains(session, contact_id, "reply", at(hours=1))
+    response = await client.post(  # the shopper answers touch 1 in the chat
+        "/sandbox/inbound",
+        json={"channel": "whatsapp", "from": "+79160000002", "text": "Подскажите по доставке"},
+    )
+    assert response.status == 200, await response.text()
     await shop.advance(days=3)
     assert len(await shop.outbox("paid")) == 1 and len(await shop.outbox("reply")) == 1
+    async with client.app[SESSIONS]() as session:
+        statuses = (await session.scalars(select(Chain.status).order_by(Chain.id))).all()
+    assert statuses[1] in ("paused", "stopped")  # the conversation took over
 
 
 async def test_revisit_rearms_pending_touch(client: Any) -> None:
@@ -265,7 +270,11 @@ async def test_country_rules(client: Any) -> None:
     assert "R-SR10 US/CA one recovery SMS" in [e["rule"] for e in await shop.timeline("us")]
     assert await shop.outbox("uswa") == []
     assert "R-SR10 US/CA no WhatsApp marketing" in [e["rule"] for e in await shop.timeline("uswa")]
-    assert len(await shop.outbox("in")) >= 1
+    india = await shop.outbox("in")
+    assert [o["touch"]["step"] for o in india] == ["touch_1", "touch_2", "touch_3"]
+    kolkata = ZoneInfo("Asia/Kolkata")
+    hours = [datetime.fromisoformat(o["sent_at"].replace("Z", "+00:00")) for o in india]
+    assert all(10 <= h.astimezone(kolkata).hour < 21 for h in hours)
 
 
 async def test_florida_and_india_windows_are_named(client: Any) -> None:
