@@ -13,8 +13,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from flows.model import Flow
+from flows.promises import check_promises
+from flows.replies import Shop, load_shop
 from flows.rules import CountryRules
-from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
+from flows.templates import (
+    LANGUAGES,
+    LinedDict,
+    Templates,
+    load_templates,
+    load_yaml_with_lines,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +37,7 @@ class FlowSet:
     flows: dict[str, Flow] = field(default_factory=dict)
     rules: CountryRules = field(default_factory=CountryRules)
     templates: Templates = field(default_factory=Templates)
+    shop: Shop = field(default_factory=Shop)
 
     def for_checkout(self, stage: str) -> Flow | None:
         return next(
@@ -65,10 +74,12 @@ def _strip_lines(data: Any) -> Any:
 
 
 def _line_of(data: Any, loc: tuple[int | str, ...]) -> int:
-    """The line of the deepest mapping along a pydantic error location."""
+    """The line of the deepest key (else mapping) along a pydantic error location."""
     line = data.get("__line__", 1) if isinstance(data, dict) else 1
     node = data
     for part in loc:
+        if isinstance(node, LinedDict) and part in node.key_lines:
+            line = node.key_lines[part]  # also an unknown key, which has no node below
         index = part if isinstance(node, dict) else (part if isinstance(part, int) else -1)
         if not (isinstance(node, dict) and part in node) and not (
             isinstance(node, list) and isinstance(index, int) and 0 <= index < len(node)
@@ -162,6 +173,10 @@ def load_flow_set(root: Path) -> tuple[FlowSet, list[str]]:
             seen_reasons[reason] = flow.flow
         problems.extend(_check_templates(path, flow, templates))
         flow_set.flows[flow.flow] = flow
+    shop_problems: list[str] = []  # reported by the reply-flow checker
+    flow_set.shop = load_shop(root / "flows" / "shop.yml", shop_problems)
+    if not shop_problems:
+        problems.extend(check_promises(root / "domain.yml", templates, flow_set.shop))
     return flow_set, problems
 
 

@@ -2,7 +2,8 @@
 
 A flow is what a designer edits: when it starts (trigger and stage conditions), which
 touches it sends and when (steps with delay windows), on which channels, with which
-templates, quick replies and A/B variants, and what stops it.
+templates, quick replies and A/B variants. What stops a chain is not configurable: every
+flow stops on the events of R-SR5 (paid, reply, opt-out, negative answer, hand-off).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -19,10 +20,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 ABANDON_AFTER = "abandon_after"  # NUDGE_ABANDON_AFTER_MINUTES (R-EV3)
 StageName = Literal["cart", "delivery", "payment"]
-StopEvent = Literal["paid", "reply", "opt_out", "negative", "handoff"]
 STAGES: tuple[StageName, ...] = ("cart", "delivery", "payment")
 REASONS = ("card_data", "three_ds", "insufficient_funds", "risk_block", "platform_error", "unknown")
-STOP_EVENTS: tuple[StopEvent, ...] = ("paid", "reply", "opt_out", "negative", "handoff")
 # What a quick reply (digit or button payload) asks the dialogue to do.
 ACTIONS = (
     "resume",
@@ -69,7 +68,6 @@ class Trigger(Model):
 class RetryHook(Model):
     """The shop retries the payment itself (R-FL2 platform_error); success is told."""
 
-    url: str = Field(pattern=r"^https?://\S+$")
     on_success: str
     timeout: Duration = timedelta(seconds=10)
 
@@ -77,7 +75,10 @@ class RetryHook(Model):
 class Step(Model):
     step: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     delay: Duration | Literal["abandon_after"]
+    # The range the delay and every variant's delay must stay in (`nudge validate`).
     window: tuple[Duration, Duration] | None = None
+    # A/B timing (R-FL5): a variant's own delay for this step, e.g. {late: 45m}.
+    delays: dict[str, Duration] = Field(default_factory=dict)
     # One template key, or one per stage / order status, with an optional `default`.
     template: str | dict[str, str]
     variants: dict[str, str | dict[str, str]] = Field(default_factory=dict)
@@ -89,12 +90,9 @@ class Step(Model):
 
     @model_validator(mode="after")
     def _checks(self) -> Step:
-        if self.window is not None:
-            low, high = self.window
-            if low > high:
-                raise ValueError("window: the first bound must not be after the second")
-            if isinstance(self.delay, timedelta) and not low <= self.delay <= high:
-                raise ValueError(f"delay {self.delay} is outside its window {low}–{high}")
+        delays: dict[str, Any] = {"delay": self.delay}
+        delays.update({f"delays.{name}": d for name, d in self.delays.items()})
+        _check_window(self.window, delays)
         for key, action in self.quick_replies.items():
             if action not in ACTIONS:
                 raise ValueError(
@@ -120,11 +118,29 @@ class Step(Model):
         return choice.get("default")
 
 
+def _check_window(window: tuple[timedelta, timedelta] | None, delays: dict[str, Any]) -> None:
+    """`window` bounds every delay given (the step's own and each variant's)."""
+    if window is None:
+        return
+    low, high = window
+    if low > high:
+        raise ValueError("window: the first bound must not be after the second")
+    for name, delay in delays.items():
+        if isinstance(delay, timedelta) and not low <= delay <= high:
+            raise ValueError(f"{name} {delay} is outside its window {low}–{high}")
+
+
 class Revisit(Model):
-    """A revisit cancels the pending touch and re-arms it later (R-SR5)."""
+    """A revisit cancels the pending touch and re-arms it later (R-SR5), `delay` after the
+    visit; `window` is the range the delay must stay in (2–3 h by SPEC)."""
 
     delay: Duration = timedelta(minutes=150)
     window: tuple[Duration, Duration] = (timedelta(hours=2), timedelta(hours=3))
+
+    @model_validator(mode="after")
+    def _checks(self) -> Revisit:
+        _check_window(self.window, {"delay": self.delay})
+        return self
 
 
 DEFAULT_HOLDOUT_PERCENT = 10
@@ -140,7 +156,6 @@ class Flow(Model):
         "telegram",
         "sms",
     )
-    stop_on: tuple[StopEvent, ...] = STOP_EVENTS
     revisit: Revisit = Revisit()
     variants: dict[str, int] = Field(default_factory=lambda: {"control": 100})
     # Percent of chains that get no messages, the baseline of the lift (R-MX3).
@@ -157,7 +172,7 @@ class Flow(Model):
         if len(set(names)) != len(names):
             raise ValueError("steps: two steps share a name")
         for step in self.steps:
-            unknown = set(step.variants) - set(self.variants)
+            unknown = (set(step.variants) | set(step.delays)) - set(self.variants)
             if unknown:
                 raise ValueError(
                     f"step {step.step}: variants {sorted(unknown)} are not declared in `variants`"

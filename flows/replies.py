@@ -121,6 +121,7 @@ class Promotion(_Strict):
     stages: tuple[Stage, ...] = ()
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    free_delivery: bool = False  # the promotion is free delivery (texts may promise it)
 
 
 class OperatorHours(_Strict):
@@ -159,6 +160,10 @@ _CHANNELS = ("whatsapp", "sms", "telegram")
 class Shop(_Strict):
     currency: str = "RUB"
     prices: Prices = Field(default_factory=Prices)
+    # The shop's own addresses: the review page ({order_id} filled in) and the payment
+    # platform's retry hook (R-FL2; NUDGE_SHOP_RETRY_URL overrides it).
+    review_link: str | None = Field(None, pattern=r"^https?://\S+$")
+    retry_hook_url: str | None = Field(None, pattern=r"^https?://\S+$")
     payment_methods: tuple[PaymentMethod, ...] = ()
     delivery_options: tuple[DeliveryOption, ...] = ()
     delivery_terms: Localized = Field(default_factory=dict)

@@ -11,14 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from phonenumbers import timezone as phone_zones
 from pydantic import Field, field_validator
 
 from flows.model import Duration, Model
 
 PREFIX_MAX = 8  # "+" and up to 7 digits: the longest phone prefix a rule may name
 CACHE_MAX = 20_000  # prefix and zone combinations remembered per rule set
+SEARCH_DAYS = 8  # no moment allowed in every candidate zone within this → none ever
+NO_COMMON_HOUR = "R-SR2 no hour allowed in every zone of the number"
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -131,46 +135,90 @@ class CountryRules(Model):
 
 @dataclass(frozen=True)
 class Window:
-    """Allowed local hours in one zone, and the rule that set each bound."""
+    """Allowed local hours in one or several zones, and the rule that set each bound.
+
+    `zone` counts local days for the caps; a moment is allowed only when it is inside the
+    hours in every one of `zones` (the candidate zones of a number whose zone is unknown).
+    """
 
     zone: ZoneInfo
     start: time
     end: time
     rule: str
+    zones: tuple[ZoneInfo, ...] = ()
 
-    def next_allowed(self, moment: datetime) -> datetime:
-        """`moment` itself when allowed, else the next local start of the window."""
-        local = moment.astimezone(self.zone)
+    def _next_in(self, zone: ZoneInfo, moment: datetime) -> datetime:
+        local = moment.astimezone(zone)
         if self.start <= local.time() < self.end:
             return moment
         day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
-        return datetime.combine(day, self.start, tzinfo=self.zone).astimezone(moment.tzinfo)
+        return datetime.combine(day, self.start, tzinfo=zone).astimezone(moment.tzinfo)
+
+    def next_allowed(self, moment: datetime) -> datetime | None:
+        """`moment` itself when allowed, else the next moment allowed in every zone; None
+        when the zones' hours never overlap."""
+        if len(self.zones) <= 1:
+            return self._next_in(self.zone, moment)
+        limit = moment + timedelta(days=SEARCH_DAYS)
+        found = moment
+        while found <= limit:
+            latest = max(self._next_in(zone, found) for zone in self.zones)
+            if latest == found:
+                return found
+            found = latest
+        return None
 
     def local_day(self, moment: datetime) -> object:
         return moment.astimezone(self.zone).date()
 
-    def next_day_start(self, moment: datetime) -> datetime:
+    def next_day_start(self, moment: datetime) -> datetime | None:
         day = moment.astimezone(self.zone).date() + timedelta(days=1)
-        return datetime.combine(day, self.start, tzinfo=self.zone).astimezone(moment.tzinfo)
+        start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(moment.tzinfo)
+        return self.next_allowed(start)
+
+
+def candidate_zones(phone: str | None) -> tuple[str, ...]:
+    """The IANA zones the number's prefix may be in (phonenumbers' data); () when unknown."""
+    if not phone:
+        return ()
+    try:
+        number = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = []
+    for name in phone_zones.time_zones_for_number(number):
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # "Etc/Unknown", or a zone this system's tz database lacks
+        zones.append(name)
+    return tuple(zones)
 
 
 def window_for(
     rules: CountryRules, phone: str | None, timezone: str | None, default_zone: str
 ) -> Window:
     """The narrowest of: the shop's window, the country's, the area's (R-SR2, R-SR10)."""
-    key = (phone[:PREFIX_MAX] if phone else None, timezone, default_zone)
+    # Unknown zone: the whole number, since zone prefixes can be longer than PREFIX_MAX.
+    head = phone if phone and not timezone else phone[:PREFIX_MAX] if phone else None
+    key = (head, timezone, default_zone)
     return _remembered(rules.windows, key, lambda: _narrowest(rules, phone, timezone, default_zone))
 
 
 def _narrowest(
     rules: CountryRules, phone: str | None, timezone: str | None, default_zone: str
 ) -> Window:
-    zone_known = bool(timezone)
-    zone = ZoneInfo(timezone) if timezone else ZoneInfo(default_zone)
-    start, end = parse_window(
-        rules.shop.allowed if zone_known else rules.shop.unknown_timezone_allowed
-    )
-    rule = "R-SR2 quiet hours" if zone_known else "R-SR2 quiet hours (zone unknown)"
+    if timezone:
+        names: tuple[str, ...] = (timezone,)
+        shop_window, rule = rules.shop.allowed, "R-SR2 quiet hours"
+    else:  # the number's own zones; the shop's zone only when the number says nothing
+        names = candidate_zones(phone)
+        if names:
+            shop_window, rule = rules.shop.allowed, "R-SR2 quiet hours (zones of the number)"
+        else:
+            names, shop_window = (default_zone,), rules.shop.unknown_timezone_allowed
+            rule = "R-SR2 quiet hours (zone unknown)"
+    start, end = parse_window(shop_window)
     country, area = rules.country_for(phone)
     for part in (country, area):
         if part is None or part.allowed is None:
@@ -181,4 +229,6 @@ def _narrowest(
         start, end = max(start, p_start), min(end, p_end)
     if start >= end:  # rules that leave no time at all: keep a minimal safe hour
         end = (datetime.combine(datetime(2000, 1, 1), start) + timedelta(hours=1)).time()
-    return Window(zone, start, end, rule)
+    zones = tuple(ZoneInfo(name) for name in names)
+    primary = ZoneInfo(default_zone) if default_zone in names else zones[0]
+    return Window(primary, start, end, rule, zones)

@@ -100,8 +100,17 @@ class _LineLoader(yaml.SafeLoader):
     """A YAML loader that records the line of every mapping (for `file:line` messages)."""
 
 
+class LinedDict(dict[Any, Any]):
+    """A YAML mapping that also knows the line of each of its keys."""
+
+    key_lines: dict[Any, int]
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
+    mapping = LinedDict(loader.construct_mapping(node, deep=True))
+    mapping.key_lines = {}
+    for key_node, _ in node.value:
+        mapping.key_lines.setdefault(key_node.value, key_node.start_mark.line + 1)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from tests.dialogue_fixtures import contact, conversation, event, post_events, say, shopper, texts
+from tests.touches_fixtures import Shop
 
 Client = TestClient[Any, Any]
 
@@ -86,11 +87,15 @@ async def test_opt_out_confirms_once_revokes_every_channel_and_records_it(client
 
 async def test_yes_sends_the_resume_link_and_no_stops_reminders(client: Client) -> None:
     await shopper(client)
+    shop = Shop(client)
+    await shop.advance(minutes=30)  # touch 1 arrives
     result = await say(client, button="resume")
     assert "https://shop.example/checkout/k1" in texts(result)
     declined = await say(client, button="close")
     assert "больше не напоминаем" in texts(declined)
     assert (await conversation(client))["state"] == "bot"
+    await shop.advance(days=3)  # touches 2 and 3 were due: none is sent
+    assert [o["touch"]["step"] for o in await shop.outbox("c1")] == ["touch_1"]
 
 
 async def test_card_data_is_redacted_and_the_shopper_warned(client: Client) -> None:

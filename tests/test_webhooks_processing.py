@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app_keys import CLOCK, ENGINE, OUTBOUND, SESSIONS
-from bot.channels.base import OutboundMessage, StatusUpdate
-from bot.channels.keys import INBOX, STATUS_LISTENERS
+from bot.channels.base import OutboundMessage
+from bot.channels.keys import INBOX
 from bot.channels.parsing import Parsed
 from bot.channels.telegram_link import make_token
 from bot.store.models import Consent, Contact, InboundWebhook
@@ -95,20 +95,17 @@ async def test_statuses_out_of_order_and_twice(service: TestClient[Any, Any]) ->
 async def test_failed_status_recorded_with_meaning_and_listeners_told(
     service: TestClient[Any, Any],
 ) -> None:
+    """The product's own listener hears it: the number is remembered as without WhatsApp."""
     fakes(service).whatsapp.callbacks = False
-    heard: list[tuple[StatusUpdate, int]] = []
-
-    async def listener(update: StatusUpdate, message_id: int) -> None:
-        heard.append((update, message_id))
-
-    service.app[STATUS_LISTENERS].append(listener)
     message_id, wamid = await _sent_message(service)
     assert await _post_wa(service, wa_status(wamid, "failed", code=131026)) == 200
     await wait_for(lambda: _none_left(service), "status processed")
     row = await message_row(service, message_id)
     assert row.status == "failed" and row.error_code == "131026"
     assert row.error_reason and "not on WhatsApp" in row.error_reason
-    assert heard and heard[0][1] == message_id and heard[0][0].error_code == "131026"
+    async with service.app[SESSIONS]() as session:
+        contact = await session.get(Contact, row.contact_id)
+    assert contact is not None and contact.whatsapp_missing_at is not None
     # a late "sent" does not undo the failure; a "delivered" (another device) does
     await _post_wa(service, wa_status(wamid, "sent"))
     await wait_for(lambda: _none_left(service), "processed")

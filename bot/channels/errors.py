@@ -48,3 +48,8 @@ def meaning(channel: str, code: str | None, fallback: str | None = None) -> str:
 
 def is_permanent(channel: str, code: str | None) -> bool:
     return code is not None and code in PERMANENT.get(channel, {})
+
+
+# WhatsApp codes meaning the number cannot get WhatsApp messages at all (not a user, or an
+# invalid WhatsApp user): the touch falls back and the number is remembered (R-SR7).
+NO_WHATSAPP = frozenset({"131026", "1013"})

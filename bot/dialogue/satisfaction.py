@@ -192,6 +192,9 @@ class Satisfaction:
         window = window_for(
             self.rules(), contact.phone, contact.timezone, self.settings.default_timezone
         )
-        if window.next_allowed(now) > now:
+        allowed = window.next_allowed(now)
+        if allowed is None:
+            return "R-SR2 no hour allowed in every zone of the number"
+        if allowed > now:
             return window.rule or "R-SR2 quiet hours"
         return None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import safejson
 from bot.app_keys import CLOCK, SCHEDULER, SESSIONS
@@ -73,15 +73,25 @@ async def post_clock(request: web.Request) -> web.Response:
 async def _walk(app: web.Application, clock: SandboxClock, target: datetime) -> None:
     """Stop at each due time on the way, so touches fire when they were due, in order."""
     scheduler = app[SCHEDULER]
+    seen: tuple[datetime, int] | None = None  # the earliest due touch, by time and id
     for round_ in range(100_000):
         async with app[SESSIONS]() as session:
-            due = await session.scalar(
-                select(func.min(Touch.due_at)).where(
-                    Touch.status == "planned", Touch.due_at <= target
+            first = (
+                await session.execute(
+                    select(Touch.due_at, Touch.id)
+                    .where(Touch.status == "planned", Touch.due_at <= target)
+                    .order_by(Touch.due_at, Touch.id)
+                    .limit(1)
                 )
-            )
-        if due is None or (due <= clock.now() and round_ > 0):
+            ).first()
+        if first is None:
             break
+        due: datetime = first[0]
+        # Touches planned by a pass for its own moment (a fallback) fire at that moment too;
+        # a round that changed nothing ends the walk.
+        if due <= clock.now() and round_ > 0 and (due, first[1]) == seen:
+            break
+        seen = (due, first[1])
         if due > clock.now():
             clock.set(due)
         await scheduler.run_due()

@@ -1,7 +1,8 @@
-"""Sandbox: a shopper's message as a provider would deliver it, and a conversation's state.
+"""Sandbox: a shopper's message as a provider would deliver it, a conversation's state, and
+closing it as an operator would.
 
 `POST /sandbox/inbound` handles the message synchronously and returns the replies it caused.
-Both answer 404 outside sandbox mode (CONTRACT.md).
+All answer 404 outside sandbox mode (CONTRACT.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.channels.parsing import shopper_message
 from bot.safejson import read_json
 from bot.sandbox.outbox import outbox_item
 from bot.store.models import Contact, Conversation, Message, Touch
+from handoff.queue import release
 
 MAX_TEXT = 4096
 
@@ -109,6 +111,19 @@ async def get_conversation(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def close_conversation(request: web.Request) -> web.Response:
+    """Close the contact's chat as an operator would (CONTRACT)."""
+    _sandbox_only(request)
+    raw = request.match_info["contact_id"]
+    async with request.app[SESSIONS].begin() as session:
+        contact_id = await resolve_contact(session, raw)
+        if contact_id is None:
+            return web.json_response({"error": f"no contact {raw!r}"}, status=404)
+        conversation = await release(session, contact_id, None, "closed", request.app[CLOCK].now())
+        state = conversation.state
+    return web.json_response({"state": state})
+
+
 async def resolve_contact(session: AsyncSession, ref: str) -> int | None:
     """A contact by the shop's id (as in events), else by our numeric row id."""
     found = await session.scalar(
@@ -122,3 +137,4 @@ async def resolve_contact(session: AsyncSession, ref: str) -> int | None:
 def setup(app: web.Application) -> None:
     app.router.add_post("/sandbox/inbound", post_inbound)
     app.router.add_get("/sandbox/conversations/{contact_id}", get_conversation)
+    app.router.add_post("/sandbox/conversations/{contact_id}/close", close_conversation)

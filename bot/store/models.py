@@ -86,6 +86,7 @@ class Contact(Base):
     first_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    whatsapp_missing_at: Mapped[datetime | None]  # WhatsApp: no account at this number (R-SR7)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -189,6 +190,7 @@ class Chain(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
+    order_id: Mapped[str | None] = mapped_column(String(128))  # the shop's order (R-FL3)
     flow: Mapped[str] = mapped_column(String(64))
     variant: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="active")

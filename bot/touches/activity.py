@@ -73,6 +73,11 @@ async def _move_chains(session: AsyncSession, moved: Sequence[Chain]) -> None:
             set_committed_value(loaded, "anchor_at", chain.anchor_at)
 
 
+def _is_payment(planning: Planning, chain: Chain) -> bool:
+    flow = planning.flows.flows.get(chain.flow)
+    return flow is not None and flow.is_payment
+
+
 async def on_checkouts(
     session: AsyncSession, planning: Planning, items: Sequence[AppliedEvent]
 ) -> None:
@@ -98,6 +103,8 @@ async def on_checkouts(
         now, anchor = item.received_at, checkout.last_activity_at
         recent = latest.get(item.contact_id)
         if recent is not None and recent.started_at > now - planning.cooldown:
+            if recent.status == "active" and _is_payment(planning, recent):
+                continue  # payment reminders keep their own timing (R-FL2)
             if recent.status != "active":
                 audit(
                     session,

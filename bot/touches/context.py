@@ -73,6 +73,7 @@ _PEOPLE = select(
     *(c.label(f"contact_{c.name}") for c in _CONTACT.c),
     *(c.label(f"conversation_{c.name}") for c in _CONVERSATION.c),
     _CONSENT.c.channel.label("consent_channel"),
+    _CONSENT.c.purpose.label("consent_purpose"),
 ).select_from(
     _CONTACT.outerjoin(_CONVERSATION, _CONVERSATION.c.contact_id == _CONTACT.c.id).outerjoin(
         _CONSENT,
@@ -81,8 +82,20 @@ _PEOPLE = select(
 )
 
 
+# What a touch of each flow purpose may be sent with: recovery (marketing) touches need a
+# recovery consent; service messages (order status) a service or a recovery one (R-SR1).
+ALLOWED_BY = {"recovery": frozenset({"recovery"}), "service": frozenset({"service", "recovery"})}
+Consents = dict[int, set[tuple[str, str]]]  # contact id → open (channel, purpose) pairs
+
+
+def channels_for(consents: set[tuple[str, str]], purpose: str) -> set[str]:
+    """The channels with an open consent that covers a touch of this flow purpose."""
+    allowed = ALLOWED_BY.get(purpose, frozenset())
+    return {channel for channel, given in consents if given in allowed}
+
+
 async def _people(
-    session: AsyncSession, contact_ids: Iterable[int], consents: dict[int, set[str]]
+    session: AsyncSession, contact_ids: Iterable[int], consents: Consents
 ) -> tuple[dict[int, Contact], dict[int, Conversation]]:
     """`snapshot` contacts and conversations by contact id; open consents into `consents`."""
     contacts: dict[int, Contact] = {}
@@ -102,7 +115,7 @@ async def _people(
                     Conversation, dict(zip(_CONVERSATION_NAMES, values, strict=True))
                 )
         if row[_CONSENT_AT] is not None:
-            consents[contact_id].add(row[_CONSENT_AT])
+            consents[contact_id].add((row[_CONSENT_AT], row[_CONSENT_AT + 1]))
     return contacts, conversations
 
 
@@ -135,7 +148,7 @@ async def load_contexts(
     }
 
     loaded = dict(known)
-    consents: dict[int, set[str]] = defaultdict(set)
+    consents: Consents = defaultdict(set)
     if read_only:
         contacts, conversations = await _people(session, contact_ids, consents)
         if missing:
@@ -156,12 +169,12 @@ async def load_contexts(
             )
         }
         rows = await session.execute(
-            select(Consent.contact_id, Consent.channel).where(
+            select(Consent.contact_id, Consent.channel, Consent.purpose).where(
                 Consent.contact_id.in_(contact_ids), Consent.revoked_at.is_(None)
             )
         )
-        for contact_id, channel in rows:
-            consents[contact_id].add(channel)
+        for contact_id, channel, purpose in rows:
+            consents[contact_id].add((channel, purpose))
     chain_sent: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     if not new_chains:
         # status checked here: in SQL it makes PostgreSQL scan ix_touches_due (every sent touch)
@@ -173,38 +186,50 @@ async def load_contexts(
         for chain_id, status, sent_at, channel in rows:
             if status in SENT_STATUSES:
                 chain_sent[chain_id].append((sent_at or now, channel or ""))
-    payment_sent: dict[int, list[datetime]] = defaultdict(list)
     names = payment_flows(flows)
     payers = {c.contact_id for c in by_id.values() if c.flow in names}
-    if payers:  # through chains: touches are indexed by chain, not by contact
-        rows = await session.execute(
-            select(Chain.contact_id, Touch.sent_at)
-            .join(Touch, Touch.chain_id == Chain.id)
-            .where(
-                Chain.contact_id.in_(payers),
-                Chain.flow.in_(names),
-                Touch.status.in_(SENT_STATUSES),
-                Touch.sent_at >= now - timedelta(days=2),
-            )
-        )
-        for contact_id, sent_at in rows:
-            payment_sent[contact_id].append(sent_at)
+    payment_sent = await _sent_by_contact(session, payers, names, now)
+    recovering = {c.contact_id for c in by_id.values() if c.flow in recovery_flows(flows)}
+    services = [f.flow for f in flows.flows.values() if f.purpose == "service"]
+    service_sent = await _sent_by_contact(session, recovering, services, now)
     result: dict[int, Context] = {}
     for chain in by_id.values():
         contact = contacts.get(chain.contact_id)
         if contact is None:
             continue
+        flow = flows.flows[chain.flow]
         result[chain.id] = Context(
             contact=contact,
             chain=chain,
-            flow=flows.flows[chain.flow],
+            flow=flow,
             checkout=loaded.get(chain.checkout_id) if chain.checkout_id else None,
             conversation=conversations.get(chain.contact_id),
-            consents=consents.get(chain.contact_id, set()),
+            consents=channels_for(consents.get(chain.contact_id, set()), flow.purpose),
             chain_sent=chain_sent.get(chain.id, []),
             payment_sent=payment_sent.get(chain.contact_id, []),
+            service_sent=service_sent.get(chain.contact_id, []),
         )
     return result
+
+
+async def _sent_by_contact(
+    session: AsyncSession, contact_ids: set[int], flow_names: list[str], now: datetime
+) -> dict[int, list[datetime]]:
+    """When each contact's touches of these flows went out over the last two days."""
+    sent: dict[int, list[datetime]] = defaultdict(list)
+    if not contact_ids or not flow_names:
+        return sent
+    rows = await session.execute(  # on ix_touches_contact_sent
+        select(Touch.contact_id, Touch.sent_at).where(
+            Touch.contact_id.in_(contact_ids),
+            Touch.sent_at >= now - timedelta(days=2),
+            Touch.flow.in_(flow_names),
+            Touch.status.in_(SENT_STATUSES),
+        )
+    )
+    for contact_id, sent_at in rows:
+        sent[contact_id].append(sent_at)
+    return sent
 
 
 async def load_context(

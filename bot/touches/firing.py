@@ -42,14 +42,15 @@ from bot.store.bulk import (
     update_rows_guarded,
 )
 from bot.store.db import SessionFactory
-from bot.store.models import AuditEntry, Chain, Message, Touch
+from bot.store.models import AuditEntry, Chain, Contact, Message, Touch
 from bot.touches.context import change_snapshot, load_contexts, rows_of
 from bot.touches.control import PENDING
+from bot.touches.fallback import UNDELIVERABLE, is_no_whatsapp, replacement
 from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
 from bot.touches.reload import FlowHolder
 from bot.touches.render import render_touch
-from bot.touches.retry_hook import call_retry_hook
+from bot.touches.retry_hook import call_retry_hook, retry_url
 from flows.loader import FlowSet
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class _Writes:
         self.audit: list[dict[str, Any]] = []
         self.planned: list[dict[str, Any]] = []
         self.chains: dict[int, dict[str, Any]] = {}
+        self.no_whatsapp: set[int] = set()  # contacts WhatsApp said have no account
         self.counts: Counter[tuple[str, str, str]] = Counter()
 
     def entry(self, **fields: Any) -> None:
@@ -178,6 +180,12 @@ class _Writes:
         await insert_rows(session, _TOUCHES, self.planned)
         await insert_rows(session, _AUDIT, self.audit, same={"at": self.now})
         await update_rows(session, _CHAINS, _STOP_CHAIN, list(self.chains.values()))
+        if self.no_whatsapp:
+            await session.execute(
+                update(Contact)
+                .where(Contact.id.in_(self.no_whatsapp))
+                .values(whatsapp_missing_at=self.now)
+            )
         for (flow, step, outcome), n in self.counts.items():
             metrics.touches_total.labels(flow=flow, step=step, outcome=outcome).inc(n)
 
@@ -367,7 +375,9 @@ class Firing:
                 continue
             decision = decide(ctx, step, now, flows, self.settings)
             if decision.action == "send":
-                message = render_touch(ctx, step, touch.step, decision, flows, self.settings)
+                message = render_touch(
+                    ctx, step, touch.step, decision, flows, self.settings, now=now
+                )
                 if message is None:
                     decision = Decision(
                         "skip", "R-SR6 no WhatsApp template", stop_chain="no_template"
@@ -444,7 +454,10 @@ class Firing:
         touch, ctx, decision = job.touch, job.ctx, job.decision
         step = ctx.flow.step_named(touch.step)
         assert step is not None and step.retry_hook is not None
-        if await call_retry_hook(step.retry_hook, ctx, self.settings):
+        url = retry_url(self.flows.current.shop, self.settings)
+        if url is None:
+            return "R-FL2 no retry hook: reminder"
+        if await call_retry_hook(step.retry_hook, ctx, url):
             fixed = render_touch(
                 ctx,
                 step,
@@ -480,44 +493,12 @@ class Firing:
             await self._insert_rows(written)  # the text depends on the hook's answer
         ready = [j for j in chunk if j.message_id is not None]
         await self._call(ready, [_item(j) for j in ready])
-        fallback: list[_Job] = []
         for job in ready:
             failed = job.result
-            if failed is None or job.decision.channel != "whatsapp":
-                continue
-            if failed.outcome == "no_account" or failed.error_code == "131026":
-                if "sms" in job.ctx.consents and job.ctx.contact.phone:
-                    fallback.append(job)
-                else:
-                    job.rule = "R-SR7 not on WhatsApp, no SMS consent"
-        if fallback:
-            await self._fall_back(fallback)
-
-    async def _fall_back(self, jobs: list[_Job]) -> None:
-        """WhatsApp said the number has no account: the same text by SMS (R-SR7)."""
-        items = [
-            SendItem(
-                j.ctx.contact,
-                "sms",
-                OutboundMessage(j.message.text, (), None, (), j.message.language),
-                touch_id=j.touch.id,
-            )
-            for j in jobs
-        ]
-        try:
-            async with self._write(), self.sessions.begin() as session:
-                await self._record_messages(session, jobs)  # the WhatsApp answers
-                ids = await self.outbound.insert_sending(session, items)
-        except Exception:
-            log.exception("recording %d SMS fallbacks failed", len(jobs))
-            return  # the WhatsApp answers stand; the touches keep them
-        for job, message_id in zip(jobs, ids, strict=True):
-            job.message_id, job.result, job.rule = message_id, None, "R-SR9 outcome unknown"
-            job.touch.channel = "sms"
-        await self._call(jobs, items)
-        for job in jobs:
-            if job.result is not None:
-                job.rule = "R-SR7 fallback WhatsApp to SMS"
+            if failed is not None and is_no_whatsapp(
+                job.decision.channel, failed.outcome, failed.error_code
+            ):
+                job.rule = UNDELIVERABLE  # planned again on another channel in `_record`
 
     async def _insert_rows(self, jobs: list[_Job]) -> None:
         if not jobs:
@@ -557,6 +538,17 @@ class Firing:
                 ids.append(job.message_id)
                 results.append(job.result)
         await self.outbound.record_outcomes(session, items, ids, results)
+
+    def _fall_back(self, writes: _Writes, job: _Job, flows: FlowSet, now: datetime) -> None:
+        """No WhatsApp at this number: remember it, plan the step again (R-SR7)."""
+        ctx = job.ctx
+        with contextlib.suppress(ValueError):
+            ctx.chain_sent.remove((now, "whatsapp"))  # it did not reach the shopper
+        row, entry = replacement(ctx, job.touch.step, now, flows, self.settings)
+        if row is not None:
+            writes.planned.append(row)
+        writes.entry(**entry)
+        writes.no_whatsapp.add(ctx.contact.id)
 
     async def _record(
         self, session: AsyncSession, chunk: list[_Job], flows: FlowSet, now: datetime
@@ -606,6 +598,10 @@ class Firing:
                 "message_id": job.message_id,
             }
             writes.touch_entry(touch, outcome, rule, detail)
+            if rule == UNDELIVERABLE and outcome == "failed" and chain.status == "active":
+                self._fall_back(writes, job, flows, now)
+                pending.add(chain.id)
+                continue
             if fixed:
                 writes.stop(chain.id, "fixed_by_retry")
                 continue
@@ -616,7 +612,7 @@ class Firing:
             if nxt is None:
                 writes.stop(chain.id, "last touch", "completed")
             elif chain.id not in pending:
-                due = max(chain.anchor_at + step_delay(nxt, self.settings), now)
+                due = max(chain.anchor_at + step_delay(nxt, self.settings, chain.variant), now)
                 row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
                 if row is not None:
                     writes.planned.append(row)

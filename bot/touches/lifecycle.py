@@ -75,6 +75,24 @@ async def on_payment_failed(
         return
     recent = (await latest_chains(session, planning, [contact_id])).get(contact_id)
     same_session = recent is not None and recent.checkout_id == checkout_id
+    recent_flow = planning.flows.flows.get(recent.flow) if recent is not None else None
+    if (
+        recent is not None
+        and recent.status == "active"
+        and same_session
+        and recent_flow is not None
+        and recent_flow.is_payment
+    ):  # one payment chain per checkout (R-SR4)
+        audit(
+            session,
+            at=now,
+            action="joined",
+            contact_id=contact_id,
+            chain_id=recent.id,
+            rule="R-SR4 failure joins the checkout's payment chain",
+            detail={"checkout": checkout.external_id, "failures": checkout.failed_payments},
+        )
+        return
     if recent is not None and recent.status == "active":
         await stop_chains(session, contact_id, "superseded", now)
     elif (
@@ -133,5 +151,5 @@ async def on_order_status(
         if status in step.statuses:
             due = now + step_delay(step, planning.settings)
             steps.append((step, due, f"{step.step}:{status}"[:64]))
-    start = NewChain(contact_id, None, checkout_id, flow, now, now, steps)
+    start = NewChain(contact_id, None, checkout_id, flow, now, now, steps, event.order.id)
     await start_chains(session, planning, [start])

@@ -58,7 +58,10 @@ def in_holdout(flow: Flow, chain_id: int, settings: Settings) -> bool:
 HOLDOUT_RULE = "R-MX3 holdout: no messages"
 
 
-def step_delay(step: Step, settings: Settings) -> timedelta:
+def step_delay(step: Step, settings: Settings, variant: str | None = None) -> timedelta:
+    """The step's delay for the chain's variant (an A/B timing override, R-FL5)."""
+    if variant is not None and variant in step.delays:
+        return step.delays[variant]
     if step.delay == ABANDON_AFTER:
         return timedelta(minutes=settings.abandon_after_minutes)
     assert isinstance(step.delay, timedelta)
@@ -84,6 +87,8 @@ def plan_rows(
         skipped = {"step": step.step}
         return None, audit_row(chain, now, "skipped", "R-SR1 no consent", skipped)
     at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
+    if at is None:
+        return None, audit_row(chain, now, "skipped", rule or "R-SR2", {"step": step.step})
     touch = {
         "chain_id": chain.id,
         "contact_id": chain.contact_id,

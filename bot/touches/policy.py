@@ -12,7 +12,7 @@ from bot.settings import Settings
 from bot.store.models import Chain, Checkout, Contact, Conversation
 from flows.loader import FlowSet
 from flows.model import Flow, Step
-from flows.rules import Country, Window, window_for
+from flows.rules import NO_COMMON_HOUR, Country, Window, window_for
 
 MIN_GAP = timedelta(hours=3)  # touches of one chain at least 3 h apart (R-SR3)
 PER_DAY = 2  # at most 2 touches of one chain per local day (R-SR3)
@@ -20,6 +20,8 @@ PER_CHAIN = 3  # at most 3 proactive touches per chain (R-SR3)
 PAYMENT_PER_DAY = 3  # at most 3 payment reminders per contact per local day (R-SR3)
 WHATSAPP_WINDOW = timedelta(hours=24)  # customer-service window (R-SR6)
 MANUAL_REVIEW_AFTER = 5  # failed payments before a person takes over (R-FL2)
+# An operator holds the chat; a closed one ended that conversation, not later touches (R-SR5).
+OPERATOR_HELD = ("waiting_operator", "operator")
 
 
 @dataclass
@@ -31,9 +33,10 @@ class Context:
     flow: Flow
     checkout: Checkout | None
     conversation: Conversation | None
-    consents: set[str]
+    consents: set[str]  # channels whose open consent covers this flow's purpose (R-SR1)
     chain_sent: list[tuple[datetime, str]] = field(default_factory=list)  # (sent_at, channel)
     payment_sent: list[datetime] = field(default_factory=list)  # contact's payment reminders
+    service_sent: list[datetime] = field(default_factory=list)  # contact's service messages
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def choose_channel(flow: Flow, ctx: Context) -> str | None:
 
 
 def _reachable(contact: Contact, channel: str) -> bool:
+    if channel == "whatsapp" and contact.whatsapp_missing_at is not None:
+        return False  # WhatsApp said this number has no account (R-SR7)
     return bool(contact.telegram_chat_id if channel == "telegram" else contact.phone)
 
 
@@ -64,13 +69,16 @@ def window(flows: FlowSet, settings: Settings, contact: Contact) -> Window:
     return window_for(flows.rules, contact.phone, contact.timezone, settings.default_timezone)
 
 
-def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime, str | None]:
-    """The first moment ≥ `moment` allowed by quiet hours and the caps; the rule that moved it."""
+def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime | None, str | None]:
+    """The first moment ≥ `moment` allowed by quiet hours and the caps, and the rule that
+    moved it; no moment (None) when the number's zones share no allowed hour."""
     rule: str | None = None
     recovery = ctx.flow.purpose == "recovery"
     for _ in range(12):  # each constraint only moves forward; a few rounds settle it
         start = moment
         allowed = win.next_allowed(moment)
+        if allowed is None:
+            return None, NO_COMMON_HOUR
         if allowed > moment:
             moment, rule = allowed, rule or win.rule
         if recovery and ctx.chain_sent:
@@ -79,18 +87,26 @@ def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime, str
                 moment, rule = last + MIN_GAP, rule or "R-SR3 3 h between touches"
                 continue
             day = win.local_day(moment)
-            if sum(1 for at, _ in ctx.chain_sent if win.local_day(at) == day) >= PER_DAY:
-                moment, rule = win.next_day_start(moment), rule or "R-SR3 2 touches a day"
+            # Service messages run beside the chain but count toward its day (R-SR4).
+            sent = [at for at, _ in ctx.chain_sent] + ctx.service_sent
+            if sum(1 for at in sent if win.local_day(at) == day) >= PER_DAY:
+                moment, rule = _next_day(win, moment), rule or "R-SR3 2 touches a day"
                 continue
         if ctx.flow.is_payment:
             day = win.local_day(moment)
             if sum(1 for at in ctx.payment_sent if win.local_day(at) == day) >= PAYMENT_PER_DAY:
-                moment = win.next_day_start(moment)
+                moment = _next_day(win, moment)
                 rule = rule or "R-SR3 3 payment reminders a day"
                 continue
         if moment == start:
             break
     return moment, rule
+
+
+def _next_day(win: Window, moment: datetime) -> datetime:
+    """The next local day's start; past the search horizon when no hour is ever allowed
+    (the next round's `next_allowed` then says so)."""
+    return win.next_day_start(moment) or moment + timedelta(days=1)
 
 
 def _country_block(country: Country | None, channel: str, ctx: Context, now: datetime) -> str:
@@ -100,8 +116,8 @@ def _country_block(country: Country | None, channel: str, ctx: Context, now: dat
         sms = sum(1 for _, used in ctx.chain_sent if used == "sms")
         if sms >= country.recovery_sms_per_chain:
             return f"R-SR10 {country.name} one recovery SMS"
-    within = country.recovery_sms_within
-    if within is not None and now > ctx.chain.started_at + within:
+    within = country.recovery_sms_within  # counted from the abandonment (last activity)
+    if within is not None and now > ctx.chain.anchor_at + within:
         return f"R-SR10 {country.name} SMS only within 48 h"
     return ""
 
@@ -116,7 +132,7 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
     chain, flow = ctx.chain, ctx.flow
     if chain.status != "active":
         return Decision("cancel", f"R-SR5 chain {chain.status}")
-    if ctx.conversation is not None and ctx.conversation.state != "bot":
+    if ctx.conversation is not None and ctx.conversation.state in OPERATOR_HELD:
         return Decision(
             "cancel", f"R-SR5 conversation {ctx.conversation.state}", stop_chain="handoff"
         )
@@ -147,6 +163,8 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
             "skip", f"R-SR10 {country.name} no WhatsApp marketing"[:64], stop_chain="country_rule"
         )
     at, rule = earliest(now, ctx, window(flows, settings, ctx.contact))
+    if at is None:
+        return Decision("skip", NO_COMMON_HOUR, stop_chain="no_allowed_hour")
     if at > now:
         return Decision("defer", rule or "R-SR2 quiet hours", at=at, channel=channel)
     allowed = f"R-SR1 consent {channel}" + (" R-SR6 template" if template else "")

@@ -107,7 +107,8 @@ async def move_or_rearm(
             continue
         if chain.id not in sent and chain.flow == flow.flow:
             first = flow.steps[0]
-            due = max(item.anchor + step_delay(first, planning.settings), item.now)
+            delay = step_delay(first, planning.settings, chain.variant)
+            due = max(item.anchor + delay, item.now)
             touch = mine[0]
             if len(mine) == 1 and touch.status == "planned" and touch.step == first.step:
                 moves.append((item, touch, due))
@@ -141,6 +142,9 @@ async def _move(
             await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
             continue
         at, rule = earliest(due, ctx, window(flows, planning.settings, ctx.contact))
+        if at is None:  # no hour allowed any more: planning again skips it with the audit
+            await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
+            continue
         if at == touch.due_at and rule == touch.rule:
             continue
         moved.append((touch, at, rule))

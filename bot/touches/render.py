@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from bot.channels.base import Button, OutboundMessage
+from bot.dialogue.context import matching_promotion
 from bot.settings import Settings
 from bot.touches.policy import Context, Decision
 from flows.loader import STOP_HINTS, FlowSet
 from flows.model import Step
 from flows.templates import render
 
+PROMOTION = "{promotion}"  # filled with the title of the shop's promotion for this checkout
 # When the shop did not give a first name, the message opens with a greeting instead.
 GREETINGS = {"ru": "Здравствуйте", "en": "Hello", "pl": "Dzień dobry", "zh": "您好"}
 YOUR_ORDER = {"ru": "ваш заказ", "en": "your order", "pl": "Twoje zamówienie", "zh": "您的订单"}
@@ -46,21 +49,37 @@ def render_touch(
     settings: Settings,
     *,
     template_key: str | None = None,
+    now: datetime | None = None,
 ) -> OutboundMessage | None:
     """The message of the touch of `step` named `step_name` (an order-status step carries the
     shop status after a colon), or None when no template fits (e.g. no WhatsApp template)."""
-    key = template_key or step.template_for(ctx.chain.variant, segment_of(ctx, step_name))
+    segment = segment_of(ctx, step_name)
+    key = template_key or step.template_for(ctx.chain.variant, segment)
     if key is None or key not in flows.templates.by_name:
         return None
     language = ctx.contact.language or settings.default_language
     variant = flows.templates.get(key, language, settings.default_language)
+    checkout = ctx.checkout
+    promotion = ""
+    if PROMOTION in variant.text:  # an incentive: only a promotion the shop runs (R-PZ1)
+        promo = matching_promotion(flows.shop, checkout, now) if now is not None else None
+        plain = step.template_for(None, segment)
+        if promo is None and (plain is None or plain == key):
+            return None
+        if promo is None:
+            assert plain is not None
+            variant = flows.templates.get(plain, language, settings.default_language)
+        else:
+            promotion = promo.title.get(variant.language) or next(iter(promo.title.values()))
     if decision.template and not variant.whatsapp_template:
         return None
-    checkout = ctx.checkout
-    order_id = checkout.order_id if checkout is not None and checkout.order_id else ""
+    order_id = ctx.chain.order_id or (checkout.order_id if checkout is not None else None) or ""
     link = ""
-    if step.link:
-        link = render(step.link, {"order_id": order_id})
+    if step.link:  # `{review_link}`: the shop's review page, for this order
+        filled = {"review_link": flows.shop.review_link or "", "order_id": order_id}
+        link = render(render(step.link, filled), filled)
+        if not link:
+            return None  # the shop has no such page: nothing to ask for
     elif checkout is not None:
         link = (checkout.pay_url if ctx.flow.is_payment else None) or checkout.resume_url or ""
     values = {
@@ -71,6 +90,7 @@ def render_touch(
         "link": link,
         "order_id": order_id,
         "delivery": (checkout.delivery_method if checkout is not None else None) or "",
+        "promotion": promotion,
     }
     text = render(variant.text, values)
     if STOP_HINTS[variant.language] not in text:  # every proactive message says how (R-SR8)

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.app_keys import CLOCK, EVENT_LISTENERS, METRICS, OUTBOUND, SCHEDULER, SESSIONS, SETTINGS
+from bot.channels.keys import STATUS_LISTENERS
 from bot.sandbox import clock_outbox
+from bot.touches.fallback import status_listener
 from bot.touches.firing import Firing
 from bot.touches.keys import FIRING, FLOWS
 from bot.touches.liveness import Heartbeat
@@ -59,6 +61,7 @@ def setup(app: web.Application) -> None:
         log.error("the flow set has problems; no touches are planned until it is fixed")
     app[FLOWS] = holder
     app[EVENT_LISTENERS].append(Planner(settings, holder).on_events)
+    app[STATUS_LISTENERS].append(status_listener(app))
     app.cleanup_ctx.append(_touches)
     app.router.add_get("/api/v1/contacts/{id}/timeline", get_timeline)
     if settings.sandbox:

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
 from bot.touches.context import from_row, load_contexts
-from bot.touches.planning import Planning, audit_row, in_holdout, pick_variant, plan_rows
+from bot.touches.planning import (
+    Planning,
+    audit_row,
+    in_holdout,
+    pick_variant,
+    plan_rows,
+    step_delay,
+)
 from flows.model import Flow, Step
 
 # Core tables: rows go in without building ORM objects (nothing reads them back as such).
@@ -39,6 +46,7 @@ class NewChain:
     anchor: datetime
     now: datetime
     steps: Sequence[tuple[Step, datetime, str | None]] = ()  # (step, due, touch name)
+    order_id: str | None = None  # the shop's order, for order-status chains
 
 
 async def new_chain_ids(session: AsyncSession, count: int) -> list[int]:
@@ -77,6 +85,7 @@ async def start_chains(
                 "status": "active",
                 "anchor_at": start.anchor,
                 "started_at": start.now,
+                "order_id": start.order_id,
             }
         )
     await session.execute(_INSERT_CHAINS, chain_rows)
@@ -97,6 +106,8 @@ async def start_chains(
         if ctx is None:
             continue
         for step, due, name in start.steps:
+            if chain.variant in step.delays:  # the variant's own timing (R-FL5)
+                due = start.anchor + step_delay(step, settings, chain.variant)
             row, entry = plan_rows(ctx, step, max(due, start.now), start.now, flows, settings, name)
             if row is not None:
                 touches.append(row)
