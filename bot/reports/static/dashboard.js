@@ -244,6 +244,7 @@ async function load() {
     drawFunnel(document.getElementById("chart-funnel"), report);
     drawRates(document.getElementById("chart-rates"), series);
     fillTable(report);
+    drawResults(report, series);
     status.textContent = `attribution window ${report.attribution_hours} h · generated ${report.generated_at}`;
     document.body.dataset.state = "ready";
   } catch (error) {
