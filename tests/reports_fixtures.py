@@ -10,6 +10,7 @@ from itertools import count
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.phones import country_of
 from bot.store.db import SessionFactory
 from bot.store.models import Chain, Checkout, Contact, Conversation, Message, Touch
 
@@ -122,6 +123,7 @@ async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
             step=t.step,
             variant=t.variant if t.variant is not None else spec.variant,
             channel="whatsapp",
+            country=country_of(contact.phone),
             due_at=at(t.at),
             status="sent" if t.sent else "planned",
             sent_at=at(t.at) if t.sent else None,

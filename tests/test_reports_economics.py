@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app_keys import SESSIONS, SETTINGS
-from bot.reports.economics import costs, country_of, shop_prices
+from bot.phones import country_of
+from bot.reports.economics import costs, shop_prices
 from flows.replies import Prices
 from tests.conftest import AUTH
 from tests.reports_fixtures import ChainSpec, TouchSpec, seed
@@ -69,10 +70,10 @@ async def test_order_value_cost_and_complaints(client: Client) -> None:
 def test_cost_counts_unpriced_channels_and_no_recovery() -> None:
     prices = Prices(currency="EUR", whatsapp={"default": Decimal("0.05"), "PL": Decimal("0.07")})
     rows = [
-        {"flow": "cart", "channel": "whatsapp", "prefix": "+4860", "sent": 10},
-        {"flow": "cart", "channel": "whatsapp", "prefix": "+7916", "sent": 20},
-        {"flow": "cart", "channel": "sms", "prefix": "+4860", "sent": 3},
-        {"flow": "payment", "channel": "whatsapp", "prefix": None, "sent": 4},
+        {"flow": "cart", "channel": "whatsapp", "country": "PL", "sent": 10},
+        {"flow": "cart", "channel": "whatsapp", "country": "RU", "sent": 20},
+        {"flow": "cart", "channel": "sms", "country": "PL", "sent": 3},
+        {"flow": "payment", "channel": "whatsapp", "country": None, "sent": 4},
     ]
     got = costs(rows, prices, {"cart": 2})
     assert got["cart"].total == Decimal("1.70")
@@ -82,12 +83,14 @@ def test_cost_counts_unpriced_channels_and_no_recovery() -> None:
 
 
 def test_country_of_a_phone_prefix() -> None:
-    assert [country_of(p) for p in ("+7916", "+1212", "+1416", "+4860", "+8613", "+9198")] == [
+    phones = ("+79161234567", "+12125550123", "+14165550123", "+48601234567", "+8613812345678")
+    assert [country_of(p) for p in (*phones, "+919812345678", "+77011234567")] == [
         "RU",
         "US",
         "CA",
         "PL",
         "CN",
         "IN",
+        "KZ",
     ]
     assert country_of(None) is None and country_of("abc") is None

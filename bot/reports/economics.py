@@ -3,31 +3,25 @@ orders beside every order of the period, messages and cost per recovered order."
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-
 from bot.reports import sql
 from bot.reports.schemas import AverageOrder, Cost, Money
 from flows.replies import Prices, load_shop
 
-# E.164 prefix the cost is grouped by: "+" and 4 digits name the country, and for +1 the
-# area code (US or Canada).
-PREFIX_LENGTH = 5
 _CENT = Decimal("0.01")
 
 
 def cost_sql(d: sql.Dialect, scope: sql.Scope) -> str:
-    """Touches sent in the period per flow, channel and phone prefix."""
-    joins = "" if scope.shop else " JOIN contacts ct ON ct.id = t.contact_id"
+    """Touches sent in the period per flow, channel and the country of the number (kept on
+    the touch when it is planned: joining every touch to its contact costs seconds)."""
     return f"""
-SELECT t.flow, t.channel, substr(ct.phone, 1, {PREFIX_LENGTH}) AS prefix, COUNT(*) AS sent
-FROM {scope.touches(joins)}
-GROUP BY t.flow, t.channel, substr(ct.phone, 1, {PREFIX_LENGTH})"""
+SELECT t.flow, t.channel, t.country, COUNT(*) AS sent
+FROM {scope.touches()}
+GROUP BY t.flow, t.channel, t.country"""
 
 
 def orders_sql(d: sql.Dialect, scope: sql.Scope) -> str:
@@ -37,21 +31,6 @@ SELECT k.currency, COUNT(*) AS orders, SUM(CAST(ROUND(k.total * 100) AS BIGINT))
 FROM checkouts k JOIN contacts ct ON ct.id = k.contact_id
 WHERE k.status = 'paid' AND k.paid_at >= :from AND k.paid_at < :to AND ct.shop = :shop
 GROUP BY k.currency ORDER BY k.currency"""
-
-
-@functools.lru_cache(maxsize=4096)
-def country_of(prefix: str | None) -> str | None:
-    """ISO country of an E.164 prefix ("+7916" → RU, "+1212" → US); None when unknown."""
-    if not prefix or not prefix.startswith("+") or not prefix[1:].isdigit():
-        return None
-    try:
-        number = phonenumbers.parse(prefix + "5550123", None)
-    except phonenumbers.NumberParseException:
-        return None
-    region = phonenumbers.region_code_for_number(number)
-    if region is None or region == "ZZ":
-        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-    return None if region == "ZZ" else region
 
 
 def _money(value: Decimal) -> Decimal:
@@ -80,7 +59,7 @@ def costs(rows: list[dict[str, Any]], prices: Prices, recovered: dict[str, int])
     unpriced: dict[str, int] = defaultdict(int)
     for row in rows:
         flow, sent = row["flow"], int(row["sent"] or 0)
-        price = prices.price(row["channel"] or "", country_of(row["prefix"]))
+        price = prices.price(row["channel"] or "", row["country"])
         if price is None:
             unpriced[flow] += sent
         else:

@@ -242,6 +242,7 @@ class Touch(Base):
     step: Mapped[str] = mapped_column(String(64))
     variant: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))  # of the number: what it costs
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="planned")
     rule: Mapped[str | None] = mapped_column(String(64))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
+from bot.phones import country_of
 from bot.settings import Settings
 from bot.store.models import Chain, Touch
 from bot.touches.policy import Context, choose_channel, earliest, window
@@ -96,6 +97,7 @@ def plan_rows(
         "step": name or step.step,
         "variant": chain.variant,
         "channel": channel,
+        "country": country_of(ctx.contact.phone),
         "due_at": at,
         "status": "planned",
         "rule": rule,

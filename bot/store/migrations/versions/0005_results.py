@@ -22,6 +22,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_chains_started_at", "chains", ["started_at"])
     op.add_column("touches", sa.Column("negative_after_s", sa.Float(), nullable=True))
+    op.add_column("touches", sa.Column("country", sa.String(2), nullable=True))
     op.create_table(
         "ratings",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -48,6 +49,7 @@ def downgrade() -> None:
     op.drop_table("ratings")
     with op.batch_alter_table("touches") as batch:
         batch.drop_column("negative_after_s")
+        batch.drop_column("country")
     op.drop_index("ix_chains_started_at", table_name="chains")
     with op.batch_alter_table("chains") as batch:
         batch.drop_column("holdout")

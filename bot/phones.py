@@ -1,0 +1,29 @@
+"""The country of a phone number, as ISO 3166 alpha-2 (the price table and the reports use it)."""
+
+from __future__ import annotations
+
+import functools
+
+import phonenumbers
+
+# "+" and four digits name the country, and for +1 the area code (US or Canada), +7 RU or KZ.
+PREFIX_LENGTH = 5
+
+
+@functools.lru_cache(maxsize=4096)
+def _country_of_prefix(prefix: str) -> str | None:
+    try:
+        number = phonenumbers.parse(prefix + "5550123", None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or region == "ZZ":
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return None if region == "ZZ" else region
+
+
+def country_of(phone: str | None) -> str | None:
+    """ "+79161234567" → "RU", "+12125550123" → "US"; None when unknown."""
+    if not phone or not phone.startswith("+") or not phone[1:PREFIX_LENGTH].isdigit():
+        return None
+    return _country_of_prefix(phone[:PREFIX_LENGTH])
