@@ -19,7 +19,8 @@ def _country_of_prefix(prefix: str) -> str | None:
     region = phonenumbers.region_code_for_number(number)
     if region is None or region == "ZZ":
         region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-    return None if region == "ZZ" else region
+    # ISO 3166 alpha-2 only: non-geographic numbers (+800, +882 …) have region "001"
+    return region if region and len(region) == 2 and region != "ZZ" else None
 
 
 def country_of(phone: str | None) -> str | None:

@@ -94,3 +94,4 @@ def test_country_of_a_phone_prefix() -> None:
         "KZ",
     ]
     assert country_of(None) is None and country_of("abc") is None
+    assert country_of("+88213212345") is None  # non-geographic (region "001"): no country
