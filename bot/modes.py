@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from bot.settings import SANDBOX_SECRETS, Settings
@@ -51,14 +52,31 @@ def _live_secrets(settings: Settings, channels: list[str]) -> list[tuple[str, st
     return wanted
 
 
+def _on_loopback(url: str) -> bool:
+    """A provider API URL on this machine: a fake (a benchmark's or a test's), not the provider."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def startup_problems(settings: Settings) -> list[str]:
     """Every reason not to start, one line each (empty: safe to start)."""
     channels = configured_channels(settings)
     if settings.sandbox:
+        api_urls = {
+            "whatsapp": settings.whatsapp_api_url,
+            "sms": settings.twilio_api_url,
+            "telegram": settings.telegram_api_url,
+        }
         return [
             f"{CREDENTIALS[channel]} is a real provider credential, refused in sandbox mode "
             "(unset it, or unset NUDGE_SANDBOX to run live)"
             for channel in channels
+            if not _on_loopback(api_urls[channel])
         ]
     problems = [
         problem

@@ -125,6 +125,9 @@ def test_sandbox_mode_refuses_real_credentials(tmp_path: Path) -> None:
         NUDGE_SANDBOX="1",
         NUDGE_WHATSAPP_TOKEN="EAAG-real-looking-token",
         NUDGE_TELEGRAM_BOT_TOKEN="123456:real-looking-token",
+        # the providers' real APIs (refused before any call); a loopback fake is accepted
+        NUDGE_WHATSAPP_API_URL="",
+        NUDGE_TELEGRAM_API_URL="",
     )
     assert len(lines) == 2
     assert "NUDGE_WHATSAPP_TOKEN" in lines[0] and "NUDGE_TELEGRAM_BOT_TOKEN" in lines[1]
@@ -153,7 +156,11 @@ def test_the_shell_sandbox_refuses_real_credentials(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "shell", "--no-nlu"],
         cwd=PROJECT_ROOT,
-        env=_env(tmp_path, NUDGE_TWILIO_ACCOUNT_SID="AC0123456789abcdef0123456789abcdef"),
+        env=_env(
+            tmp_path,
+            NUDGE_TWILIO_ACCOUNT_SID="AC0123456789abcdef0123456789abcdef",
+            NUDGE_TWILIO_API_URL="",  # Twilio's real API: refused before any call
+        ),
         input=b"",
         capture_output=True,
         timeout=60,
@@ -162,3 +169,19 @@ def test_the_shell_sandbox_refuses_real_credentials(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in err, err
     [line] = err.splitlines()
     assert "NUDGE_TWILIO_ACCOUNT_SID" in line and "sandbox mode" in line
+
+
+def test_sandbox_accepts_a_token_only_for_a_provider_api_on_loopback() -> None:
+    """A benchmark's fake provider on this machine is no real provider: its token is fine in
+    sandbox mode; the same token against the real API, or any other host, is refused."""
+    from dataclasses import replace
+
+    from bot.modes import startup_problems
+    from bot.settings import load_settings
+
+    base = replace(load_settings(), sandbox=True, whatsapp_token="a-real-looking-token")
+    for url in ("http://127.0.0.1:9001", "http://localhost:9001", "http://[::1]:9001"):
+        assert startup_problems(replace(base, whatsapp_api_url=url)) == []
+    for url in ("", "https://graph.facebook.com", "http://10.0.0.5:9001"):
+        [problem] = startup_problems(replace(base, whatsapp_api_url=url))
+        assert "NUDGE_WHATSAPP_TOKEN" in problem
