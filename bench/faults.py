@@ -388,6 +388,7 @@ async def main_async(tmp: Path) -> int:
         "NUDGE_SEND_TIMEOUT_SECONDS": str(SEND_TIMEOUT),
         "NUDGE_INBOX_LEASE_SECONDS": "10",
         "NUDGE_LOG_LEVEL": "WARNING",
+        "NUDGE_HOLDOUT": "0",  # every contact's chain is messaged: 5,000 touches, not ~4,500
     }
     instances = [Instance("A", env, tmp), Instance("B", env, tmp)]
     try:
