@@ -16,18 +16,7 @@ from bot.store.models import Conversation
 from bot.touches.reload import FlowHolder
 from flows.loader import load_flow_set
 from tests.conftest import make_settings
-from tests.touches_fixtures import Shop, at, event
-
-
-def failed(cid: str, reason: str, minutes: float, kid: str = "k1") -> dict[str, Any]:
-    return event(
-        "payment.failed",
-        cid,
-        at(minutes=minutes),
-        checkout={"id": kid},
-        reason=reason,
-        pay_url=f"https://pay.example/{kid}",
-    )
+from tests.touches_fixtures import Shop, at, event, failed
 
 
 async def test_card_error_reminder_within_five_minutes(client: Any) -> None:

@@ -8,18 +8,7 @@ from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.store.models import Chain
-from tests.touches_fixtures import Shop, at, checkout, event
-
-
-def failed(cid: str, reason: str, minutes: float, kid: str = "k1") -> dict[str, Any]:
-    return event(
-        "payment.failed",
-        cid,
-        at(minutes=minutes),
-        checkout={"id": kid},
-        reason=reason,
-        pay_url=f"https://pay.example/{kid}",
-    )
+from tests.touches_fixtures import Shop, at, checkout, failed
 
 
 async def test_checkout_activity_does_not_move_a_card_reminder(client: Any) -> None:

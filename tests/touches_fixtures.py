@@ -42,6 +42,18 @@ def event(
     }
 
 
+def failed(cid: str, reason: str, minutes: float, kid: str = "k1") -> dict[str, Any]:
+    """A payment.failed event for the checkout, `minutes` after START."""
+    return event(
+        "payment.failed",
+        cid,
+        at(minutes=minutes),
+        checkout={"id": kid},
+        reason=reason,
+        pay_url=f"https://pay.example/{kid}",
+    )
+
+
 def consent(
     cid: str, channel: str = "whatsapp", when: datetime = START, **person: Any
 ) -> dict[str, Any]:
