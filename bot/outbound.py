@@ -20,14 +20,14 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelClient, ChannelName, OutboundMessage, SendResult
-from bot.channels.group_commit import GroupCommit
-from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone
 from bot.metrics import Metrics
 from bot.store.bulk import update_rows
 from bot.store.db import SessionFactory
+from bot.store.group_commit import GroupCommit
 from bot.store.models import Contact, Message
+from bot.store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
 

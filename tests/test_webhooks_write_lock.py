@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.whatsapp import parse_webhook
-from bot.channels.write_lock import write_lock
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade_to_head
+from bot.store.write_lock import write_lock
 from bot.webhooks.writer import GroupWriter
 from tests.channels_fixtures import wa_text
 

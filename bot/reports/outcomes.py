@@ -24,9 +24,9 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.write_lock import write_lock
 from bot.reports.sql import Dialect
 from bot.store.db import SessionFactory
+from bot.store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from bot.app_keys import CLOCK, SESSIONS, SETTINGS
 from bot.audit import audit
 from bot.channels.base import StatusUpdate
 from bot.channels.errors import NO_WHATSAPP
-from bot.channels.write_lock import write_lock
 from bot.settings import Settings
 from bot.store.models import Chain, Contact, Message, Touch
+from bot.store.write_lock import write_lock
 from bot.touches.context import change_snapshot, load_context
 from bot.touches.keys import FLOWS
 from bot.touches.planning import audit_row, plan_rows

@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
 from bot.channels.pacing import LONGEST_WAIT
-from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbound import Outbound, SendItem
@@ -43,6 +42,7 @@ from bot.store.bulk import (
 )
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Chain, Contact, Message, Touch
+from bot.store.write_lock import write_lock
 from bot.touches.context import change_snapshot, load_contexts, rows_of
 from bot.touches.control import PENDING
 from bot.touches.fallback import UNDELIVERABLE, is_no_whatsapp, replacement

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.write_lock import write_lock
 from bot.store.db import SessionFactory
 from bot.store.models import Instance
+from bot.store.write_lock import write_lock
 
 FORGET_AFTER = timedelta(days=1)  # rows of instances gone this long are deleted
 

@@ -17,12 +17,12 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.channels.pacing import LONGEST_WAIT
-from bot.channels.write_lock import write_lock
 from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.store.bulk import insert_rows
 from bot.store.db import SessionFactory
 from bot.store.models import AuditEntry, Touch
+from bot.store.write_lock import write_lock
 from bot.touches.liveness import Heartbeat
 
 log = logging.getLogger(__name__)

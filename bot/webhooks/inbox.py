@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channels.base import InboundMessage, StatusUpdate
 from bot.channels.keys import StatusListener
 from bot.channels.parsing import Item, Parsed, from_json
-from bot.channels.write_lock import write_lock
 from bot.clock import Clock
 from bot.logmask import mask_phone, mask_text
 from bot.metrics import Metrics
 from bot.store.models import InboundWebhook
+from bot.store.write_lock import write_lock
 from bot.webhooks.ledger import Claimed, Ledger, RetryPolicy
 from bot.webhooks.statuses import apply_statuses
 from bot.webhooks.writer import GroupWriter

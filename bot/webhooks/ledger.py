@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.write_lock import write_lock
 from bot.store.models import InboundWebhook
+from bot.store.write_lock import write_lock
 
 W = InboundWebhook
 

@@ -9,8 +9,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import StatusUpdate
-from bot.channels.write_lock import write_lock
 from bot.store.models import Message
+from bot.store.write_lock import write_lock
 
 # A status may replace only the ones listed: read never goes back to delivered, and a late
 # `failed` does not undo a delivery (multi-device), while `delivered` after `failed` wins.

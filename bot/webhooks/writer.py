@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.parsing import Parsed, to_json
-from bot.channels.write_lock import write_lock
 from bot.store.models import InboundWebhook
+from bot.store.write_lock import write_lock
 from bot.webhooks.ledger import Ledger
 from bot.webhooks.sqlite_fast import SqliteFastPath
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.write_lock import write_lock
 from bot.store.db import SessionFactory
+from bot.store.write_lock import write_lock
 
 T = TypeVar("T")
 Write = Callable[[AsyncSession], Awaitable[Any]]
