@@ -15,7 +15,7 @@ PYTHON310 := $(shell for p in python3.10 $(PYENV_ROOT)/versions/3.10*/bin/python
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { $$p -c 'import sys; print(sys.executable)'; break; }; done)
 
 .PHONY: help run test lint typecheck pytest venv lock rasa-venv train browser nlu-report \
-	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports bench-faults clean
+	bench-events bench-nlu bench-touches bench-webhooks bench-replies bench-reports bench-faults bench-compare clean
 
 help:
 	@echo "make run   — set everything up and start the sandbox service on http://127.0.0.1:8080"
@@ -93,6 +93,12 @@ bench-replies: venv rasa-venv train
 
 bench-reports: venv
 	$(PY) -m bench.reports
+
+# One benchmark on an earlier commit and on this tree, alternately in one run.
+BENCH ?= webhooks
+BASE ?= HEAD~1
+bench-compare: venv
+	$(PY) -m bench.compare $(BENCH) $(BASE)
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models var .mypy_cache .ruff_cache
