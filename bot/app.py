@@ -37,6 +37,7 @@ from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
 from bot.store.migrate import upgrade_to_head_async
 from bot.touches import setup as touches_setup
+from flows.designer import DesignerFiles
 from handoff.web import setup as console_setup
 from nlu.supervisor import RasaSupervisor
 
@@ -106,11 +107,13 @@ def create_app(
     app.router.add_get("/api/openapi.json", get_openapi)
     app.router.add_post("/api/v1/events", post_events)
 
+    designer_files = DesignerFiles(settings.root)
+    designer_files.load()
     # Order matters: the NLU and the channels exist before the parts that use them.
     nlu_service.setup(app)
     channels_setup.setup(app)
-    touches_setup.setup(app)
-    dialogue_setup.setup(app)
+    touches_setup.setup(app, designer_files)
+    dialogue_setup.setup(app, designer_files)
     console_setup.setup(app)
     reports_setup.setup(app)
     integrations_setup.setup(app)

@@ -64,6 +64,15 @@ class FlowSet:
             (f for f in self.flows.values() if f.trigger.event == "order.status_changed"), None
         )
 
+    def quick_replies(self, flow: str, step: str) -> dict[str, str]:
+        """What a touch of `flow` at `step` offered: digit or payload → action."""
+        found = self.flows.get(flow)
+        offered: dict[str, str] = {}
+        for candidate in found.steps if found is not None else ():
+            if candidate.step == step:
+                offered = {key: str(action) for key, action in candidate.quick_replies.items()}
+        return offered
+
 
 def _strip_lines(data: Any) -> Any:
     if isinstance(data, dict):
@@ -139,15 +148,21 @@ def flow_files(root: Path) -> list[Path]:
     return sorted((root / "flows" / "recovery").glob("*.yml"))
 
 
-def watched_files(root: Path) -> list[Path]:
-    """Files whose change triggers a reload."""
-    return [*flow_files(root), root / "flows" / "country_rules.yml", root / "domain.yml"]
-
-
 def load_flow_set(root: Path) -> tuple[FlowSet, list[str]]:
     """Read the whole set; return it with every problem found (use it only when none)."""
-    templates, problems = load_templates(root / "domain.yml")
-    flow_set = FlowSet(templates=templates)
+    templates, template_problems = load_templates(root / "domain.yml")
+    shop_problems: list[str] = []  # reported by the reply-flow checker
+    shop = load_shop(root / "flows" / "shop.yml", shop_problems)
+    return read_flow_set(root, templates, template_problems, shop, promises=not shop_problems)
+
+
+def read_flow_set(
+    root: Path, templates: Templates, template_problems: list[str], shop: Shop, *, promises: bool
+) -> tuple[FlowSet, list[str]]:
+    """The set from templates and shop settings already read; `promises` checks the texts
+    against the shop (only a valid shop file can say what it declares)."""
+    problems = list(template_problems)
+    flow_set = FlowSet(templates=templates, shop=shop)
     rules_path = root / "flows" / "country_rules.yml"
     if rules_path.exists():
         rules, found = _load_model(rules_path, CountryRules)
@@ -173,10 +188,8 @@ def load_flow_set(root: Path) -> tuple[FlowSet, list[str]]:
             seen_reasons[reason] = flow.flow
         problems.extend(_check_templates(path, flow, templates))
         flow_set.flows[flow.flow] = flow
-    shop_problems: list[str] = []  # reported by the reply-flow checker
-    flow_set.shop = load_shop(root / "flows" / "shop.yml", shop_problems)
-    if not shop_problems:
-        problems.extend(check_promises(root / "domain.yml", templates, flow_set.shop))
+    if promises:
+        problems.extend(check_promises(root / "domain.yml", templates, shop))
     return flow_set, problems
 
 

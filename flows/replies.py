@@ -1,12 +1,11 @@
 """Reply flows (`flows/replies/*.yml`) and shop settings (`flows/shop.yml`): load and validate.
 
 A designer edits the YAML; `nudge validate` reports each problem as `file:line: message`;
-the dialogue reloads a changed set and keeps the old one when the new set is broken (R-DS1).
+`flows/designer.py` reloads a changed set and keeps the old one when the new set is broken.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -20,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
 from nlu.intents import FINE_INTENTS
 from nlu.types import ROUTING_INTENTS, RoutingIntent
-
-log = logging.getLogger(__name__)
 
 # What a reply flow may do; each is a small function in bot/dialogue/actions.py.
 Action = Literal[
@@ -283,17 +280,34 @@ def _load_flows(
         where[name] = path
 
 
+def reply_files(root: Path) -> list[Path]:
+    folder = root / "flows" / "replies"
+    return sorted(folder.glob("*.yml")) if folder.is_dir() else []
+
+
 def load_reply_book(root: Path) -> tuple[ReplyBook | None, list[str]]:
     """Read reply flows, shop settings and templates; the book is None when anything is wrong."""
-    problems: list[str] = []
     templates, template_problems = load_templates(root / "domain.yml")
-    problems.extend(template_problems)
+    shop_problems: list[str] = []
+    shop = load_shop(root / "flows" / "shop.yml", shop_problems)
+    return read_reply_book(root, templates, template_problems, shop, shop_problems)
+
+
+def read_reply_book(
+    root: Path,
+    templates: Templates,
+    template_problems: list[str],
+    shop: Shop,
+    shop_problems: list[str],
+) -> tuple[ReplyBook | None, list[str]]:
+    """The book from templates and shop settings already read (with their problems)."""
+    problems = list(template_problems)
     flows: dict[str, ReplyFlow] = {}
     where: dict[str, Path] = {}
     rules: list[HandoffRule] = []
     messages: Messages | None = None
     folder = root / "flows" / "replies"
-    files = sorted(folder.glob("*.yml")) if folder.is_dir() else []
+    files = reply_files(root)
     if not files:
         problems.append(f"{folder}:0: no reply flows (*.yml) found")
     for path in files:
@@ -323,7 +337,7 @@ def load_reply_book(root: Path) -> tuple[ReplyBook | None, list[str]]:
         _check_template(templates, flow.reply, path, flow.line, problems)
         _check_template(templates, flow.reply_otherwise, path, flow.line, problems)
     empty = Messages(handoff="", handoff_after_hours="", card_data="")
-    shop = load_shop(root / "flows" / "shop.yml", problems)
+    problems.extend(shop_problems)
     book = ReplyBook(flows, tuple(rules), messages or empty, shop, templates)
     _index(book, where, problems)
     if messages is None and files:
@@ -353,35 +367,3 @@ def _index(book: ReplyBook, where: dict[str, Path], problems: list[str]) -> None
 def validate_replies(root: Path) -> list[str]:
     """The `nudge validate` checker for reply flows and shop settings."""
     return load_reply_book(root)[1]
-
-
-class ReplyBookCache:
-    """The current book; re-read when a file changed, the old one kept if the new is broken."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._stamp: tuple[tuple[str, float], ...] = ()
-        self._book: ReplyBook | None = None
-        self.problems: list[str] = []
-
-    def _files(self) -> list[Path]:
-        folder = self.root / "flows" / "replies"
-        return [
-            self.root / "domain.yml",
-            self.root / "flows" / "shop.yml",
-            *sorted(folder.glob("*.yml")),
-        ]
-
-    def current(self) -> ReplyBook:
-        stamp = tuple((str(p), p.stat().st_mtime) for p in self._files() if p.exists())
-        if stamp != self._stamp or self._book is None:
-            book, problems = load_reply_book(self.root)
-            self._stamp = stamp
-            self.problems = problems
-            if book is not None:
-                self._book = book
-            elif self._book is None:
-                raise RuntimeError("reply flows are broken: " + "; ".join(problems[:5]))
-            else:
-                log.error("reply flows changed but are broken; keeping the old set: %s", problems)
-        return self._book

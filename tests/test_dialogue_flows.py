@@ -225,20 +225,20 @@ def test_a_broken_edit_keeps_the_old_reply_flows_running(tmp_path: Any) -> None:
     import shutil
     from pathlib import Path
 
-    from flows.replies import ReplyBookCache
+    from flows.designer import DesignerFiles
 
     root = Path(__file__).resolve().parent.parent
     copy = tmp_path / "bot"
     shutil.copytree(root / "flows", copy / "flows")
     shutil.copy(root / "domain.yml", copy / "domain.yml")
-    cache = ReplyBookCache(copy)
-    before = cache.current()
+    cache = DesignerFiles(copy)
+    before = cache.reply_book()
     shop = copy / "flows" / "shop.yml"
     shop.write_text(shop.read_text().replace('min_total: "5000"', 'min_total: "lots"'))
     os.utime(shop, (1, 1))
-    assert cache.current() is before
+    assert cache.reply_book() is before
     assert any("shop.yml" in p and "min_total" in p for p in cache.problems)
     shop.write_text(shop.read_text().replace('min_total: "lots"', 'min_total: "100"'))
     os.utime(shop, (2, 2))
-    after = cache.current()
+    after = cache.reply_book()
     assert after is not before and after.shop.promotions[0].min_total == 100

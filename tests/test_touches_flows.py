@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.app_keys import SESSIONS
 from bot.settings import PROJECT_ROOT
 from bot.store.models import Conversation
-from bot.touches.reload import FlowHolder
+from flows.designer import DesignerFiles
 from flows.loader import load_flow_set
 from tests.conftest import make_settings
 from tests.touches_fixtures import Shop, at, event, failed
@@ -207,7 +207,7 @@ def test_problems_name_file_and_line(tmp_path: Path) -> None:
 def test_hot_reload_refuses_a_broken_set(tmp_path: Path) -> None:
     """R-DS1: a broken change is refused and the old set kept; a good one is taken."""
     root = _copy_root(tmp_path)
-    holder = FlowHolder(root)
+    holder = DesignerFiles(root)
     assert holder.load()
     before = holder.current
     path = root / "flows" / "recovery" / "payment_risk.yml"

@@ -41,7 +41,7 @@ from bot.dialogue.first_contact import create_contact
 from bot.dialogue.locks import ConversationLocks
 from bot.logmask import mask_phone
 from bot.store.models import Contact, Conversation, Message
-from flows.replies import ReplyBook, ReplyBookCache, ReplyFlow
+from flows.replies import ReplyBook, ReplyFlow
 from handoff.queue import OPERATOR_STATES, conversation_for, ensure_conversation
 from nlu.intents import fine_of
 from nlu.types import Classification, Classifier
@@ -74,10 +74,15 @@ class _Decision:
 class Dialogue:
     """The app's INBOUND_HANDLER: one instance per application."""
 
-    def __init__(self, app: web.Application, touch_replies: Callable[..., Any] | None) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        touch_replies: Callable[..., Any] | None,
+        reply_book: Callable[[], ReplyBook],
+    ) -> None:
         self.app = app
         self.locks = ConversationLocks()
-        self.book = ReplyBookCache(app[SETTINGS].root)
+        self.reply_book = reply_book
         self.touch_replies = touch_replies
         self._fallback = FallbackClassifier()
 
@@ -162,7 +167,7 @@ class Dialogue:
     async def _handle(self, contact: Contact, inbound: InboundMessage, *, first: bool) -> Handled:
         sessions = self.app[SESSIONS]
         settings = self.app[SETTINGS]
-        book = self.book.current()
+        book = self.reply_book()
         async with sessions() as session:
             offered = await offered_replies(session, contact.id, self.touch_replies)
             known = await session.scalar(

@@ -19,16 +19,15 @@ from bot.app_keys import (
 from bot.dialogue import paid_checks
 from bot.dialogue.handler import Dialogue
 from bot.dialogue.satisfaction import Satisfaction
-from bot.dialogue.touch_offers import TouchOffers
 from bot.sandbox import conversation
-from bot.touches.keys import FLOWS
+from flows.designer import DesignerFiles
 
 DIALOGUE = web.AppKey("dialogue", Dialogue)
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, designer_files: DesignerFiles) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
-    dialogue = Dialogue(app, TouchOffers(app[SETTINGS].root))
+    dialogue = Dialogue(app, designer_files.quick_replies, designer_files.reply_book)
     app[DIALOGUE] = dialogue
     app[INBOUND_HANDLER] = dialogue.__call__
 
@@ -38,8 +37,8 @@ def setup(app: web.Application) -> None:
             app[CLOCK],
             app[SETTINGS],
             lambda: app[OUTBOUND],
-            dialogue.book.current,
-            lambda: app[FLOWS].current.rules,
+            designer_files.reply_book,
+            lambda: designer_files.current.rules,
         )
         yield
 

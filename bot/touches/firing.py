@@ -48,9 +48,9 @@ from bot.touches.control import PENDING
 from bot.touches.fallback import UNDELIVERABLE, is_no_whatsapp, replacement
 from bot.touches.planner import plan_rows, step_delay
 from bot.touches.policy import Context, Decision, decide
-from bot.touches.reload import FlowHolder
 from bot.touches.render import render_touch
 from bot.touches.retry_hook import call_retry_hook, retry_url
+from flows.designer import DesignerFiles
 from flows.loader import FlowSet
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class Firing:
         sessions: SessionFactory,
         clock: Clock,
         settings: Settings,
-        flows: FlowHolder,
+        flows: DesignerFiles,
         outbound: Outbound,
         metrics: Metrics,
     ) -> None:

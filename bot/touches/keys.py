@@ -8,7 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.touches.firing import Firing
-    from bot.touches.reload import FlowHolder
+    from flows.designer import DesignerFiles
 
-FLOWS: web.AppKey[FlowHolder] = web.AppKey("touch_flows")
+FLOWS: web.AppKey[DesignerFiles] = web.AppKey("touch_flows")
 FIRING: web.AppKey[Firing] = web.AppKey("touch_firing")

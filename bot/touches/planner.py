@@ -30,7 +30,7 @@ from bot.touches.activity import on_checkouts
 from bot.touches.control import stop_chains
 from bot.touches.lifecycle import on_order_status, on_paid, on_payment_failed, on_revisit
 from bot.touches.planning import Planning, pick_variant, plan_rows, plan_with, step_delay
-from bot.touches.reload import FlowHolder
+from flows.designer import DesignerFiles
 
 __all__ = ["Planner", "pick_variant", "plan_rows", "plan_with", "step_delay"]
 
@@ -38,7 +38,7 @@ __all__ = ["Planner", "pick_variant", "plan_rows", "plan_with", "step_delay"]
 class Planner:
     """Holds what planning needs; `on_events` is registered in EVENT_LISTENERS."""
 
-    def __init__(self, settings: Settings, flows: FlowHolder) -> None:
+    def __init__(self, settings: Settings, flows: DesignerFiles) -> None:
         self.settings = settings
         self.flows = flows
 

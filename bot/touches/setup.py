@@ -18,9 +18,9 @@ from bot.touches.keys import FIRING, FLOWS
 from bot.touches.liveness import Heartbeat
 from bot.touches.planner import Planner
 from bot.touches.recovery import Sweeper, send_deadline
-from bot.touches.reload import FlowHolder
 from bot.touches.retention import purge
 from bot.touches.timeline import get_timeline
+from flows.designer import DesignerFiles
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,13 @@ async def _touches(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, designer_files: DesignerFiles) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
     settings = app[SETTINGS]
-    holder = FlowHolder(settings.root)
-    if not holder.load():
+    if not designer_files.current.flows:
         log.error("the flow set has problems; no touches are planned until it is fixed")
-    app[FLOWS] = holder
-    app[EVENT_LISTENERS].append(Planner(settings, holder).on_events)
+    app[FLOWS] = designer_files
+    app[EVENT_LISTENERS].append(Planner(settings, designer_files).on_events)
     app[STATUS_LISTENERS].append(status_listener(app))
     app.cleanup_ctx.append(_touches)
     app.router.add_get("/api/v1/contacts/{id}/timeline", get_timeline)
