@@ -21,8 +21,9 @@ from bot.dialogue.commands import guess_language
 from bot.dialogue.context import find_contact, offered_replies
 from bot.dialogue.first_contact import create_contact
 from bot.dialogue.locks import ConversationLocks
+from bot.dialogue.pipeline import wrap
 from bot.dialogue.storing import StoreAndRoute
-from bot.dialogue.turn import Handled, HandledBy, Incoming, Understood, wrap
+from bot.dialogue.turn import Handled, HandledBy, Incoming, Understood
 from bot.dialogue.understanding import classify_inbound
 from bot.logmask import mask_phone
 from bot.metrics import Metrics

@@ -16,16 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.audit import audit
 from bot.channels.base import InboundMessage
 from bot.dialogue.locks import ConversationLocks
-from bot.dialogue.turn import (
-    Decision,
-    Handled,
-    Incoming,
-    Middleware,
-    Step,
-    Stored,
-    Turn,
-    Understood,
-)
+from bot.dialogue.pipeline import Middleware, Step
+from bot.dialogue.turn import Decision, Handled, Incoming, Stored, Turn, Understood
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)

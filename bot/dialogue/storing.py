@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from bot.channels.base import OutboundMessage
 from bot.dialogue.context import ReplyContext, current_checkout
-from bot.dialogue.turn import Decision, Step, Stored, Turn, Understood
+from bot.dialogue.pipeline import Step
+from bot.dialogue.turn import Decision, Stored, Turn, Understood
 from bot.store.db import SessionFactory
 from bot.store.models import Message
 from handoff.queue import conversation_for

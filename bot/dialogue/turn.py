@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,25 +122,3 @@ class Handled:
     message_ids: tuple[int, ...] = ()
     state: str = "bot"
     outcome: str = ""
-
-
-Event = TypeVar("Event")
-Result = TypeVar("Result")
-Step = Callable[[Event], Awaitable[Result]]
-Middleware = Callable[[Step[Event, Result], Event], Awaitable[Result]]
-
-
-def wrap(
-    step: Step[Event, Result], middlewares: Sequence[Middleware[Event, Result]]
-) -> Step[Event, Result]:
-    """`step` inside `middlewares`, the first of them outermost."""
-    for middleware in reversed(middlewares):
-        step = _bind(middleware, step)
-    return step
-
-
-def _bind(middleware: Middleware[Event, Result], inner: Step[Event, Result]) -> Step[Event, Result]:
-    async def call(event: Event) -> Result:
-        return await middleware(inner, event)
-
-    return call
