@@ -5,19 +5,22 @@ Every function works in the caller's transaction and never commits.
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
-from bot.store.models import Chain, Conversation, Touch
+from bot.store.dialect import insert_for
+from bot.store.models import Conversation
 
 log = logging.getLogger(__name__)
+
+# Stops the contact's recovery chains in the caller's transaction (bot.touches.control).
+StopChains = Callable[[AsyncSession, int, str, datetime], Awaitable[None]]
 
 # The states a conversation moves through; the bot speaks only in "bot".
 STATES = ("bot", "waiting_operator", "operator", "closed")
@@ -37,9 +40,9 @@ REASONS = {
 
 async def ensure_conversation(session: AsyncSession, contact_id: int, now: datetime) -> None:
     """Create the contact's conversation row if missing; safe when two processes race."""
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    insert = insert_for(session)
     await session.execute(
-        module.insert(Conversation)
+        insert(cast(Table, Conversation.__table__))
         .values(contact_id=contact_id, state="bot", misunderstood=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["contact_id"])
     )
@@ -61,46 +64,21 @@ async def conversation_for(
     return row
 
 
-def chain_control(name: str) -> Any:
-    """`bot.touches.control.<name>`, imported late (touches build on the handoff, not back)."""
-    try:
-        module = importlib.import_module("bot.touches.control")
-    except ImportError:  # the touches part is not installed: stop its rows directly
-        return None
-    return getattr(module, name, None)
-
-
-async def _stop_chains(session: AsyncSession, contact_id: int, reason: str, now: datetime) -> None:
-    stop = chain_control("stop_chains")
-    if stop is not None:
-        await stop(session, contact_id, reason, now)
-        return
-    chain_ids = select(Chain.id).where(Chain.contact_id == contact_id, Chain.status == "active")
-    await session.execute(
-        update(Touch)
-        .where(Touch.chain_id.in_(chain_ids), Touch.status == "planned")
-        .values(status="cancelled", rule=f"stop: {reason}")
-    )
-    await session.execute(
-        update(Chain)
-        .where(Chain.contact_id == contact_id, Chain.status == "active")
-        .values(status="stopped", stop_reason=reason, stopped_at=now)
-    )
-
-
 async def escalate(
     session: AsyncSession,
     contact_id: int,
     reason: str,
     now: datetime,
     detail: dict[str, Any] | None = None,
+    *,
+    stop_chains: StopChains,
 ) -> None:
     """Hand the chat to an operator: the touches stop and the bot falls silent (R-RP4).
 
     A chat already with an operator keeps its first reason and waiting time.
     """
     conversation = await conversation_for(session, contact_id, now, lock=True)
-    await _stop_chains(session, contact_id, "handoff", now)
+    await stop_chains(session, contact_id, "handoff", now)
     if conversation.state in OPERATOR_STATES:
         audit(
             session,

@@ -1,4 +1,4 @@
-"""The classifier used when no NLU part is wired in: redaction and stop words only.
+"""The classifier used when no NLU part is composed in: redaction and stop words only.
 
 Free text it cannot place is reported `unavailable`, which routes the chat to an operator
 (the same as when the Rasa server is down).
@@ -6,23 +6,20 @@ Free text it cannot place is reported `unavailable`, which routes the chat to an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from nlu.redact import redact
+from nlu.rules import is_stop
 from nlu.types import Classification
-
-_STOP = {"стоп", "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "отписаться",
-         "wypisz", "退订"}  # fmt: skip
 
 
 class FallbackClassifier:
-    """Deterministic only; everything else is `unavailable`."""
+    """Deterministic only (nlu/redact.py, nlu/rules.py's stop list); everything else is
+    `unavailable`."""
 
     async def classify(self, text: str, offered: Mapping[str, str] | None = None) -> Classification:
         redaction = redact(text)
         clean, removed = redaction.text, redaction.card_data_removed
-        word = re.sub(r"[^\w]", "", clean.lower())
-        if word in _STOP:
+        if is_stop(clean):
             return Classification("opt_out", 1.0, "rule", "stop", clean, removed)
         return Classification("other", 0.0, "unavailable", None, clean, removed)

@@ -11,6 +11,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import OutboundMessage
+from bot.dialogue.escalation import hand_off
+from bot.dialogue.flow_call import FlowCall, HandedOver
 from bot.store.models import Checkout
 
 # The shopper says the order is late or lost: an operator, whatever the status says.
@@ -43,3 +46,23 @@ async def last_order_status(session: AsyncSession, contact_id: int) -> Checkout 
         .limit(1)
     )
     return (await session.scalars(statement)).first()
+
+
+async def answer_order_status(call: FlowCall) -> list[OutboundMessage] | HandedOver:
+    """The last status and its tracking link; late, lost or unknown: an operator."""
+    flow = call.flow
+    order = await last_order_status(call.session, call.ctx.contact.id)
+    if order is None or says_late_or_lost(call.text):
+        call.conversation.misunderstood = 0
+        status = order.order_status if order else None
+        reason = flow.reason or "delivery_dispute"
+        detail: dict[str, object] = {"flow": flow.name, "status": status}
+        return HandedOver(await hand_off(call.session, call.ctx, reason, detail))
+    template = flow.reply if order.tracking_url or not flow.reply_otherwise else None
+    return [
+        call.reply(
+            template or flow.reply_otherwise,
+            status=order.order_status,
+            tracking_url=order.tracking_url or "",
+        )
+    ]

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app_keys import SESSIONS
+from bot.store.db import SessionFactory
 from bot.store.models import Checkout, PaidCheck
-from handoff.queue import escalate
+from handoff.queue import StopChains, escalate
 
 CHECK_AFTER = timedelta(minutes=15)
 REASON = "money_charged_no_order"
@@ -51,7 +50,7 @@ async def plan_check(
     return True
 
 
-async def resolve_due(session: AsyncSession, now: datetime) -> int:
+async def resolve_due(session: AsyncSession, now: datetime, stop_chains: StopChains) -> int:
     """Resolve every check due by `now`; returns how many went to an operator."""
     due = (
         await session.scalars(
@@ -75,15 +74,17 @@ async def resolve_due(session: AsyncSession, now: datetime) -> int:
             "checkout": checkout.external_id if checkout else None,
             "said_paid_at": check.created_at.isoformat(),
         }
-        await escalate(session, check.contact_id, REASON, now, detail)
+        await escalate(session, check.contact_id, REASON, now, detail, stop_chains=stop_chains)
     return escalated
 
 
-def tick(app: web.Application) -> Callable[[datetime], Awaitable[int]]:
-    """The scheduler tick resolving due checks."""
+def tick(
+    sessions: Callable[[], SessionFactory], stop_chains: StopChains
+) -> Callable[[datetime], Awaitable[int]]:
+    """The scheduler tick resolving due checks (`sessions`: the factory, built at start-up)."""
 
     async def run(now: datetime) -> int:
-        async with app[SESSIONS].begin() as session:
-            return await resolve_due(session, now)
+        async with sessions().begin() as session:
+            return await resolve_due(session, now, stop_chains)
 
     return run

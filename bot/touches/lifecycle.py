@@ -68,7 +68,7 @@ async def on_payment_failed(
         )
         from handoff.queue import escalate  # the dialogue part; imported late on purpose
 
-        await escalate(session, contact_id, "manual_review", now)
+        await escalate(session, contact_id, "manual_review", now, stop_chains=stop_chains)
         return
     flow = planning.flows.for_payment(event.reason)
     if flow is None:

@@ -1,0 +1,55 @@
+"""Answers about the conversation itself: decline, thanks, welcome, a clarifying question,
+a rating, "already paid", opt-out (R-RP3, R-RP6, R-RP7, R-MX4)."""
+
+from __future__ import annotations
+
+from bot.channels.base import OutboundMessage
+from bot.dialogue.flow_call import FlowCall
+from bot.dialogue.opting_out import opt_out as revoke_everything
+from bot.dialogue.paid_checks import plan_check
+from bot.dialogue.satisfaction import record_answer, score_of
+
+
+async def reply_only(call: FlowCall) -> list[OutboundMessage]:
+    """The flow's reply and nothing else (decline, welcome)."""
+    return [call.reply(call.flow.reply)]
+
+
+async def acknowledge(call: FlowCall) -> list[OutboundMessage]:
+    """One short answer to a thank-you; a thank-you for the thank-you gets none."""
+    if (call.conversation.memory or {}).get("acknowledged"):
+        return []
+    return [call.reply(call.flow.reply)]
+
+
+async def clarify(call: FlowCall) -> list[OutboundMessage]:
+    """One clarifying question; the next misunderstanding goes to an operator."""
+    call.conversation.misunderstood = (call.conversation.misunderstood or 0) + 1
+    return [call.reply(call.flow.reply)]
+
+
+async def rate(call: FlowCall) -> list[OutboundMessage]:
+    """A 1–5 answer to the satisfaction question; a late or second one changes nothing."""
+    score = score_of(call.payload)
+    ctx = call.ctx
+    rated = await record_answer(call.session, ctx.contact.id, score, ctx.now) if score else None
+    call.detail["score"] = rated.score if rated is not None else None
+    return [call.reply(call.flow.reply)] if rated is not None else []
+
+
+async def already_paid(call: FlowCall) -> list[OutboundMessage]:
+    """A check of the payment in a while, then maybe an operator."""
+    ctx = call.ctx
+    planned = await plan_check(call.session, ctx.contact.id, ctx.checkout, ctx.now)
+    call.detail["paid_check"] = planned
+    return [call.reply(call.flow.reply)]
+
+
+async def opt_out(call: FlowCall) -> list[OutboundMessage]:
+    """Confirm once: a second STOP changes nothing and gets no answer."""
+    had_consent = await revoke_everything(call.session, call.ctx, call.channel, announce=True)
+    memory = dict(call.conversation.memory or {})
+    out = [call.reply(call.flow.reply)] if had_consent or "opted_out_at" not in memory else []
+    memory["opted_out_at"] = call.ctx.now.isoformat()
+    call.conversation.memory = memory
+    return out

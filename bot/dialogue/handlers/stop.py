@@ -1,0 +1,10 @@
+"""A stop word or a stop button: the opt-out flow (R-SR1, R-RP3)."""
+
+from __future__ import annotations
+
+from bot.dialogue.handlers.flows import answer_with
+from bot.dialogue.turn import Decision, Turn
+
+
+async def opt_out(turn: Turn) -> Decision:
+    return await answer_with(turn, turn.book.flows["opt_out"])

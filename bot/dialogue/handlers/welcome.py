@@ -1,0 +1,12 @@
+"""A shopper who writes first (R-RP7): what the bot can do, as quick replies."""
+
+from __future__ import annotations
+
+from bot.dialogue.handlers.flows import answer_with
+from bot.dialogue.turn import Decision, Turn
+
+WELCOME_PAYLOAD = "help"  # the flow /help starts is the welcome
+
+
+async def welcome(turn: Turn) -> Decision:
+    return await answer_with(turn, turn.book.by_payload[WELCOME_PAYLOAD])
