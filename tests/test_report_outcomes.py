@@ -33,8 +33,8 @@ from bot.store.models import (
     Touch,
 )
 from bot.webhooks.statuses import apply_statuses
-from tests import events_factory as ev
 from tests.conftest import AUTH
+from tests.factory import checkout_updated, order_paid
 from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
@@ -74,7 +74,7 @@ async def _stale(client: Client) -> int:
 async def _contact_chain(client: Client) -> tuple[int, int, int]:
     """Contact c1 and checkout k1 through the events API; a chain as the planner makes it."""
     response = await client.post(
-        "/api/v1/events", json=ev.checkout_updated(at=at(-2)), headers=AUTH
+        "/api/v1/events", json=checkout_updated(stage="payment", when=at(-2)), headers=AUTH
     )
     assert response.status == 202, await response.text()
     async with client.app[SESSIONS].begin() as session:
@@ -170,7 +170,7 @@ async def test_outcomes_follow_payments_statuses_replies_and_handoffs(client: Cl
 
     # a second touch sent later takes the payment; the first keeps its reply
     await _send_touch(client, contact_id, chain_id, "second", 20, "wamid.2")
-    paid = ev.simple("order.paid", at=at(22), order={"id": "o1"}, total="6860.00")
+    paid = order_paid(when=at(22), total="6860.00")
     response = await client.post("/api/v1/events", json=paid, headers=AUTH)
     assert response.status == 202, await response.text()
     got = variants(await report(client))
@@ -239,7 +239,7 @@ async def test_the_window_is_applied_when_reading(
 
     contact_id, _, chain_id = await _contact_chain(client)
     await _send_touch(client, contact_id, chain_id, "first", 0, "wamid.1")
-    paid = ev.simple("order.paid", at=at(22), order={"id": "o1"}, total="6860.00")
+    paid = order_paid(when=at(22), total="6860.00")
     assert (await client.post("/api/v1/events", json=paid, headers=AUTH)).status == 202
     assert variants(await report(client))[("payment", "first", "A")]["recovered"] == 1
     short = replace(settings, attribution_hours=12)
