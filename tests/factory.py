@@ -1,15 +1,19 @@
-"""Builders of contacts, checkouts and shop events as the events API takes them.
+"""Builders of contacts, checkouts and shop events: as the events API takes them, and as
+rows of the store for tests that seed it directly.
 
 Every builder has defaults that make a valid payload (contact c1, checkout k1, 09:00 UTC on
-Monday 2026-03-02, which is noon in Moscow) and takes keyword overrides; an override of None
-drops the field.
+Monday 2026-03-02, which is noon in Moscow) and takes keyword overrides; in a payload an
+override of None drops the field, in a row it stores NULL.
 """
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+
+from bot.store.models import Checkout, Contact
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Monday
 PHONE = "+79161234567"
@@ -169,3 +173,36 @@ def order_status(
     """order.status_changed; `order` adds fields of the order (tracking_url, carrier)."""
     fields = {"id": order_id, "status": status, **order}
     return event("order.status_changed", cid, when, event_id=event_id, order=fields)
+
+
+def contact_row(cid: str = "c1", **fields: Any) -> Contact:
+    """A contacts row with a phone and a first name, created at START; not yet added."""
+    base: dict[str, Any] = {
+        "shop": "default",
+        "external_id": cid,
+        "phone": PHONE,
+        "first_name": "Anna",
+        "created_at": START,
+        "updated_at": START,
+    }
+    return Contact(**(base | fields))
+
+
+def checkout_row(contact_id: int, kid: str = "k1", **fields: Any) -> Checkout:
+    """A checkouts row as checkout() is stored: open, in the cart, 6860.00 RUB; not yet added."""
+    base: dict[str, Any] = {
+        "contact_id": contact_id,
+        "external_id": kid,
+        "stage": "cart",
+        "status": "open",
+        "top_item": ITEMS[0]["name"],
+        "item_count": sum(int(i["quantity"]) for i in ITEMS),
+        "total": Decimal(TOTAL),
+        "currency": "RUB",
+        "resume_url": f"https://shop.example/checkout/{kid}",
+        "failed_payments": 0,
+        "last_activity_at": START,
+        "created_at": START,
+        "updated_at": START,
+    }
+    return Checkout(**(base | fields))

@@ -26,7 +26,6 @@ from bot.reports.outcomes import refresh_outcomes
 from bot.store.models import (
     Chain,
     Checkout,
-    Contact,
     Conversation,
     Message,
     ReportStaleContact,
@@ -34,7 +33,7 @@ from bot.store.models import (
 )
 from bot.webhooks.statuses import apply_statuses
 from tests.conftest import AUTH
-from tests.factory import checkout_updated, order_paid
+from tests.factory import checkout_row, checkout_updated, contact_row, order_paid
 from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
@@ -271,9 +270,11 @@ async def _random_world(client: Client, rng: random.Random, contacts: int) -> Wo
     world = World()
     async with client.app[SESSIONS].begin() as session:
         for n in range(contacts):
-            contact = Contact(
+            contact = contact_row(
+                f"r{n}",
                 shop="default" if n % 9 else "other",
-                external_id=f"r{n}",
+                phone=None,
+                first_name=None,
                 created_at=at(-50),
                 updated_at=at(-50),
             )
@@ -281,9 +282,9 @@ async def _random_world(client: Client, rng: random.Random, contacts: int) -> Wo
             await session.flush()
             for c in range(rng.choice((1, 1, 2))):
                 paid_at = _h(rng) if rng.random() < 0.5 else None
-                checkout = Checkout(
-                    contact_id=contact.id,
-                    external_id=f"k{n}-{c}",
+                checkout = checkout_row(
+                    contact.id,
+                    f"k{n}-{c}",
                     status="paid" if paid_at else "open",
                     total=Decimal(rng.choice(("100.00", "250.50", "999.99"))),
                     currency=rng.choice(("RUB", "EUR")),

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from bot.settings import PROJECT_ROOT, load_settings
-from bot.store.models import Chain, Checkout, Contact
+from bot.store.models import Chain
 from bot.touches.policy import Context, decide
 from flows.loader import FlowSet, load_flow_set
-from tests.factory import at, checkout_updated, consent, event
+from tests.factory import at, checkout_row, checkout_updated, consent, contact_row, event
 from tests.touches_fixtures import Shop
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 New York
@@ -28,13 +28,13 @@ def flows() -> FlowSet:
 def _context(
     flows: FlowSet, flow: str, consents: set[str], started: datetime, anchor: datetime
 ) -> Context:
-    contact = Contact(
+    contact = contact_row(
         id=1, phone="+12125550100", timezone="America/New_York", language="en", first_name="Al"
     )
     chain = Chain(
         id=1, contact_id=1, flow=flow, status="active", started_at=started, anchor_at=anchor
     )
-    checkout = Checkout(id=1, contact_id=1, status="open", stage="cart", failed_payments=0)
+    checkout = checkout_row(1, id=1)
     ctx = Context(contact, chain, flows.flows[flow], checkout, None, set(consents))
     return ctx
 
