@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,8 +22,7 @@ from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.settings import Settings
 from bot.store.models import Contact, InboundWebhook, Message
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests.factory import PHONE, contact_row
 
 
 class Received:
@@ -62,18 +60,10 @@ def fakes(client: TestClient[Any, Any]) -> FakeProviders:
 
 
 async def add_contact(
-    client: TestClient[Any, Any], phone: str | None = "+79161234567", chat: str | None = None
+    client: TestClient[Any, Any], phone: str | None = PHONE, chat: str | None = None
 ) -> Contact:
     async with client.app[SESSIONS].begin() as session:
-        contact = Contact(
-            shop="default",
-            external_id=f"c-{phone or chat}",
-            phone=phone,
-            telegram_chat_id=chat,
-            first_name="Anna",
-            created_at=NOW,
-            updated_at=NOW,
-        )
+        contact = contact_row(f"c-{phone or chat}", phone=phone, telegram_chat_id=chat)
         session.add(contact)
     return contact
 

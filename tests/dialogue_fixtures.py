@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AUTH
-
-_ids = itertools.count(1)
-PHONE = "+79161234567"
-
-
-def contact(
-    cid: str = "c1", phone: str = PHONE, language: str = "ru", **extra: Any
-) -> dict[str, Any]:
-    return {"id": cid, "phone": phone, "name": "Anna Petrova", "language": language,
-            "timezone": "Europe/Moscow", **extra}  # fmt: skip
-
-
-def event(kind: str, at: datetime | None = None, **fields: Any) -> dict[str, Any]:
-    moment = at or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    return {"id": f"dlg-{next(_ids)}", "type": kind, "occurred_at": moment.isoformat(), **fields}
-
-
-def checkout(
-    cid: str = "c1",
-    *,
-    total: str = "6860.00",
-    stage: str = "payment",
-    checkout_id: str = "k1",
-    phone: str = PHONE,
-    language: str = "ru",
-) -> dict[str, Any]:
-    return event(
-        "checkout.updated",
-        contact=contact(cid, phone, language),
-        checkout={
-            "id": checkout_id,
-            "stage": stage,
-            "items": [{"name": "Кроссовки Run 2", "quantity": 1, "price": total}],
-            "total": total,
-            "currency": "RUB",
-            "resume_url": f"https://shop.example/checkout/{checkout_id}",
-        },
-    )
+from tests.factory import PHONE, checkout_updated, consent
 
 
 async def post_events(client: TestClient[Any, Any], *events: dict[str, Any]) -> None:
@@ -62,15 +23,16 @@ async def shopper(
     *,
     phone: str = PHONE,
     language: str = "ru",
-    **checkout_fields: Any,
+    stage: str = "payment",
+    total: str | None = None,
+    kid: str = "k1",
 ) -> None:
     """A shopper with WhatsApp consent and a checkout (default: stuck at payment)."""
     await post_events(
         client,
-        event("consent.granted", contact=contact(cid, phone, language), channel="whatsapp",
-              source="checkout_checkbox"),
-        checkout(cid, phone=phone, language=language, **checkout_fields),
-    )  # fmt: skip
+        consent(cid, phone=phone, language=language),
+        checkout_updated(cid, kid, stage=stage, total=total, phone=phone, language=language),
+    )
 
 
 async def say(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.phones import country_of
 from bot.store.db import SessionFactory
 from bot.store.models import Chain, Checkout, Contact, Conversation, Message, Touch
+from tests.factory import checkout_row, contact_row
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 _ids = count(1)
@@ -75,25 +76,26 @@ class ChainSpec:
 
 async def add_chain(session: AsyncSession, spec: ChainSpec) -> int:
     n = next(_ids)
-    contact = Contact(
+    contact = contact_row(
+        f"c{n}",
         shop=spec.shop,
-        external_id=f"c{n}",
         phone=spec.phone or f"+7916{n:07d}",
+        first_name=None,
         created_at=T0 - hours(48),
         updated_at=T0,
     )
     session.add(contact)
     await session.flush()
     paid = spec.paid_at is not None
-    checkout = Checkout(
-        contact_id=contact.id,
-        external_id=f"k{n}",
-        stage="cart",
+    checkout = checkout_row(
+        contact.id,
+        f"k{n}",
         status="paid" if paid else "open",
+        top_item=None,
         item_count=1,
         total=spec.total,
         currency=spec.currency,
-        failed_payments=0,
+        resume_url=None,
         paid_at=at(spec.paid_at) if spec.paid_at is not None else None,
         last_activity_at=T0 - hours(1),
         created_at=T0 - hours(2),

@@ -24,7 +24,7 @@ from bot.store.db import make_engine, make_session_factory
 from handoff.auth import create_operator
 from tests.browser_fixtures import click, text_of, wait
 from tests.conftest import AUTH, make_settings
-from tests.dialogue_fixtures import checkout, contact, event
+from tests.factory import checkout_updated, consent
 from tests.live_server import serve_in_thread
 
 pytestmark = pytest.mark.browser
@@ -110,15 +110,7 @@ def test_operator_takes_over_and_gives_back_in_the_browser(
                 for item in list(sent)
             )
 
-        events = [
-            event(
-                "consent.granted",
-                contact=contact("c1"),
-                channel="whatsapp",
-                source="checkout_checkbox",
-            ),
-            checkout("c1"),
-        ]
+        events = [consent("c1"), checkout_updated("c1", stage="payment")]
         accepted = httpx.post(f"{base}/api/v1/events", json={"events": events}, headers=AUTH)
         assert accepted.status_code == 202
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.dialogue_fixtures import PHONE, conversation, say, shopper, texts
+from tests.dialogue_fixtures import conversation, say, shopper, texts
+from tests.factory import PHONE
 
 Client = TestClient[Any, Any]
 Staff = dict[str, dict[str, str]]

@@ -19,9 +19,10 @@ from bot.reports.economics import shop_prices
 from bot.reports.stats import Interval, newcombe, wilson
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
-from bot.store.models import Contact, Rating
+from bot.store.models import Rating
 from handoff.auth import create_operator
 from tests.browser_fixtures import wait
+from tests.factory import contact_row
 from tests.live_server import serve_in_thread
 from tests.reports_fixtures import T0, ChainSpec, at, seed
 from tests.test_reports_lift import lift_scenario
@@ -59,8 +60,8 @@ async def _prepare(settings: Settings) -> None:
         for name in ("olga", "ivan")
     }
     async with sessions.begin() as session:
-        contact = Contact(
-            shop="default", external_id="rater", phone="+79160000001", created_at=T0, updated_at=T0
+        contact = contact_row(
+            "rater", phone="+79160000001", first_name=None, created_at=T0, updated_at=T0
         )
         session.add(contact)
         await session.flush()

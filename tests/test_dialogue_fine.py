@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.store.models import Chain, Consent, Contact, PaidCheck
-from tests.dialogue_fixtures import contact, conversation, event, post_events, say, shopper, texts
+from tests.dialogue_fixtures import conversation, post_events, say, shopper, texts
+from tests.factory import consent, order_paid, order_status
 
 Client = TestClient[Any, Any]
 STRANGER = "+48500100200"
@@ -91,9 +92,7 @@ async def test_already_paid_with_the_order_paid_in_time_stays_with_the_bot(
     await shopper(client)
     await say(client, button="already_paid")
     await _advance(client, 5 * 60)
-    await post_events(
-        client, event("order.paid", contact={"id": "c1"}, checkout={"id": "k1"}, order={"id": "o1"})
-    )
+    await post_events(client, order_paid())
     await _advance(client, 15 * 60)
     assert (await conversation(client))["state"] == "bot"
     async with client.app[SESSIONS]() as session:
@@ -102,12 +101,7 @@ async def test_already_paid_with_the_order_paid_in_time_stays_with_the_bot(
 
 
 async def _order_status(client: Client, status: str, **order: Any) -> None:
-    await post_events(
-        client,
-        event("order.paid", contact={"id": "c1"}, checkout={"id": "k1"}, order={"id": "o1"}),
-        event("order.status_changed", contact={"id": "c1"},
-              order={"id": "o1", "status": status, **order}),
-    )  # fmt: skip
+    await post_events(client, order_paid(), order_status(status=status, **order))
 
 
 async def test_status_command_answers_the_last_status_with_its_tracking_link(
@@ -175,7 +169,7 @@ async def test_a_stranger_on_telegram_and_a_bad_address(client: Client) -> None:
 async def test_a_known_contact_does_not_get_the_welcome(client: Client) -> None:
     await post_events(
         client,
-        event("consent.granted", contact=contact("c1"), channel="whatsapp", source="checkbox"),
+        consent(source="checkbox"),
     )
     result = await say(client, "Спасибо!")
     assert "Пожалуйста" in texts(result)

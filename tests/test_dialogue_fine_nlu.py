@@ -15,7 +15,8 @@ from bot.app_keys import SESSIONS
 from bot.clock import SandboxClock
 from bot.settings import Settings
 from bot.store.models import Chain, Consent
-from tests.dialogue_fixtures import conversation, event, post_events, say, shopper, texts
+from tests.dialogue_fixtures import conversation, post_events, say, shopper, texts
+from tests.factory import order_paid, order_status
 from tests.rasa_fixture import RASA_TOKEN
 
 pytest_plugins = ["tests.rasa_fixture"]
@@ -118,10 +119,9 @@ async def test_asking_for_a_person_goes_straight_to_an_operator(nlu_client: Clie
 async def _shipped(client: Client) -> None:
     await post_events(
         client,
-        event("order.paid", contact={"id": "c1"}, checkout={"id": "k1"}, order={"id": "o1"}),
-        event("order.status_changed", contact={"id": "c1"},
-              order={"id": "o1", "status": "in transit", "tracking_url": "https://t.example/9"}),
-    )  # fmt: skip
+        order_paid(),
+        order_status(status="in transit", tracking_url="https://t.example/9"),
+    )
 
 
 async def test_where_is_my_order_answers_the_last_status(nlu_client: Client) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from tests.dialogue_fixtures import contact, conversation, event, post_events, say, shopper, texts
+from tests.dialogue_fixtures import conversation, post_events, say, shopper, texts
+from tests.factory import consent, payment_failed
 from tests.touches_fixtures import Shop
 
 Client = TestClient[Any, Any]
@@ -30,9 +31,8 @@ async def test_payment_link_prefers_the_pay_url_of_a_failed_payment(client: Clie
     await shopper(client)
     await post_events(
         client,
-        event("payment.failed", contact={"id": "c1"}, checkout={"id": "k1"},
-              reason="insufficient_funds", pay_url="https://pay.example/retry/77"),
-    )  # fmt: skip
+        payment_failed(reason="insufficient_funds", pay_url="https://pay.example/retry/77"),
+    )
     result = await say(client, button="pay")
     assert "https://pay.example/retry/77" in texts(result)
 
@@ -74,7 +74,7 @@ async def test_opt_out_confirms_once_revokes_every_channel_and_records_it(client
     await shopper(client)
     await post_events(
         client,
-        event("consent.granted", contact=contact("c1"), channel="sms", source="checkout_checkbox"),
+        consent(channel="sms"),
     )
     result = await say(client, "СТОП")
     assert result["intent"] == "opt_out"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.app_keys import SESSIONS, SETTINGS
 from bot.store.models import Checkout, Consent, Contact, Event
 from tests.conftest import AUTH
-from tests.events_factory import checkout_updated, consent, simple
+from tests.factory import checkout_updated, consent, event, order_paid, order_status, payment_failed
 
 
 async def _count(client: TestClient[Any, Any], model: Any) -> int:
@@ -20,7 +20,9 @@ async def _count(client: TestClient[Any, Any], model: Any) -> int:
 
 
 async def test_single_event_is_accepted_and_stored(client: TestClient[Any, Any]) -> None:
-    response = await client.post("/api/v1/events", json=checkout_updated(), headers=AUTH)
+    response = await client.post(
+        "/api/v1/events", json=checkout_updated(stage="payment"), headers=AUTH
+    )
     assert response.status == 202
     body = await response.json()
     assert body["results"][0]["status"] == "accepted"
@@ -35,9 +37,9 @@ async def test_single_event_is_accepted_and_stored(client: TestClient[Any, Any])
 
 
 async def test_same_id_twice_is_a_duplicate(client: TestClient[Any, Any]) -> None:
-    event = checkout_updated(event_id="dup-1")
-    first = await client.post("/api/v1/events", json=event, headers=AUTH)
-    second = await client.post("/api/v1/events", json=event, headers=AUTH)
+    once = checkout_updated(event_id="dup-1")
+    first = await client.post("/api/v1/events", json=once, headers=AUTH)
+    second = await client.post("/api/v1/events", json=once, headers=AUTH)
     assert (await first.json())["results"][0]["status"] == "accepted"
     assert second.status == 202
     assert (await second.json())["results"][0]["status"] == "duplicate"
@@ -47,7 +49,7 @@ async def test_same_id_twice_is_a_duplicate(client: TestClient[Any, Any]) -> Non
 async def test_batch_reports_per_item_and_keeps_the_valid(client: TestClient[Any, Any]) -> None:
     bad = checkout_updated(event_id="bad")
     bad["checkout"]["total"] = "-5"
-    same = checkout_updated(event_id="twice", checkout_id="k2")
+    same = checkout_updated(kid="k2", event_id="twice")
     batch = {"events": [checkout_updated(event_id="good"), bad, same, same, {"nope": 1}, 7]}
     response = await client.post("/api/v1/events", json=batch, headers=AUTH)
     assert response.status == 202
@@ -67,9 +69,9 @@ async def test_batch_reports_per_item_and_keeps_the_valid(client: TestClient[Any
 
 
 async def test_single_bad_event_is_422_naming_the_field(client: TestClient[Any, Any]) -> None:
-    event = checkout_updated()
-    event["contact"]["phone"] = "8 916 123"
-    response = await client.post("/api/v1/events", json=event, headers=AUTH)
+    invalid = checkout_updated()
+    invalid["contact"]["phone"] = "8 916 123"
+    response = await client.post("/api/v1/events", json=invalid, headers=AUTH)
     assert response.status == 422
     body = await response.json()
     assert "contact.phone" in body["error"]
@@ -77,10 +79,10 @@ async def test_single_bad_event_is_422_naming_the_field(client: TestClient[Any, 
 
 
 async def test_unknown_field_and_missing_offset_are_named(client: TestClient[Any, Any]) -> None:
-    event = checkout_updated()
-    event["occurred_at"] = "2026-03-02T09:00:00"
-    event["surprise"] = True
-    body = await (await client.post("/api/v1/events", json=event, headers=AUTH)).json()
+    invalid = checkout_updated()
+    invalid["occurred_at"] = "2026-03-02T09:00:00"
+    invalid["surprise"] = True
+    body = await (await client.post("/api/v1/events", json=invalid, headers=AUTH)).json()
     assert "occurred_at" in body["error"] and "surprise" in body["error"]
 
 
@@ -119,13 +121,11 @@ async def test_consent_grant_and_revoke(client: TestClient[Any, Any]) -> None:
 async def test_payment_failed_paid_and_status(client: TestClient[Any, Any]) -> None:
     await client.post("/api/v1/events", json=checkout_updated(), headers=AUTH)
     for _ in range(2):
-        failed = simple(
-            "payment.failed", reason="insufficient_funds", pay_url="https://shop.example/pay/k1"
-        )
+        failed = payment_failed(reason="insufficient_funds", pay_url="https://shop.example/pay/k1")
         assert (await client.post("/api/v1/events", json=failed, headers=AUTH)).status == 202
-    paid = simple("order.paid", order={"id": "o1"})
+    paid = order_paid(order_id="o1")
     assert (await client.post("/api/v1/events", json=paid, headers=AUTH)).status == 202
-    shipped = simple("order.status_changed", order={"id": "o1", "status": "shipped"})
+    shipped = order_status(status="shipped", order_id="o1")
     assert (await client.post("/api/v1/events", json=shipped, headers=AUTH)).status == 202
     async with client.app[SESSIONS]() as session:
         checkout = (await session.execute(select(Checkout))).scalar_one()
@@ -138,8 +138,8 @@ async def test_payment_failed_paid_and_status(client: TestClient[Any, Any]) -> N
 async def test_older_update_does_not_override_newer(client: TestClient[Any, Any]) -> None:
     from datetime import UTC, datetime
 
-    newer = checkout_updated(at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC), stage="payment")
-    older = checkout_updated(at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), stage="cart")
+    newer = checkout_updated(when=datetime(2026, 3, 2, 10, 0, tzinfo=UTC), stage="payment")
+    older = checkout_updated(when=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), stage="cart")
     await client.post("/api/v1/events", json=newer, headers=AUTH)
     await client.post("/api/v1/events", json=older, headers=AUTH)
     async with client.app[SESSIONS]() as session:
@@ -154,10 +154,10 @@ async def test_all_seven_types_accepted_in_one_batch(client: TestClient[Any, Any
             consent(),
             consent(granted=False, channel="sms"),
             checkout_updated(),
-            simple("checkout.visited"),
-            simple("payment.failed", reason="three_ds"),
-            simple("order.paid", order={"id": "o9"}),
-            simple("order.status_changed", order={"id": "o9", "status": "delivered"}),
+            event("checkout.visited", checkout={"id": "k1"}),
+            payment_failed(reason="three_ds", pay_url=None),
+            order_paid(order_id="o9"),
+            order_status(status="delivered", order_id="o9"),
         ]
     }
     response = await client.post("/api/v1/events", json=batch, headers=AUTH)
@@ -182,10 +182,10 @@ async def test_concurrent_requests_with_one_id_accept_it_once(
 ) -> None:
     import asyncio
 
-    event = checkout_updated(event_id="race-1")
-    others = [checkout_updated(contact_id=f"c{n}") for n in range(20)]
+    racing = checkout_updated(event_id="race-1")
+    others = [checkout_updated(f"c{n}") for n in range(20)]
     responses = await asyncio.gather(
-        *(client.post("/api/v1/events", json=e, headers=AUTH) for e in [event, *others, event])
+        *(client.post("/api/v1/events", json=e, headers=AUTH) for e in [racing, *others, racing])
     )
     statuses = [(await r.json())["results"][0]["status"] for r in responses]
     assert statuses.count("duplicate") == 1

@@ -17,7 +17,8 @@ from bot.channels.fakes.telegram import FakeTelegram
 from bot.clock import SandboxClock
 from bot.settings import Settings
 from handoff.notify import NOTIFIER
-from tests.dialogue_fixtures import PHONE, say, shopper
+from tests.dialogue_fixtures import say, shopper
+from tests.factory import PHONE
 
 TOKEN = "424242:operators-notify-token"
 CHAT = "-1001234567"

@@ -13,7 +13,8 @@ from bot.app import create_app
 from bot.app_keys import CLOCK, SESSIONS
 from bot.store.models import Consent, Contact
 from handoff.queue import release
-from tests.dialogue_fixtures import conversation, event, post_events, say, shopper, texts
+from tests.dialogue_fixtures import conversation, post_events, say, shopper, texts
+from tests.factory import consent, payment_failed
 from tests.live_server import free_port
 
 Client = TestClient[Any, Any]
@@ -104,10 +105,7 @@ async def test_returned_to_the_bot_it_answers_again(client: Client) -> None:
 async def test_five_failed_payments_put_the_checkout_in_manual_review(client: Client) -> None:
     await shopper(client)
     for _ in range(5):
-        await post_events(
-            client,
-            event("payment.failed", contact={"id": "c1"}, checkout={"id": "k1"}, reason="unknown"),
-        )
+        await post_events(client, payment_failed(reason="unknown", pay_url=None))
     state = await conversation(client)
     assert state["state"] == "waiting_operator"
     assert state["handoff_reason"] == "manual_review"
@@ -124,11 +122,16 @@ async def test_after_hours_the_notice_says_when_operators_answer(client: Client)
 async def test_a_telegram_shopper_is_answered_on_telegram(client: Client) -> None:
     await post_events(
         client,
-        event(
-            "consent.granted",
-            contact={"id": "t1", "telegram_chat_id": "555111", "language": "en"},
-            channel="telegram",
+        # a Telegram-only shopper: no phone, name or time zone
+        consent(
+            "t1",
+            "telegram",
             source="telegram_start",
+            phone=None,
+            name=None,
+            timezone=None,
+            telegram_chat_id="555111",
+            language="en",
         ),
     )
     result = await say(client, button="delivery_help", phone="555111", channel="telegram")

@@ -17,7 +17,8 @@ from bot.store.db import make_engine, make_session_factory
 from bot.store.models import Chain, Contact, Touch
 from flows.model import Flow
 from tests.conftest import make_settings
-from tests.touches_fixtures import START, Shop, checkout, consent
+from tests.factory import START, checkout_updated, consent, order_status
+from tests.touches_fixtures import Shop
 
 CONTACTS = 200
 
@@ -54,7 +55,7 @@ async def test_held_out_chains_get_no_message_and_are_recorded(shop: Shop, db_ur
     events: list[dict[str, Any]] = []
     for n in range(CONTACTS):
         phone = f"+7916{n:07d}"
-        events += [consent(f"h{n}", phone=phone), checkout(f"h{n}", f"k{n}", phone=phone)]
+        events += [consent(f"h{n}", phone=phone), checkout_updated(f"h{n}", f"k{n}", phone=phone)]
     await shop.post(*events)
     chains = await _chains(db_url)
     assert len(chains) == CONTACTS
@@ -80,15 +81,7 @@ async def test_no_holdout_when_the_flow_sets_none(shop: Shop, db_url: str) -> No
     for n in range(60):
         phone = f"+7916{n:07d}"
         events.append(consent(f"s{n}", phone=phone))
-        events.append(
-            {
-                "id": f"st-{n}",
-                "type": "order.status_changed",
-                "occurred_at": START.isoformat(),
-                "contact": {"id": f"s{n}"},
-                "order": {"id": f"o{n}", "status": "shipped"},
-            }
-        )
+        events.append(order_status(f"s{n}", "shipped", order_id=f"o{n}", event_id=f"st-{n}"))
     await shop.post(*events)
     chains = await _chains(db_url)
     assert chains and not any(h for _, h, _ in chains)

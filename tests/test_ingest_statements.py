@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import event
 
 from bot.app_keys import ENGINE
-from tests.touches_fixtures import Shop, at, checkout
+from tests.factory import at, checkout_updated
+from tests.touches_fixtures import Shop
 
 
 async def test_upserts_are_compiled_once_and_reused(client: Any) -> None:
@@ -25,8 +26,8 @@ async def test_upserts_are_compiled_once_and_reused(client: Any) -> None:
     try:
         for batch in range(3):  # two events a request: executemany every time
             await shop.post(
-                checkout(f"a{batch}", when=at(), phone="+79160000001"),
-                checkout(f"b{batch}", when=at(), phone="+79160000002"),
+                checkout_updated(f"a{batch}", when=at(), phone="+79160000001"),
+                checkout_updated(f"b{batch}", when=at(), phone="+79160000002"),
             )
     finally:
         event.remove(engine, "before_cursor_execute", record)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.app_keys import SESSIONS
 from bot.settings import PROJECT_ROOT
 from bot.store.models import ApiKey
-from tests.events_factory import checkout_updated
+from tests.factory import checkout_updated
 
 
 async def test_cli_key_is_hashed_and_works(client: TestClient[Any, Any], db_url: str) -> None:
@@ -74,13 +74,11 @@ async def test_keys_list_and_revoke_through_the_cli_take_effect_at_once(
 
     revoked = await asyncio.to_thread(_nudge, db_url, "revoke", "shop-b")
     assert "revoked 1 key" in revoked.stdout
-    refused = await client.post(
-        "/api/v1/events", json=checkout_updated(contact_id="c2"), headers=headers
-    )
+    refused = await client.post("/api/v1/events", json=checkout_updated("c2"), headers=headers)
     assert refused.status == 401
     still = await client.post(
         "/api/v1/events",
-        json=checkout_updated(contact_id="c3"),
+        json=checkout_updated("c3"),
         headers={"Authorization": f"Bearer {kept}"},
     )
     assert still.status == 202

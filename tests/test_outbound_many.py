@@ -3,7 +3,6 @@ outcomes recorded per message, results in the order given."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,8 +11,7 @@ from bot.app_keys import OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage, SendResult
 from bot.outbound import SendItem
 from bot.store.models import Contact, Message
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests.factory import contact_row
 
 
 class Probe:
@@ -36,17 +34,7 @@ class Probe:
 
 
 async def _contacts(client: Any, count: int) -> list[Contact]:
-    contacts = [
-        Contact(
-            shop="default",
-            external_id=f"many-{n}",
-            phone=f"+7916000000{n}",
-            first_name="Anna",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        for n in range(count)
-    ]
+    contacts = [contact_row(f"many-{n}", phone=f"+7916000000{n}") for n in range(count)]
     async with client.app[SESSIONS].begin() as session:
         session.add_all(contacts)
     return contacts

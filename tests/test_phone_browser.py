@@ -19,6 +19,7 @@ from bot.channels.keys import FAKES
 from bot.store.models import Contact, Message
 from tests.browser_fixtures import click, wait
 from tests.conftest import API_KEY
+from tests.factory import consent
 from tests.live_server import serve_in_thread
 
 pytestmark = pytest.mark.browser
@@ -70,14 +71,9 @@ def test_phone_shows_messages_live_and_replies(
     app[INBOUND_HANDLER] = echo_bot(app)
     with serve_in_thread(app) as (base, _):
         app[FAKES].target = base
-        event = {
-            "id": "phone-consent-1",
-            "type": "consent.granted",
-            "occurred_at": "2026-03-02T09:00:00+00:00",
-            "contact": {"id": "shopper-1", "phone": PHONE, "name": "Anna"},
-            "channel": "whatsapp",
-            "source": "checkout_checkbox",
-        }
+        event = consent(
+            "shopper-1", event_id="phone-consent-1", phone=PHONE, language=None, timezone=None
+        )
         auth = {"Authorization": f"Bearer {API_KEY}"}
         assert httpx.post(f"{base}/api/v1/events", json=event, headers=auth).status_code == 202
         contacts = httpx.get(f"{base}/sandbox/phone/contacts").json()

@@ -10,7 +10,8 @@ from bot.app_keys import SESSIONS
 from bot.store.models import Chain, Checkout, Contact, Touch
 from bot.touches.keys import FLOWS
 from bot.touches.planner import pick_variant
-from tests.touches_fixtures import Shop, at, checkout, consent, event
+from tests.factory import at, checkout_updated, consent, event
+from tests.touches_fixtures import Shop
 
 
 async def _chains(client: Any, cid: str) -> list[Chain]:
@@ -37,17 +38,17 @@ async def test_one_batch_of_new_merged_superseded_and_multi_event_contacts(clien
     supersedes the still active chain, a new contact starts one; one active chain each."""
     shop = Shop(client)
     # "old": no consent, so its chain stays active with nothing sent (nothing fires).
-    await shop.post(checkout("old", when=at(), phone="+79160000001"))
+    await shop.post(checkout_updated("old", when=at(), phone="+79160000001"))
     await shop.post(consent("new", phone="+79160000003"))
     await shop.advance(hours=47)
     await shop.start("merge", when=at(hours=47), phone="+79160000002")
     await shop.advance(hours=2)  # 49 h: "old" is past the 48 h cooldown, "merge" is not
     await shop.post(
-        checkout("merge", kid="k2", when=at(hours=49), phone="+79160000002"),
-        checkout("old", when=at(hours=49), phone="+79160000001"),
-        checkout("new", when=at(hours=49), phone="+79160000003"),
+        checkout_updated("merge", kid="k2", when=at(hours=49), phone="+79160000002"),
+        checkout_updated("old", when=at(hours=49), phone="+79160000001"),
+        checkout_updated("new", when=at(hours=49), phone="+79160000003"),
         consent("both", phone="+79160000004"),
-        checkout("both", when=at(hours=49), phone="+79160000004"),
+        checkout_updated("both", when=at(hours=49), phone="+79160000004"),
     )
     flow = client.app[FLOWS].current.flows["abandoned_checkout"]
 
@@ -90,7 +91,7 @@ async def test_revisit_then_update_in_one_batch_keep_the_latest_anchor(client: A
     await shop.advance(hours=1)  # touch 1 went out at 09:30
     await shop.post(
         event("checkout.visited", "c1", at(hours=1), checkout={"id": "k1"}),
-        checkout("c1", when=at(hours=1, minutes=5)),
+        checkout_updated("c1", when=at(hours=1, minutes=5)),
     )
     (chain,) = await _chains(client, "c1")
     assert chain.anchor_at == at(hours=1, minutes=5)
@@ -105,7 +106,7 @@ async def test_single_new_checkout_without_consent_starts_a_chain_and_audits_the
 ) -> None:
     """One event alone in its request takes the bulk path too: chain, variant, audit."""
     shop = Shop(client)
-    await shop.post(checkout("solo", when=at()))
+    await shop.post(checkout_updated("solo", when=at()))
     (chain,) = await _chains(client, "solo")
     assert chain.status == "active" and chain.variant is not None
     assert await _touches(client, chain.id) == []

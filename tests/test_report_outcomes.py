@@ -26,15 +26,14 @@ from bot.reports.outcomes import refresh_outcomes
 from bot.store.models import (
     Chain,
     Checkout,
-    Contact,
     Conversation,
     Message,
     ReportStaleContact,
     Touch,
 )
 from bot.webhooks.statuses import apply_statuses
-from tests import events_factory as ev
 from tests.conftest import AUTH
+from tests.factory import checkout_row, checkout_updated, contact_row, order_paid
 from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
@@ -74,7 +73,7 @@ async def _stale(client: Client) -> int:
 async def _contact_chain(client: Client) -> tuple[int, int, int]:
     """Contact c1 and checkout k1 through the events API; a chain as the planner makes it."""
     response = await client.post(
-        "/api/v1/events", json=ev.checkout_updated(at=at(-2)), headers=AUTH
+        "/api/v1/events", json=checkout_updated(stage="payment", when=at(-2)), headers=AUTH
     )
     assert response.status == 202, await response.text()
     async with client.app[SESSIONS].begin() as session:
@@ -170,7 +169,7 @@ async def test_outcomes_follow_payments_statuses_replies_and_handoffs(client: Cl
 
     # a second touch sent later takes the payment; the first keeps its reply
     await _send_touch(client, contact_id, chain_id, "second", 20, "wamid.2")
-    paid = ev.simple("order.paid", at=at(22), order={"id": "o1"}, total="6860.00")
+    paid = order_paid(when=at(22), total="6860.00")
     response = await client.post("/api/v1/events", json=paid, headers=AUTH)
     assert response.status == 202, await response.text()
     got = variants(await report(client))
@@ -239,7 +238,7 @@ async def test_the_window_is_applied_when_reading(
 
     contact_id, _, chain_id = await _contact_chain(client)
     await _send_touch(client, contact_id, chain_id, "first", 0, "wamid.1")
-    paid = ev.simple("order.paid", at=at(22), order={"id": "o1"}, total="6860.00")
+    paid = order_paid(when=at(22), total="6860.00")
     assert (await client.post("/api/v1/events", json=paid, headers=AUTH)).status == 202
     assert variants(await report(client))[("payment", "first", "A")]["recovered"] == 1
     short = replace(settings, attribution_hours=12)
@@ -271,9 +270,11 @@ async def _random_world(client: Client, rng: random.Random, contacts: int) -> Wo
     world = World()
     async with client.app[SESSIONS].begin() as session:
         for n in range(contacts):
-            contact = Contact(
+            contact = contact_row(
+                f"r{n}",
                 shop="default" if n % 9 else "other",
-                external_id=f"r{n}",
+                phone=None,
+                first_name=None,
                 created_at=at(-50),
                 updated_at=at(-50),
             )
@@ -281,9 +282,9 @@ async def _random_world(client: Client, rng: random.Random, contacts: int) -> Wo
             await session.flush()
             for c in range(rng.choice((1, 1, 2))):
                 paid_at = _h(rng) if rng.random() < 0.5 else None
-                checkout = Checkout(
-                    contact_id=contact.id,
-                    external_id=f"k{n}-{c}",
+                checkout = checkout_row(
+                    contact.id,
+                    f"k{n}-{c}",
                     status="paid" if paid_at else "open",
                     total=Decimal(rng.choice(("100.00", "250.50", "999.99"))),
                     currency=rng.choice(("RUB", "EUR")),

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient
 from bot.app_keys import SESSIONS
 from bot.reports.stats import two_proportion_z, wilson
 from bot.store.models import Chain, Touch
-from tests import events_factory as ev
 from tests.conftest import AUTH
+from tests.factory import checkout_updated, order_paid
 from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
@@ -103,9 +103,9 @@ async def _post(client: Client, event: dict[str, Any]) -> None:
 async def test_order_paid_marks_chain_recovered_within_window(
     client: Client, hours_before: int, recovered: bool
 ) -> None:
-    await _post(client, ev.checkout_updated(at=NOW - timedelta(hours=80)))
+    await _post(client, checkout_updated(stage="payment", when=NOW - timedelta(hours=80)))
     chain_id = await _chain_with_touch(client, PAID - timedelta(hours=hours_before))
-    paid = ev.simple("order.paid", at=PAID, order={"id": "o1"}, total="6860.00")
+    paid = order_paid(when=PAID, total="6860.00")
     await _post(client, paid)
     await _post(client, {**paid, "id": "paid-again"})  # a resent payment is not a second one
     async with client.app[SESSIONS]() as session:

@@ -21,7 +21,8 @@ from bot.integrations.retailcrm import translate
 from bot.integrations.setup import RETAILCRM_SYNC
 from bot.store.models import Checkout, Contact, Event, IntegrationCursor
 from tests.conftest import make_settings
-from tests.touches_fixtures import Shop, consent
+from tests.factory import consent
+from tests.touches_fixtures import Shop
 
 KEY = "retailcrm-test-key"
 CUSTOMER = "retailcrm:55"

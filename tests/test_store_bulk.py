@@ -21,6 +21,7 @@ from bot.store.bulk import (
 )
 from bot.store.db import SessionFactory, make_engine, make_session_factory
 from bot.store.models import AuditEntry, Chain, Contact, Message, ReportStaleContact, Touch
+from tests.factory import contact_row
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 AUDIT = cast(Table, AuditEntry.__table__)
@@ -43,7 +44,9 @@ def sessions(engine: AsyncEngine) -> SessionFactory:
 async def _contacts(sessions: SessionFactory, n: int) -> list[int]:
     async with sessions.begin() as session:
         people = [
-            Contact(external_id=f"p{i}", phone=f"+7916000000{i}", created_at=T0, updated_at=T0)
+            contact_row(
+                f"p{i}", phone=f"+7916000000{i}", first_name=None, created_at=T0, updated_at=T0
+            )
             for i in range(n)
         ]
         session.add_all(people)

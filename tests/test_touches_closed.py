@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.touches_fixtures import Shop, at, checkout, event
-
-PHONE = "+79161234567"
+from tests.factory import PHONE, at, checkout_updated, event
+from tests.touches_fixtures import Shop
 
 
 async def close(shop: Shop, cid: str) -> None:
@@ -31,7 +30,7 @@ async def test_new_checkout_after_a_closed_chat_gets_its_touches(client: Any) ->
     await reply(shop, "Подскажите по доставке")  # a reply pauses the chain
     await close(shop, "c1")
     await shop.advance(hours=50)
-    await shop.post(checkout("c1", kid="k2", when=at(hours=50, minutes=30)))
+    await shop.post(checkout_updated("c1", kid="k2", when=at(hours=50, minutes=30)))
     await shop.advance(minutes=30)
     out = await shop.outbox("c1")
     assert [(o["touch"]["step"], o["sent_at"]) for o in out] == [

@@ -10,7 +10,8 @@ from bot.app_keys import SESSIONS
 from bot.channels.keys import FAKES
 from bot.store.models import Contact, Conversation
 from tests.channels_fixtures import wait_for
-from tests.touches_fixtures import START, Shop, consent
+from tests.factory import START, consent
+from tests.touches_fixtures import Shop
 
 PHONE = "+79160000001"
 

@@ -16,7 +16,8 @@ from bot.store.models import Conversation
 from flows.designer import DesignerFiles
 from flows.loader import load_flow_set
 from tests.conftest import make_settings
-from tests.touches_fixtures import Shop, at, event, failed
+from tests.factory import at, event, payment_failed
+from tests.touches_fixtures import Shop
 
 
 async def test_card_error_reminder_within_five_minutes(client: Any) -> None:
@@ -24,7 +25,7 @@ async def test_card_error_reminder_within_five_minutes(client: Any) -> None:
     shop = Shop(client)
     await shop.start("c1", stage="payment")
     await shop.advance(minutes=1)
-    await shop.post(failed("c1", "three_ds", 1))
+    await shop.post(payment_failed("c1", "three_ds", at(minutes=1)))
     await shop.advance(minutes=5)
     out = await shop.outbox("c1")
     assert [(o["touch"]["flow"], o["sent_at"]) for o in out] == [
@@ -39,7 +40,7 @@ async def test_card_error_reminder_within_five_minutes(client: Any) -> None:
 async def test_insufficient_funds_after_an_hour_other_methods(client: Any) -> None:
     shop = Shop(client)
     await shop.start("c1", stage="payment")
-    await shop.post(failed("c1", "insufficient_funds", 0))
+    await shop.post(payment_failed("c1", "insufficient_funds", at(minutes=0)))
     await shop.advance(minutes=59)
     assert await shop.outbox("c1") == []
     await shop.advance(minutes=1)
@@ -50,7 +51,7 @@ async def test_insufficient_funds_after_an_hour_other_methods(client: Any) -> No
 async def test_risk_block_guides_to_verification(client: Any) -> None:
     shop = Shop(client)
     await shop.start("c1", stage="payment", language="en")
-    await shop.post(failed("c1", "risk_block", 0))
+    await shop.post(payment_failed("c1", "risk_block", at(minutes=0)))
     await shop.advance(minutes=5)
     out = await shop.outbox("c1")
     assert "check" in out[0]["text"] and "Verify" in out[0]["buttons"]
@@ -61,13 +62,13 @@ async def test_five_failures_go_to_manual_review(client: Any) -> None:
     shop = Shop(client)
     await shop.start("c1", stage="payment")
     for n in range(4):
-        await shop.post(failed("c1", "card_data", n * 10))
+        await shop.post(payment_failed("c1", "card_data", at(minutes=n * 10)))
         await shop.advance(minutes=10)
     out = await shop.outbox("c1")
     assert len(out) == 1
     rules = [e["rule"] for e in await shop.timeline("c1")]
     assert "R-SR4 failure joins the checkout's payment chain" in rules
-    await shop.post(failed("c1", "card_data", 40))
+    await shop.post(payment_failed("c1", "card_data", at(minutes=40)))
     await shop.advance(days=3)
     assert len(await shop.outbox("c1")) == 1
     async with client.app[SESSIONS]() as session:
@@ -102,7 +103,7 @@ async def test_platform_error_retry_succeeds(
     )
     shop = Shop(client)
     await shop.start("c1", stage="payment")
-    await shop.post(failed("c1", "platform_error", 0))
+    await shop.post(payment_failed("c1", "platform_error", at(minutes=0)))
     await shop.advance(minutes=1)
     assert calls == []
     await shop.advance(minutes=1)
@@ -120,7 +121,7 @@ async def test_platform_error_retry_fails_reminds(
     )
     shop = Shop(client)
     await shop.start("c1", stage="payment")
-    await shop.post(failed("c1", "platform_error", 0))
+    await shop.post(payment_failed("c1", "platform_error", at(minutes=0)))
     await shop.advance(days=2)
     out = await shop.outbox("c1")
     assert len(calls) == 1
@@ -131,7 +132,7 @@ async def test_platform_error_retry_fails_reminds(
 async def test_order_status_goes_to_last_written_channel_and_review(client: Any) -> None:
     """R-FL3: status → template on the channel the customer last wrote from; review after."""
     shop = Shop(client)
-    from tests.touches_fixtures import consent
+    from tests.factory import consent
 
     await shop.start("c1", channel="sms")
     await shop.post(consent("c1", "whatsapp"))

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.store.models import Chain
-from tests.touches_fixtures import Shop, at, checkout, failed
+from tests.factory import at, checkout_updated, payment_failed
+from tests.touches_fixtures import Shop
 
 
 async def test_checkout_activity_does_not_move_a_card_reminder(client: Any) -> None:
@@ -16,9 +17,9 @@ async def test_checkout_activity_does_not_move_a_card_reminder(client: Any) -> N
     shop = Shop(client)
     await shop.start("c1", stage="payment")
     await shop.advance(minutes=1)
-    await shop.post(failed("c1", "card_data", 1))
+    await shop.post(payment_failed("c1", "card_data", at(minutes=1)))
     await shop.advance(minutes=1)
-    await shop.post(checkout("c1", stage="payment", when=at(minutes=2)))
+    await shop.post(checkout_updated("c1", stage="payment", when=at(minutes=2)))
     await shop.advance(minutes=10)
     out = await shop.outbox("c1")
     assert [(o["touch"]["flow"], o["sent_at"]) for o in out] == [
@@ -31,7 +32,7 @@ async def test_failures_of_one_checkout_share_one_payment_chain(client: Any) -> 
     shop = Shop(client)
     await shop.start("c1", stage="payment")
     for minute in (0, 10, 20):
-        await shop.post(failed("c1", "card_data", minute))
+        await shop.post(payment_failed("c1", "card_data", at(minutes=minute)))
         await shop.advance(minutes=10)
     await shop.advance(days=2)
     out = await shop.outbox("c1")
@@ -54,8 +55,8 @@ async def test_payment_reminders_of_several_checkouts_at_most_three_a_day(client
     await shop.start("c1", stage="payment")
     for n in range(4):
         kid = f"k{n}"
-        await shop.post(checkout("c1", kid=kid, stage="payment", when=at(minutes=10 * n)))
-        await shop.post(failed("c1", "card_data", 10 * n, kid=kid))
+        await shop.post(checkout_updated("c1", kid=kid, stage="payment", when=at(minutes=10 * n)))
+        await shop.post(payment_failed("c1", "card_data", at(minutes=10 * n), kid=kid))
         await shop.advance(minutes=10)
     await shop.advance(hours=12)
     days = [o["sent_at"][:10] for o in await shop.outbox("c1")]

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from bot.settings import PROJECT_ROOT, load_settings
-from bot.store.models import Chain, Checkout, Contact
+from bot.store.models import Chain
 from bot.touches.policy import Context, decide
 from flows.loader import FlowSet, load_flow_set
-from tests.touches_fixtures import START, Shop, at, checkout, contact, event
+from tests.factory import at, checkout_row, checkout_updated, consent, contact_row, event
+from tests.touches_fixtures import Shop
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 New York
 
@@ -27,13 +28,13 @@ def flows() -> FlowSet:
 def _context(
     flows: FlowSet, flow: str, consents: set[str], started: datetime, anchor: datetime
 ) -> Context:
-    contact = Contact(
+    contact = contact_row(
         id=1, phone="+12125550100", timezone="America/New_York", language="en", first_name="Al"
     )
     chain = Chain(
         id=1, contact_id=1, flow=flow, status="active", started_at=started, anchor_at=anchor
     )
-    checkout = Checkout(id=1, contact_id=1, status="open", stage="cart", failed_payments=0)
+    checkout = checkout_row(1, id=1)
     ctx = Context(contact, chain, flows.flows[flow], checkout, None, set(consents))
     return ctx
 
@@ -52,7 +53,7 @@ def test_us_sms_window_counts_from_the_abandonment_not_the_chain_start(flows: Fl
 async def test_recovery_touches_need_a_recovery_consent(client: Any) -> None:
     """R-SR1: a service consent does not allow recovery touches; the audit says so."""
     shop = Shop(client)
-    await shop.post(_consent("svc", "service"), checkout("svc"))
+    await shop.post(_consent("svc", "service"), checkout_updated("svc"))
     await shop.advance(days=2)
     assert await shop.outbox("svc") == []
     assert "R-SR1 no consent" in [e["rule"] for e in await shop.timeline("svc")]
@@ -64,7 +65,7 @@ async def test_order_status_needs_a_service_or_recovery_consent(client: Any) -> 
     for cid, purpose in (("svc", "service"), ("rec", "recovery"), ("none", None)):
         phone = f"+7916000000{len(cid)}{ord(cid[0]) % 10}"
         if purpose is None:
-            await shop.post(checkout(cid, phone=phone))
+            await shop.post(checkout_updated(cid, phone=phone))
         else:
             await shop.post(_consent(cid, purpose, phone=phone))
         await shop.post(
@@ -82,15 +83,7 @@ async def test_order_status_needs_a_service_or_recovery_consent(client: Any) -> 
 
 
 def _consent(cid: str, purpose: str, **person: Any) -> dict[str, Any]:
-    return event(
-        "consent.granted",
-        cid,
-        START,
-        contact(cid, **person),
-        channel="whatsapp",
-        source="checkout_checkbox",
-        purpose=purpose,
-    )
+    return consent(cid, **person) | {"purpose": purpose}
 
 
 async def test_service_messages_run_beside_recovery_and_count_toward_its_day(

@@ -26,6 +26,7 @@ from bot.settings import PROJECT_ROOT
 from bot.store.db import make_engine
 from bot.touches.firing import IN_FLIGHT_MAX
 from tests.conftest import API_KEY, _truncate
+from tests.factory import checkout, consent, event
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.postgres
@@ -94,37 +95,16 @@ def _daytime_zone() -> str:
 
 def _seed(base: str, count: int) -> None:
     """`count` consented contacts whose checkouts become abandoned a minute from now."""
-    when = (datetime.now(UTC) - timedelta(minutes=29)).isoformat()
+    when = datetime.now(UTC) - timedelta(minutes=29)
     zone = _daytime_zone()
+    book = [{"name": "Book", "quantity": 1, "price": "100.00"}]
     events: list[dict[str, Any]] = []
     for n in range(count):
-        person = {"id": f"p{n}", "phone": f"+7916{n:07d}", "name": "Anna", "timezone": zone}
-        events.append(
-            {
-                "id": f"g{n}",
-                "type": "consent.granted",
-                "occurred_at": when,
-                "contact": person,
-                "channel": "whatsapp",
-                "source": "checkout_checkbox",
-            }
-        )
-        events.append(
-            {
-                "id": f"u{n}",
-                "type": "checkout.updated",
-                "occurred_at": when,
-                "contact": {"id": f"p{n}"},
-                "checkout": {
-                    "id": f"k{n}",
-                    "stage": "cart",
-                    "total": "100.00",
-                    "currency": "RUB",
-                    "items": [{"name": "Book", "quantity": 1, "price": "100.00"}],
-                    "resume_url": f"https://shop.example/k{n}",
-                },
-            }
-        )
+        cid, kid = f"p{n}", f"k{n}"
+        person = {"phone": f"+7916{n:07d}", "timezone": zone, "language": None}
+        events.append(consent(cid, when=when, event_id=f"g{n}", **person))
+        cart = checkout(kid, total="100.00", items=book, resume_url=f"https://shop.example/{kid}")
+        events.append(event("checkout.updated", cid, when, event_id=f"u{n}", checkout=cart))
     headers = {"Authorization": f"Bearer {API_KEY}"}
     for start in range(0, len(events), 1000):
         response = httpx.post(

@@ -13,7 +13,8 @@ from bot.touches.retry_hook import retry_url
 from flows.loader import validate_flows
 from flows.replies import Shop as ShopSettings
 from tests.conftest import make_settings
-from tests.touches_fixtures import Shop, at, event
+from tests.factory import at, event
+from tests.touches_fixtures import Shop
 
 
 async def test_incentive_without_a_matching_promotion_is_the_neutral_text(client: Any) -> None:

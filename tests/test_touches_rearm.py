@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from bot.app_keys import SESSIONS
 from bot.store.models import Touch
-from tests.touches_fixtures import Shop, at, checkout
+from tests.factory import at, checkout_updated
+from tests.touches_fixtures import Shop
 
 
 async def test_many_updates_leave_one_touch_due_from_last_activity(client: Any) -> None:
@@ -18,10 +19,10 @@ async def test_many_updates_leave_one_touch_due_from_last_activity(client: Any) 
     for minute in range(1, 6):  # both contacts in one request: the batch path
         await shop.advance(minutes=1)
         await shop.post(
-            checkout("c1", when=at(minutes=minute)),
-            checkout("c2", when=at(minutes=minute), phone="+79160000002"),
+            checkout_updated("c1", when=at(minutes=minute)),
+            checkout_updated("c2", when=at(minutes=minute), phone="+79160000002"),
         )
-    await shop.post(checkout("c1", when=at(minutes=5)))  # same activity time: nothing moves
+    await shop.post(checkout_updated("c1", when=at(minutes=5)))  # same activity time: nothing moves
     async with client.app[SESSIONS]() as session:
         touches = (await session.scalars(select(Touch).order_by(Touch.contact_id))).all()
     assert [(t.step, t.status) for t in touches] == [("touch_1", "planned")] * 2

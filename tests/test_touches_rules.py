@@ -12,7 +12,8 @@ from bot.app_keys import SESSIONS
 from bot.store.models import Chain, Conversation, Touch
 from bot.touches.keys import FLOWS
 from bot.touches.planner import pick_variant
-from tests.touches_fixtures import START, Shop, at, event
+from tests.factory import START, at, event
+from tests.touches_fixtures import Shop
 
 Z = "+00:00"
 
@@ -49,9 +50,9 @@ async def test_stage_segments_texts(client: Any) -> None:
 async def test_no_consent_sends_nothing(client: Any) -> None:
     """R-SR1: no opt-in, no message; the timeline names the rule."""
     shop = Shop(client)
-    from tests.touches_fixtures import checkout
+    from tests.factory import checkout_updated
 
-    await shop.post(checkout("c1"))
+    await shop.post(checkout_updated("c1"))
     await shop.advance(days=2)
     assert await shop.outbox("c1") == []
     assert any(e["rule"] == "R-SR1 no consent" for e in await shop.timeline("c1"))
@@ -214,7 +215,7 @@ async def test_whatsapp_window_decides_template(client: Any) -> None:
 async def test_fallback_to_sms_only_with_sms_consent(client: Any) -> None:
     """R-SR7: not on WhatsApp → SMS when SMS consent exists, nothing otherwise."""
     shop = Shop(client)
-    from tests.touches_fixtures import consent
+    from tests.factory import consent
 
     await shop.start("both", phone="+79160000001")
     await shop.post(consent("both", "sms", phone="+79160000001"))
@@ -345,12 +346,12 @@ async def test_touches_not_due_are_left_alone(client: Any) -> None:
 
 async def test_batch_of_first_checkouts_plans_each_once(client: Any) -> None:
     """The bulk planning path: many new checkouts in one request, one touch 1 each."""
-    from tests.touches_fixtures import checkout, consent
+    from tests.factory import checkout_updated, consent
 
     shop = Shop(client)
     people = [f"b{n}" for n in range(6)]
     await shop.post(*(consent(p, phone=f"+79160000{n:03d}") for n, p in enumerate(people)))
-    await shop.post(*(checkout(p, stage="payment") for p in people))
+    await shop.post(*(checkout_updated(p, stage="payment") for p in people))
     await shop.advance(minutes=30)
     for person in people:
         out = await shop.outbox(person)

@@ -19,7 +19,8 @@ from bot.touches.keys import FIRING
 from bot.touches.recovery import recover
 from bot.touches.retention import purge
 from tests.conftest import AUTH, make_settings
-from tests.touches_fixtures import Shop, at
+from tests.factory import at
+from tests.touches_fixtures import Shop
 
 
 def _dead_claimer() -> str:
@@ -190,7 +191,7 @@ async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -
     committed `sending`, and no more than one chunk per lane is `sending` at a time (what a
     crash could leave unknown); in the end every touch went out exactly once."""
     from bot.touches.firing import IN_FLIGHT_MAX, LANE_BATCH, SEND_CONCURRENCY
-    from tests.touches_fixtures import checkout, consent
+    from tests.factory import checkout_updated, consent
 
     count = LANE_BATCH + SEND_CONCURRENCY + 7  # a second lane on PostgreSQL, several chunks
     sessions = client.app[SESSIONS]
@@ -217,7 +218,7 @@ async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -
     events: list[dict[str, Any]] = []
     for n in range(count):
         phone = f"+7916{n:07d}"
-        events += [consent(f"p{n}", phone=phone), checkout(f"p{n}", phone=phone)]
+        events += [consent(f"p{n}", phone=phone), checkout_updated(f"p{n}", phone=phone)]
     shop = Shop(client)
     await shop.post(*events)
     await shop.advance(hours=1)

@@ -16,7 +16,8 @@ from bot.store.models import AuditEntry, Instance, Message, Touch
 from bot.touches.keys import FIRING
 from bot.touches.liveness import Heartbeat
 from bot.touches.recovery import Sweeper, recover
-from tests.touches_fixtures import Shop, at
+from tests.factory import at
+from tests.touches_fixtures import Shop
 
 PEER = "otherhost:1:0badf00d"  # a claimer on another host, as a container running as PID 1
 

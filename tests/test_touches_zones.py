@@ -20,7 +20,8 @@ from bot.clock import SandboxClock
 from bot.settings import PROJECT_ROOT
 from flows.rules import CountryRules, parse_window, window_for
 from tests.conftest import make_settings
-from tests.touches_fixtures import Shop, at
+from tests.factory import at
+from tests.touches_fixtures import Shop
 
 RULES_FILE = PROJECT_ROOT / "flows" / "country_rules.yml"
 SHOP_ZONE = "Europe/Moscow"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,23 @@ def _stored(path: str) -> list[tuple[str, str]]:
         return [(str(c), str(k)) for c, k in rows]
 
 
+def _lock_attempt(fast: SqliteFastPath) -> threading.Event:
+    """Set once the writer thread begins its BEGIN IMMEDIATE: from then on it is in SQLite's
+    busy wait, so while another connection holds the lock it cannot finish."""
+    begun = threading.Event()
+
+    def trace(statement: str) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            begun.set()
+
+    fast._connect().set_trace_callback(trace)  # the thread's connection, opened here
+    return begun
+
+
+async def _happened(flag: threading.Event, what: str) -> None:
+    assert await asyncio.to_thread(flag.wait, 10), f"never happened: {what}"
+
+
 async def test_written_inline_and_deduplicated_by_the_constraint(fast: SqliteFastPath) -> None:
     first = fast.insert_now(_rows_for("wamid.A", "wamid.B"))
     assert first is not None and set(first) == {("whatsapp", "wamid.A"), ("whatsapp", "wamid.B")}
@@ -53,8 +71,9 @@ async def test_locked_database_goes_to_the_thread_and_waits(fast: SqliteFastPath
     try:
         assert fast.insert_now(_rows_for("wamid.L")) is None  # nothing written, no waiting
         assert _stored(fast.path) == []
+        begun = _lock_attempt(fast)
         pending = asyncio.create_task(fast.insert(_rows_for("wamid.L")))
-        await asyncio.sleep(0.05)
+        await _happened(begun, "the writer thread asked for SQLite's write lock")
         assert not pending.done()  # the thread waits for the lock instead of failing
     finally:
         other.execute("COMMIT")
@@ -92,8 +111,9 @@ async def test_marks_wait_on_the_thread_while_another_connection_writes(
     other.execute("BEGIN IMMEDIATE")
     try:
         assert not fast.mark_now(list(ids.values()), NOW)  # nothing written, no waiting
+        begun = _lock_attempt(fast)
         pending = asyncio.create_task(fast.mark(list(ids.values()), NOW))
-        await asyncio.sleep(0.05)
+        await _happened(begun, "the writer thread asked for SQLite's write lock")
         assert not pending.done()
     finally:
         other.execute("COMMIT")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -59,14 +60,26 @@ async def test_ack_and_mark_pass_a_writer_between_its_statements(writer: GroupWr
 async def test_ack_queues_while_another_connection_holds_sqlite_lock(
     writer: GroupWriter,
 ) -> None:
-    assert writer.fast is not None
-    other = sqlite3.connect(writer.fast.path, isolation_level=None)
+    fast = writer.fast
+    assert fast is not None
+    tried = asyncio.Event()
+    inline_results: list[dict[tuple[str, str], int] | None] = []
+    insert_now = fast.insert_now
+
+    def recorded_insert_now(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int] | None:
+        inline_results.append(result := insert_now(rows))
+        tried.set()
+        return result
+
+    fast.insert_now = recorded_insert_now  # type: ignore[method-assign]
+    other = sqlite3.connect(fast.path, isolation_level=None)
     async with write_lock(writer.engine):
         other.execute("BEGIN IMMEDIATE")  # the other writer is between its write and commit
         ack = asyncio.create_task(
             writer.store("whatsapp", parse_webhook(wa_text("wamid.Q"), NOW), NOW)
         )
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(tried.wait(), 5)  # the writer tried its inline write
+        assert inline_results == [None]  # SQLite's lock was taken: nothing was written
         assert not ack.done()  # durable before 200: nothing is acknowledged unwritten
         other.execute("COMMIT")
         other.close()

@@ -2,91 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AUTH
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Monday
-_ids = itertools.count(1)
-
-
-def at(**delta: float) -> datetime:
-    return START + timedelta(**delta)
-
-
-def contact(cid: str, **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": cid,
-        "phone": "+79161234567",
-        "name": "Anna",
-        "language": "ru",
-        "timezone": "Europe/Moscow",
-    }
-    base.update(extra)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def event(
-    kind: str, cid: str, when: datetime, person: dict[str, Any] | None = None, **fields: Any
-) -> dict[str, Any]:
-    return {
-        "id": f"t4-{next(_ids)}",
-        "type": kind,
-        "occurred_at": when.isoformat(),
-        "contact": person or {"id": cid},
-        **fields,
-    }
-
-
-def failed(cid: str, reason: str, minutes: float, kid: str = "k1") -> dict[str, Any]:
-    """A payment.failed event for the checkout, `minutes` after START."""
-    return event(
-        "payment.failed",
-        cid,
-        at(minutes=minutes),
-        checkout={"id": kid},
-        reason=reason,
-        pay_url=f"https://pay.example/{kid}",
-    )
-
-
-def consent(
-    cid: str, channel: str = "whatsapp", when: datetime = START, **person: Any
-) -> dict[str, Any]:
-    return event(
-        "consent.granted",
-        cid,
-        when,
-        contact(cid, **person),
-        channel=channel,
-        source="checkout_checkbox",
-    )
-
-
-def checkout(
-    cid: str, kid: str = "k1", stage: str = "cart", when: datetime = START, **person: Any
-) -> dict[str, Any]:
-    return event(
-        "checkout.updated",
-        cid,
-        when,
-        contact(cid, **person),
-        checkout={
-            "id": kid,
-            "stage": stage,
-            "items": [
-                {"name": "Кроссовки Run 2", "quantity": 1, "price": "5990.00"},
-                {"name": "Носки", "quantity": 3, "price": "290.00"},
-            ],
-            "total": "6860.00",
-            "currency": "RUB",
-            "resume_url": f"https://shop.example/checkout/{kid}",
-        },
-    )
+from tests.factory import START, checkout_updated, consent
 
 
 class Shop:
@@ -138,5 +60,6 @@ class Shop:
         **person: Any,
     ) -> None:
         await self.post(
-            consent(cid, channel, when, **person), checkout(cid, kid, stage, when, **person)
+            consent(cid, channel, when, **person),
+            checkout_updated(cid, kid, stage=stage, when=when, **person),
         )
