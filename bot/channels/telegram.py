@@ -32,7 +32,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot import safejson
-from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendResult
+from bot.channels.base import ChannelName, OutboundMessage, SendResult
 from bot.channels.errors import meaning
 from bot.channels.failures import FailureTable, maybe_sent, not_sent
 from bot.channels.pacing import Pacer, with_retries
@@ -267,15 +267,8 @@ def parse_update(data: Any, now: datetime) -> list[Parsed]:
         query = update.callback_query
         chat = query.message.chat.id if query.message is not None else query.from_user.id
         extra = {"callback_id": str(query.id)[:64]}
-        item = InboundMessage(
-            "telegram",
-            str(chat),
-            key,
-            now,
-            text=None,
-            button_payload=(query.data or "")[:64],
-            extra=extra,
-        )
+        payload = (query.data or "")[:64]
+        item = shopper_message("telegram", str(chat), key, now, button_payload=payload, extra=extra)
         return [Parsed(key, item)]
     message = update.message
     if message is None:
