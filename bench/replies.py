@@ -24,9 +24,8 @@ import httpx
 from aiohttp import web
 
 from bot.app import create_app
-from bot.app_keys import OUTBOUND
+from bot.app_keys import OUTBOUND, SERVICE_URL
 from bot.channels.base import OutboundMessage, SendResult
-from bot.channels.keys import SERVICE_URL
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.settings import load_settings

@@ -54,3 +54,23 @@ if TYPE_CHECKING:
 
 # Asks the 1–5 question when a conversation ends (R-MX4); the console calls it on close.
 SATISFACTION: web.AppKey[Satisfaction] = web.AppKey("satisfaction")
+
+if TYPE_CHECKING:
+    from bot.channels.base import StatusListener, WebhookChannel
+    from bot.channels.fakes.providers import FakeProviders
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram_binding import LinkConfig
+    from bot.webhooks.inbox import Inbox
+
+# Channels (set up by bot/channels/setup.py).
+# Told of every delivery status that changed a message; e.g. the touches part listens for
+# failed 131026 to fall back to SMS (R-SR7).
+STATUS_LISTENERS: web.AppKey[list[StatusListener]] = web.AppKey("status_listeners")
+# Each provider's channel by its webhook name: `/webhooks/<name>`.
+WEBHOOK_CHANNELS: web.AppKey[dict[str, WebhookChannel]] = web.AppKey("webhook_channels")
+INBOX: web.AppKey[Inbox] = web.AppKey("inbox")
+FAKES: web.AppKey[FakeProviders] = web.AppKey("fake_providers")
+TELEGRAM: web.AppKey[TelegramChannel] = web.AppKey("telegram_client")
+# Where the fakes post callbacks: set by `nudge run` (and by tests) to the service's own URL.
+SERVICE_URL: web.AppKey[str] = web.AppKey("service_url")
+LINK_CONFIG: web.AppKey[LinkConfig] = web.AppKey("telegram_link_config")

@@ -44,7 +44,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         + f"  console:  {base}/console\n",
         flush=True,
     )
-    from bot.channels.keys import SERVICE_URL
+    from bot.app_keys import SERVICE_URL
 
     app[SERVICE_URL] = base  # where the sandbox's fake providers post their webhooks
     app.on_startup.append(_freeze_startup_heap)  # after every cleanup context has started

@@ -14,10 +14,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.app_keys import INBOUND_HANDLER, OUTBOUND, SESSIONS
+from bot.app_keys import FAKES, INBOUND_HANDLER, OUTBOUND, SESSIONS
 from bot.channels.base import InboundMessage
 from bot.channels.fakes.providers import FakeProviders
-from bot.channels.keys import FAKES
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.settings import Settings

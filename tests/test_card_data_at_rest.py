@@ -16,10 +16,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.app_keys import ENGINE, OUTBOUND, SESSIONS
+from bot.app_keys import ENGINE, FAKES, INBOX, OUTBOUND, SESSIONS
 from bot.channels import twilio_sms
 from bot.channels.base import InboundMessage
-from bot.channels.keys import FAKES, INBOX
 from bot.channels.parsing import from_json, to_json
 from bot.clock import SandboxClock
 from bot.settings import Settings

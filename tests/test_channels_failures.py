@@ -147,7 +147,7 @@ async def _pool_taken(rig: Rig) -> None:
     client.bot = telegram_module.Bot(client.bot.token, base_url=base, request=request)
     client._initialized = False
     client.backoff = 0.3
-    other = telegram_module.TelegramClient(client.bot, pacer=Pacer(10_000, 10_000, 10_000))
+    other = telegram_module.TelegramChannel(client.bot, pacer=Pacer(10_000, 10_000, 10_000))
     rig.fakes.telegram.script["4243"] = [HANG]
     rig.tasks.append(
         asyncio.get_running_loop().create_task(other.send("4243", OutboundMessage("x")))

@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.app import create_app
-from bot.channels.keys import FAKES
+from bot.app_keys import FAKES
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.store.db import make_engine, make_session_factory

@@ -14,9 +14,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event, select
 
 from bot.app import create_app
-from bot.app_keys import CLOCK, ENGINE, INBOUND_HANDLER, SESSIONS
+from bot.app_keys import CLOCK, ENGINE, INBOUND_HANDLER, INBOX, SESSIONS
 from bot.channels.base import InboundMessage
-from bot.channels.keys import INBOX
 from bot.channels.parsing import Parsed
 from bot.channels.whatsapp import parse_webhook
 from bot.clock import SandboxClock

@@ -13,9 +13,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.app_keys import CLOCK, INBOUND_HANDLER, OUTBOUND, SESSIONS
+from bot.app_keys import CLOCK, FAKES, INBOUND_HANDLER, OUTBOUND, SESSIONS
 from bot.channels.base import Button, InboundMessage, OutboundMessage
-from bot.channels.keys import FAKES
 from bot.store.models import Contact, Message
 from tests.browser_fixtures import click, wait
 from tests.conftest import API_KEY

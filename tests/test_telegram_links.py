@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.app_keys import INBOUND_HANDLER, SESSIONS
-from bot.channels.keys import FAKES, INBOX
+from bot.app_keys import FAKES, INBOUND_HANDLER, INBOX, SESSIONS
 from bot.channels.telegram_link import make_token
 from bot.clock import SandboxClock
 from bot.settings import PROJECT_ROOT, Settings

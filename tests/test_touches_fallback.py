@@ -6,8 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app_keys import SESSIONS
-from bot.channels.keys import FAKES
+from bot.app_keys import FAKES, SESSIONS
 from bot.store.models import Contact, Conversation
 from tests.channels_fixtures import wait_for
 from tests.factory import START, consent

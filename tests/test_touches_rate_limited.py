@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app_keys import SESSIONS
+from bot.app_keys import FAKES, SESSIONS
 from bot.channels.fakes.whatsapp import Scripted, graph_error
-from bot.channels.keys import FAKES
 from bot.store.models import AuditEntry, Message, Touch
 from tests.touches_fixtures import Shop
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.app_keys import CLOCK, OUTBOUND, SESSIONS
-from bot.channels.keys import FAKES
+from bot.app_keys import CLOCK, FAKES, OUTBOUND, SESSIONS
 from bot.store.models import AuditEntry, Instance, Message, Touch
 from bot.touches.keys import FIRING
 from bot.touches.liveness import Heartbeat

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.app_keys import CLOCK, METRICS, OUTBOUND, SESSIONS, SETTINGS
-from bot.channels.keys import FAKES
+from bot.app_keys import CLOCK, FAKES, METRICS, OUTBOUND, SESSIONS, SETTINGS
 from bot.store.models import Message, Touch
 from bot.touches.firing import Firing, _Job
 from bot.touches.keys import FIRING, FLOWS

@@ -9,9 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.app_keys import CLOCK, ENGINE, OUTBOUND, SESSIONS
+from bot.app_keys import CLOCK, ENGINE, INBOX, OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage
-from bot.channels.keys import INBOX
 from bot.channels.parsing import Parsed
 from bot.channels.telegram_link import make_token
 from bot.store.models import Consent, Contact, InboundWebhook

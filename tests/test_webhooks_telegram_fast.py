@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from bot.channels.parsing import MalformedWebhook, Parsed
-from bot.channels.telegram import parse_update
-from bot.webhooks.telegram_fast import parse_text_update
+from bot.channels.telegram import parse_text_update, parse_update
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

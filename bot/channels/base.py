@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.channels.parsing import Parsed
 
 ChannelName = Literal["whatsapp", "sms", "telegram"]
 CHANNELS: tuple[ChannelName, ...] = ("whatsapp", "sms", "telegram")
@@ -73,9 +79,38 @@ class StatusUpdate:
     error_reason: str | None = None
 
 
+# Told of every delivery status that changed a message: (the status, messages.id).
+StatusListener = Callable[[StatusUpdate, int], Awaitable[None]]
+
+
 class ChannelClient(Protocol):
     """Sends through one provider. Implementations: WhatsApp Cloud API, Twilio, Telegram."""
 
     name: ChannelName
 
     async def send(self, to: str, message: OutboundMessage) -> SendResult: ...
+
+
+class WebhookChannel(ChannelClient, Protocol):
+    """A provider's whole protocol: its webhook (`/webhooks/<webhook>`) and sending.
+
+    The generic route calls `authenticate`, then `parse`, stores the items, then answers with
+    `acknowledge`; ForbiddenWebhook is a 403 with nothing stored, MalformedWebhook a 400."""
+
+    webhook: str
+
+    def challenge(self, query: Mapping[str, str]) -> web.Response | None:
+        """The answer to the provider's GET (a subscription check); None: it sends no GET."""
+        ...
+
+    def authenticate(self, body: bytes, headers: Mapping[str, str], path_qs: str) -> Any:
+        """The decoded payload, once the request is shown to come from the provider."""
+        ...
+
+    def parse(self, payload: Any, now: datetime) -> list[Parsed]:
+        """Every shopper message and delivery status in an authenticated payload."""
+        ...
+
+    def acknowledge(self) -> web.Response:
+        """What the provider expects once the payload is stored."""
+        ...

@@ -1,10 +1,10 @@
 """What a failed provider request means for the message (R-CH2, R-SR9): surely not processed,
 so it is retried, or perhaps delivered, so it is `unknown` and never sent again.
 
-Each channel module has one table (`FAILURES`) naming its failures by key; the retry loop
-(bot/channels/pacing.with_retries) reads it. An error answer the table does not list is a
-final failure (the provider rejected the request); any other failure the table does not list
-(a transport error of another kind) may have been delivered.
+Each channel module has one table (`FAILURES`) naming its failures by key, built with the
+helpers below; the retry loop (bot/channels/pacing.with_retries) reads it. An error answer the
+table does not list is a final failure (the provider rejected the request); any other failure
+the table does not list (a transport error of another kind) may have been delivered.
 """
 
 from __future__ import annotations
@@ -42,6 +42,27 @@ def transport_rows(not_connected: str) -> dict[str, Row]:
         NO_CONNECTION: Row(Fate.NOT_SENT, not_connected),
         READ_TIMEOUT: Row(Fate.MAYBE_SENT, "the request was written; no answer in time"),
         DROPPED: Row(Fate.MAYBE_SENT, "the connection closed after the request was written"),
+    }
+
+
+def not_sent(why: str) -> Row:
+    return Row(Fate.NOT_SENT, why)
+
+
+def maybe_sent(why: str) -> Row:
+    return Row(Fate.MAYBE_SENT, why)
+
+
+def http_failures(codes: Mapping[str, Row]) -> FailureTable:
+    """The table of an httpx-based provider client: the transport rows, 429 and the gateway and
+    5xx answers every such provider shares, around the provider's own documented error codes."""
+    return {
+        **transport_rows("refused, DNS failure, connect or pool timeout: nothing was sent"),
+        "http 429": not_sent("too many requests"),
+        **codes,
+        "http 502": maybe_sent("bad gateway: the request may have been processed"),
+        "http 504": maybe_sent("gateway timeout: the request may have been processed"),
+        "http 5xx": maybe_sent("server error without a documented code"),
     }
 
 

@@ -16,6 +16,10 @@ class MalformedWebhook(ValueError):
     """The body is not a payload this provider sends; the message names what is wrong."""
 
 
+class ForbiddenWebhook(Exception):
+    """The request's signature or secret is missing or wrong; the message says which."""
+
+
 @dataclass(frozen=True)
 class Parsed:
     """One message or status out of a webhook, with the key that deduplicates provider retries.

@@ -1,7 +1,9 @@
-"""Wiring of issue 5 (channels): provider clients, app[OUTBOUND], webhooks, fake providers.
+"""The channels part: one channel per provider (webhook and sending), app[OUTBOUND], the inbox
+and the fake providers.
 
-In sandbox mode without provider credentials the three fakes run on loopback in this process
-and the real clients talk to them; with credentials the clients talk to the providers.
+Every provider's webhook is served; only providers with credentials send. In sandbox mode
+without provider credentials the three fakes run on loopback in this process and the channels
+send to them; with credentials the channels talk to the providers.
 """
 
 from __future__ import annotations
@@ -17,33 +19,37 @@ from aiohttp import web
 from bot.app_keys import (
     CLOCK,
     ENGINE,
+    FAKES,
     HEALTH_PROBES,
     INBOUND_HANDLER,
+    INBOX,
+    LINK_CONFIG,
     METRICS,
     OUTBOUND,
+    SERVICE_URL,
     SESSIONS,
     SETTINGS,
+    STATUS_LISTENERS,
+    TELEGRAM,
+    WEBHOOK_CHANNELS,
 )
-from bot.channels.base import ChannelClient, InboundMessage, OutboundMessage
+from bot.channels.base import ChannelClient, InboundMessage, OutboundMessage, WebhookChannel
 from bot.channels.fakes.providers import (
     SANDBOX_TELEGRAM_TOKEN,
     SANDBOX_WHATSAPP_TOKEN,
     FakeProviders,
 )
-from bot.channels.keys import (
-    FAKES,
-    INBOX,
-    LINK_CONFIG,
-    SERVICE_URL,
-    STATUS_LISTENERS,
-    TELEGRAM,
-    LinkConfig,
-)
 from bot.channels.pacing import Pacer
-from bot.channels.telegram import TELEGRAM_URL, TelegramClient, make_bot
-from bot.channels.telegram_binding import LinkBinder, Reply, get_telegram_link, load_answers
-from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioClient
-from bot.channels.whatsapp import GRAPH_URL, WhatsAppClient
+from bot.channels.telegram import TELEGRAM_URL, TelegramChannel, make_bot
+from bot.channels.telegram_binding import (
+    LinkBinder,
+    LinkConfig,
+    Reply,
+    get_telegram_link,
+    load_answers,
+)
+from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioSmsChannel
+from bot.channels.whatsapp import GRAPH_URL, WhatsAppChannel
 from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.webhooks.inbox import Inbox, inbox_health
@@ -58,40 +64,63 @@ def _pacer(settings: Settings, per_number: float) -> Pacer:
     return Pacer(per_number, settings.recipient_rate_per_minute / 60.0, RECIPIENT_BURST)
 
 
-def _clients(
+def _channels_of(
     settings: Settings, http: httpx.AsyncClient, urls: dict[str, str] | None
-) -> dict[str, ChannelClient]:
-    """Clients for every provider that has credentials (or a fake when `urls` is given)."""
-    clients: dict[str, ChannelClient] = {}
-    callback = settings.public_url + "/webhooks/twilio"
-    if urls is not None or settings.whatsapp_token:
-        clients["whatsapp"] = WhatsAppClient(
-            http,
-            token=settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN,
-            phone_number_id=settings.whatsapp_phone_number_id,
-            api_url=urls["whatsapp"] if urls else settings.whatsapp_api_url or GRAPH_URL,
-            pacer=_pacer(settings, settings.whatsapp_rate_per_second),
-        )
-    if urls is not None or settings.twilio_account_sid:
-        clients["sms"] = TwilioClient(
-            http,
-            account_sid=settings.twilio_account_sid or SANDBOX_ACCOUNT_SID,
-            auth_token=settings.twilio_auth_token,
-            from_number=settings.twilio_from_number,
-            status_callback=callback,
-            api_url=urls["sms"] if urls else settings.twilio_api_url or TWILIO_URL,
-            pacer=_pacer(settings, settings.sms_rate_per_second),
-        )
-    if urls is not None or settings.telegram_bot_token:
+) -> dict[str, WebhookChannel]:
+    """Every provider's channel by its webhook name; sending to the fakes when `urls` is given."""
+    fake = urls is not None
+    telegram_token = settings.telegram_bot_token or (SANDBOX_TELEGRAM_TOKEN if fake else "")
+    whatsapp = WhatsAppChannel(
+        http,
+        token=settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        api_url=urls["whatsapp"] if urls else settings.whatsapp_api_url or GRAPH_URL,
+        pacer=_pacer(settings, settings.whatsapp_rate_per_second),
+        app_secret=settings.whatsapp_app_secret,
+        verify_token=settings.whatsapp_verify_token,
+    )
+    sms = TwilioSmsChannel(
+        http,
+        account_sid=settings.twilio_account_sid or SANDBOX_ACCOUNT_SID,
+        auth_token=settings.twilio_auth_token,
+        from_number=settings.twilio_from_number,
+        status_callback=settings.public_url + "/webhooks/twilio",
+        api_url=urls["sms"] if urls else settings.twilio_api_url or TWILIO_URL,
+        pacer=_pacer(settings, settings.sms_rate_per_second),
+        public_url=settings.public_url,
+    )
+    bot = None
+    if telegram_token:
         bot = make_bot(
-            settings.telegram_bot_token or SANDBOX_TELEGRAM_TOKEN,
+            telegram_token,
             urls["telegram"] if urls else settings.telegram_api_url or TELEGRAM_URL,
             timeout=settings.send_timeout_seconds,
         )
-        clients["telegram"] = TelegramClient(
-            bot, pacer=_pacer(settings, settings.telegram_rate_per_second)
-        )
-    return clients
+    telegram = TelegramChannel(
+        bot,
+        pacer=_pacer(settings, settings.telegram_rate_per_second),
+        secret_token=settings.telegram_secret_token,
+    )
+    return {channel.webhook: channel for channel in (whatsapp, sms, telegram)}
+
+
+def _sending(
+    settings: Settings, channels: dict[str, WebhookChannel], fake: bool
+) -> dict[str, ChannelClient]:
+    """The channels that send: every provider with credentials, or all three to the fakes."""
+    configured = {
+        "whatsapp": bool(settings.whatsapp_token),
+        "twilio": bool(settings.twilio_account_sid),
+        "telegram": bool(settings.telegram_bot_token),
+    }
+    return {c.name: c for webhook, c in channels.items() if fake or configured[webhook]}
+
+
+def _clients(
+    settings: Settings, http: httpx.AsyncClient, urls: dict[str, str] | None
+) -> dict[str, ChannelClient]:
+    """Channels for every provider that has credentials (or a fake when `urls` is given)."""
+    return _sending(settings, _channels_of(settings, http, urls), urls is not None)
 
 
 def _replier(telegram: ChannelClient | None) -> Reply | None:
@@ -121,10 +150,12 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     # Small pool: httpcore scans every connection per request, so big pools cost CPU.
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     http = httpx.AsyncClient(timeout=timeout, limits=limits)
-    clients = _clients(settings, http, urls)
+    channels = _channels_of(settings, http, urls)
+    app[WEBHOOK_CHANNELS] = channels
+    clients = _sending(settings, channels, urls is not None)
     app[OUTBOUND] = Outbound(app[SESSIONS], app[CLOCK], clients, app[METRICS])
     telegram = clients.get("telegram")
-    if isinstance(telegram, TelegramClient):
+    if isinstance(telegram, TelegramChannel):
         app[TELEGRAM] = telegram
     secret = settings.telegram_link_secret
     app[LINK_CONFIG] = LinkConfig(app[SESSIONS], secret, settings.telegram_bot_username, app[CLOCK])
@@ -139,7 +170,7 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     )
 
     async def start_command(item: InboundMessage) -> bool:
-        if isinstance(telegram, TelegramClient) and "callback_id" in item.extra:
+        if isinstance(telegram, TelegramChannel) and "callback_id" in item.extra:
             await telegram.answer_button(item.extra["callback_id"])
         return await binder(item)
 
@@ -170,7 +201,7 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     yield
     await inbox.drain()
     inbox.writer.close()
-    if isinstance(telegram, TelegramClient):
+    if isinstance(telegram, TelegramChannel):
         await telegram.close()
     await http.aclose()
     if fakes is not None:

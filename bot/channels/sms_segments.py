@@ -28,5 +28,5 @@ def sms_segments(text: str) -> int:
 
 
 def fits(text: str, max_segments: int = 2) -> bool:
-    """Touches are kept within two segments (issue 5); callers shorten or reject the text."""
+    """Touches are kept within two segments; callers shorten or reject the text."""
     return sms_segments(text) <= max_segments

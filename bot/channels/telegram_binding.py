@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api.keys import bearer_token
 from bot.api.openapi import Operation, document
 from bot.api.schemas import ErrorBody
-from bot.app_keys import KEYRING
+from bot.app_keys import KEYRING, LINK_CONFIG
 from bot.audit import audit
 from bot.channels.base import InboundMessage
 from bot.channels.telegram_link import LinkToken, LinkTokenError, deep_link, make_token, parse_token
@@ -175,6 +175,19 @@ async def _grant_consent(session: AsyncSession, contact_id: int, now: datetime) 
     )
 
 
+class LinkConfig:
+    """What the telegram-link endpoint needs: sessions, the link secret, the bot's username
+    and the clock that stamps a token's issue time."""
+
+    def __init__(
+        self, sessions: SessionFactory, secret: str, bot_username: str, clock: Clock
+    ) -> None:
+        self.sessions = sessions
+        self.secret = secret
+        self.bot_username = bot_username
+        self.clock = clock
+
+
 class TelegramLink(BaseModel):
     contact_id: str
     url: str
@@ -183,8 +196,6 @@ class TelegramLink(BaseModel):
 
 async def get_telegram_link(request: web.Request) -> web.Response:
     """`GET /api/v1/contacts/{id}/telegram-link`: the shop shows this link to the shopper."""
-    from bot.channels.keys import LINK_CONFIG
-
     shop = await request.app[KEYRING].shop_for(bearer_token(request.headers.get("Authorization")))
     if shop is None:
         return web.json_response({"error": "missing or wrong API key"}, status=401)

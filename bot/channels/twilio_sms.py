@@ -1,17 +1,19 @@
-"""SMS through Twilio's Messages API; inbound and status callbacks with `X-Twilio-Signature`."""
+"""Twilio SMS: the webhook (inbound messages and status callbacks, `X-Twilio-Signature`, the
+TwiML answer) and sending through the Messages API."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
+from aiohttp import web
 
 from bot.channels.base import (
     ChannelName,
@@ -20,9 +22,15 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.errors import meaning
-from bot.channels.failures import FailureTable, Fate, Row, http_key, transport_rows
+from bot.channels.failures import FailureTable, http_failures, http_key, maybe_sent, not_sent
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
-from bot.channels.parsing import MalformedWebhook, Parsed, numbered_options, shopper_message
+from bot.channels.parsing import (
+    ForbiddenWebhook,
+    MalformedWebhook,
+    Parsed,
+    numbered_options,
+    shopper_message,
+)
 from bot.channels.sms_segments import sms_segments
 from nlu.rules import is_stop
 
@@ -31,19 +39,17 @@ SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
 _STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 _STATUS_MAP["undelivered"] = "failed"
 
-NOT_SENT, MAYBE_SENT = Fate.NOT_SENT, Fate.MAYBE_SENT
+_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
 # Which failed sends surely were not processed (retried) and which may have been delivered
 # (`unknown`, never re-sent). Codes: Twilio's error dictionary.
-FAILURES: FailureTable = {
-    **transport_rows("refused, DNS failure, connect or pool timeout: nothing was sent"),
-    "http 429": Row(NOT_SENT, "too many requests"),
-    "code 20429": Row(NOT_SENT, "too many requests"),
-    "code 20503": Row(NOT_SENT, "service unavailable: the request was not handled"),
-    "code 20500": Row(MAYBE_SENT, "internal server error: the request may have been processed"),
-    "http 502": Row(MAYBE_SENT, "bad gateway: the request may have been processed"),
-    "http 504": Row(MAYBE_SENT, "gateway timeout: the request may have been processed"),
-    "http 5xx": Row(MAYBE_SENT, "server error without a documented code"),
-}
+FAILURES: FailureTable = http_failures(
+    {
+        "code 20429": not_sent("too many requests"),
+        "code 20503": not_sent("service unavailable: the request was not handled"),
+        "code 20500": maybe_sent("internal server error: the request may have been processed"),
+    }
+)
 
 
 def compute_signature(url: str, params: Iterable[tuple[str, str]], auth_token: str) -> str:
@@ -78,10 +84,12 @@ def verify_signature(
     )
 
 
-class TwilioClient:
-    """`POST /2010-04-01/Accounts/{sid}/Messages.json`, basic auth, form-encoded."""
+class TwilioSmsChannel:
+    """`/webhooks/twilio` (form-encoded, signed over the public URL; answered with empty TwiML)
+    and sending through `POST /2010-04-01/Accounts/{sid}/Messages.json`, basic auth."""
 
     name: ChannelName = "sms"
+    webhook = "twilio"
 
     def __init__(
         self,
@@ -95,15 +103,41 @@ class TwilioClient:
         pacer: Pacer,
         attempts: int = 4,
         backoff: float = 0.5,
+        public_url: str = "",
     ) -> None:
         self.http = http
         self.url = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
+        self.auth_token = auth_token
         self.from_number = from_number
         self.status_callback = status_callback
         self.pacer = pacer
         self.attempts = attempts
         self.backoff = backoff
+        self.public_url = public_url  # what Twilio signs: the public URL, then the path
+
+    def challenge(self, query: Mapping[str, str]) -> None:
+        return None
+
+    def authenticate(self, body: bytes, headers: Mapping[str, str], path_qs: str) -> Any:
+        header = headers.get("X-Twilio-Signature")
+        if not header:
+            raise ForbiddenWebhook("missing X-Twilio-Signature")
+        try:
+            text = body.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedWebhook("body is not form-encoded UTF-8") from None
+        url = self.public_url + path_qs
+        if not verify_signature(url, pairs, header, self.auth_token):
+            raise ForbiddenWebhook("X-Twilio-Signature does not match")
+        return dict(pairs)
+
+    def parse(self, payload: Any, now: datetime) -> list[Parsed]:
+        return parse_webhook(payload, now)
+
+    def acknowledge(self) -> web.Response:
+        return web.Response(text=_TWIML_EMPTY, content_type="text/xml")
 
     async def send(self, to: str, message: OutboundMessage) -> SendResult:
         text = numbered_options(message.text, [b.title for b in message.buttons])

@@ -1,15 +1,18 @@
-"""WhatsApp Cloud API: sending through the Graph API, and the webhook's signature and payloads."""
+"""WhatsApp Cloud API: the webhook (challenge, signature, payloads, answer) and sending."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
+from aiohttp import web
 
+from bot import safejson
 from bot.channels.base import (
     ChannelName,
     OutboundMessage,
@@ -17,9 +20,10 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.errors import meaning
-from bot.channels.failures import FailureTable, Fate, Row, http_key, transport_rows
+from bot.channels.failures import FailureTable, http_failures, http_key, not_sent
 from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
 from bot.channels.parsing import (
+    ForbiddenWebhook,
     MalformedWebhook,
     Parsed,
     numbered_options,
@@ -37,25 +41,21 @@ MAX_TITLE = 20
 MAX_INTERACTIVE_BODY = 1024
 _STATUSES = {"sent", "delivered", "read", "failed"}
 
-NOT_SENT, MAYBE_SENT = Fate.NOT_SENT, Fate.MAYBE_SENT
 # Which failed sends surely were not processed (retried) and which may have been delivered
 # (`unknown`, never re-sent). Codes: Meta's Cloud API error codes.
-FAILURES: FailureTable = {
-    **transport_rows("refused, DNS failure, connect or pool timeout: nothing was sent"),
-    "http 429": Row(NOT_SENT, "too many requests"),
-    "code 4": Row(NOT_SENT, "application request limit reached"),
-    "code 80007": Row(NOT_SENT, "WhatsApp Business Account rate limit"),
-    "code 130429": Row(NOT_SENT, "Cloud API throughput rate limit hit"),
-    "code 131048": Row(NOT_SENT, "spam rate limit hit: message failed to send"),
-    "code 131056": Row(NOT_SENT, "business/consumer pair rate limit hit"),
-    "code 2": Row(NOT_SENT, "API service temporarily down or overloaded"),
-    "code 131000": Row(NOT_SENT, "something went wrong: message failed to send"),
-    "code 131016": Row(NOT_SENT, "service temporarily unavailable"),
-    "code 133004": Row(NOT_SENT, "server temporarily unavailable"),
-    "http 502": Row(MAYBE_SENT, "bad gateway: the request may have been processed"),
-    "http 504": Row(MAYBE_SENT, "gateway timeout: the request may have been processed"),
-    "http 5xx": Row(MAYBE_SENT, "server error without a documented code"),
-}
+FAILURES: FailureTable = http_failures(
+    {
+        "code 4": not_sent("application request limit reached"),
+        "code 80007": not_sent("WhatsApp Business Account rate limit"),
+        "code 130429": not_sent("Cloud API throughput rate limit hit"),
+        "code 131048": not_sent("spam rate limit hit: message failed to send"),
+        "code 131056": not_sent("business/consumer pair rate limit hit"),
+        "code 2": not_sent("API service temporarily down or overloaded"),
+        "code 131000": not_sent("something went wrong: message failed to send"),
+        "code 131016": not_sent("service temporarily unavailable"),
+        "code 133004": not_sent("server temporarily unavailable"),
+    }
+)
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -130,10 +130,12 @@ def request_body(to: str, message: OutboundMessage) -> dict[str, Any]:
     return body
 
 
-class WhatsAppClient:
-    """Sends through `POST /{version}/{phone_number_id}/messages` with the page token."""
+class WhatsAppChannel:
+    """`/webhooks/whatsapp` (Meta's challenge, `X-Hub-Signature-256`, the payloads, the answer)
+    and sending through `POST /{version}/{phone_number_id}/messages` with the page token."""
 
     name: ChannelName = "whatsapp"
+    webhook = "whatsapp"
 
     def __init__(
         self,
@@ -145,6 +147,8 @@ class WhatsAppClient:
         pacer: Pacer,
         attempts: int = 4,
         backoff: float = 0.5,
+        app_secret: str = "",
+        verify_token: str = "",
     ) -> None:
         self.http = http
         self.url = f"{api_url.rstrip('/')}/{GRAPH_VERSION}/{phone_number_id}/messages"
@@ -152,6 +156,33 @@ class WhatsAppClient:
         self.pacer = pacer
         self.attempts = attempts
         self.backoff = backoff
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+
+    def challenge(self, query: Mapping[str, str]) -> web.Response:
+        """Meta's subscription check: echo `hub.challenge` when the verify token matches."""
+        token = query.get("hub.verify_token", "")
+        if (
+            query.get("hub.mode") == "subscribe"
+            and self.verify_token
+            and hmac.compare_digest(token.encode(), self.verify_token.encode())
+        ):
+            return web.Response(text=query.get("hub.challenge", "")[:1000])
+        raise ForbiddenWebhook("verification challenge with a wrong token or mode")
+
+    def authenticate(self, body: bytes, headers: Mapping[str, str], path_qs: str) -> Any:
+        if not verify_signature(body, headers.get("X-Hub-Signature-256"), self.app_secret):
+            raise ForbiddenWebhook("missing or wrong X-Hub-Signature-256")
+        try:
+            return safejson.loads(body)
+        except ValueError:
+            raise MalformedWebhook("body is not JSON") from None
+
+    def parse(self, payload: Any, now: datetime) -> list[Parsed]:
+        return parse_webhook(payload, now)
+
+    def acknowledge(self) -> web.Response:
+        return web.Response(text="ok")
 
     async def send(self, to: str, message: OutboundMessage) -> SendResult:
         body = request_body(to, message)

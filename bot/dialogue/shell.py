@@ -182,7 +182,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             await Shell(http, args, api_key).loop()
         return 0
     from bot.app import create_app
-    from bot.channels.keys import SERVICE_URL
+    from bot.app_keys import SERVICE_URL
     from bot.modes import startup_problems
 
     api_key = settings.api_key or secrets.token_urlsafe(24)

@@ -15,8 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.app_keys import SESSIONS
-from bot.channels.keys import FAKES
+from bot.app_keys import FAKES, SESSIONS
 from bot.safejson import read_json
 from bot.store.models import Contact, Message
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.keys import FAKES
+from bot.app_keys import FAKES
 from bot.safejson import read_json
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -9,8 +9,16 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.app_keys import CLOCK, EVENT_LISTENERS, METRICS, OUTBOUND, SCHEDULER, SESSIONS, SETTINGS
-from bot.channels.keys import STATUS_LISTENERS
+from bot.app_keys import (
+    CLOCK,
+    EVENT_LISTENERS,
+    METRICS,
+    OUTBOUND,
+    SCHEDULER,
+    SESSIONS,
+    SETTINGS,
+    STATUS_LISTENERS,
+)
 from bot.sandbox import clock_outbox
 from bot.touches.fallback import status_listener
 from bot.touches.firing import Firing

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.base import InboundMessage, StatusUpdate
-from bot.channels.keys import StatusListener
+from bot.channels.base import InboundMessage, StatusListener, StatusUpdate
 from bot.channels.parsing import Item, Parsed, from_json
 from bot.clock import Clock
 from bot.logmask import mask_phone, mask_text

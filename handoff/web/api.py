@@ -9,10 +9,9 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app_keys import CLOCK, OUTBOUND, SATISFACTION, SESSIONS
+from bot.app_keys import CLOCK, INBOX, OUTBOUND, SATISFACTION, SESSIONS
 from bot.audit import audit
 from bot.channels.base import Button, OutboundMessage
-from bot.channels.keys import INBOX
 from bot.safejson import read_json
 from bot.store.models import Contact, Conversation, Operator
 from handoff.auth import OperatorError, OperatorIdentity, create_operator, operator_of, requires
