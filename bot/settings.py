@@ -18,9 +18,8 @@ from pydantic import (
     BeforeValidator,
     Field,
     ValidationError,
-    ValidationInfo,
     create_model,
-    field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -173,12 +172,12 @@ class _Environment(BaseSettings):
         env_prefix="NUDGE_", env_ignore_empty=True, str_strip_whitespace=True, extra="ignore"
     )
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
-        if isinstance(value, str) and not value.strip() and info.field_name is not None:
-            return cls.model_fields[info.field_name].default
-        return value
+    def _blank_is_unset(cls, values: object) -> object:
+        if not isinstance(values, dict):
+            return values
+        return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
 
 
 @cache
