@@ -18,6 +18,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.api.keys import KeyInfo
+    from bot.cli_commands import Registrar
 
 log = logging.getLogger("nudge")
 
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Other packages add their sub-commands here (train, validate, nlu, shell, operators).
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+_EXTENSIONS: list[Registrar] = []
 
 
 def _load_extensions() -> None:

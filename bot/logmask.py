@@ -46,13 +46,6 @@ def mask_email(email: str | None) -> str:
     return f"{user[:1]}***@{domain}"
 
 
-def mask_name(name: str | None) -> str:
-    """`Anna` → `A***`."""
-    if not name:
-        return ""
-    return f"{name.strip()[:1]}***"
-
-
 def _mask_run(found: str) -> str:
     part = _NOT_PHONE_PART.search(found)
     if part is not None:

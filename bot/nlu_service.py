@@ -1,4 +1,4 @@
-"""Wiring of issue 3 (NLU): builds app[CLASSIFIER] and the NLU health probe."""
+"""The NLU for the service: app[CLASSIFIER] and the NLU health probe."""
 
 from __future__ import annotations
 

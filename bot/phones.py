@@ -1,4 +1,4 @@
-"""The country of a phone number, as ISO 3166 alpha-2 (the price table and the reports use it)."""
+"""Phone numbers: whether one is written in E.164, and its country as ISO 3166 alpha-2."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ def country_of(phone: str | None) -> str | None:
     if not phone or not phone.startswith("+") or not phone[1:PREFIX_LENGTH].isdigit():
         return None
     return _country_of_prefix(phone[:PREFIX_LENGTH])
+
+
+def is_e164(value: str) -> bool:
+    """ "+79161234567": "+", a country code and a national number of a possible length, no
+    spaces or punctuation (possible, not valid: test and fictional ranges pass)."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return canonical == value and phonenumbers.is_possible_number(number)

@@ -1,11 +1,28 @@
-"""Service settings, read once from the environment (every variable is `NUDGE_*`)."""
+"""Service settings, read once from the environment (every variable is `NUDGE_*`).
+
+`Settings` declares each setting once: its type, its default and its bounds. pydantic-settings
+reads the `NUDGE_<FIELD>` variables into a model made from those declarations.
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,106 +41,107 @@ SANDBOX_SECRETS: dict[str, str] = {
 }
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default).strip() or default
-
-
-def _secret(name: str, sandbox: bool) -> str:
-    """The variable's value; unset or empty is the public sandbox value in sandbox mode only."""
-    return _env(name, SANDBOX_SECRETS[name] if sandbox else "")
-
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(name: str, default: float, low: float, high: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name, "1" if default else "0").lower()
-    if raw in {"1", "true", "yes", "on"}:
+def _flag(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
         return True
-    if raw in {"0", "false", "no", "off"}:
+    if value.strip().lower() in {"0", "false", "no", "off"}:
         return False
-    raise SettingsError(f"{name} must be 1/0 or true/false, got {raw!r}")
+    raise ValueError("must be 1/0 or true/false")
+
+
+def _integer(value: object) -> object:
+    """Python's int() syntax only: "5.0" or "1e3" is not an integer count."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError("must be an integer") from exc
+
+
+def _iana_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("is not an IANA zone") from exc
+    return name
+
+
+def _between(low: float, high: float, alias: str | None = None) -> Any:
+    return Field(ge=low, le=high, validation_alias=alias)
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+BaseUrl = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+Language = Literal["ru", "en", "pl", "zh"]
+
+# Fields no variable sets: the code chooses them.
+_NOT_FROM_ENVIRONMENT = frozenset({"scheduler_interval_seconds", "extra"})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; defaults make `nudge run` a local sandbox on SQLite."""
 
-    root: Path = PROJECT_ROOT
-    database_url: str = ""
+    root: Path = PROJECT_ROOT  # NUDGE_ROOT, or the caller's
+    database_url: str = ""  # empty: SQLite at var/nudge.db under the root
     api_key: str = ""
-    nlu_url: str = ""
+    nlu_url: BaseUrl = ""
     nlu_token: str = ""
-    nlu_port: int = 5005
-    nlu_threshold: float = 0.6
-    nlu_timeout_seconds: float = 2.0
-    sandbox: bool = True
-    default_timezone: str = "Europe/Moscow"
-    default_language: str = "ru"
-    public_url: str = "http://127.0.0.1:8080"
-    max_body_bytes: int = 1_048_576
-    max_batch_events: int = 1000
-    abandon_after_minutes: int = 30
-    chain_cooldown_hours: int = 48
-    attribution_hours: int = 72
-    retention_days: int = 30
+    nlu_port: Annotated[Integer, _between(1, 65535)] = 5005
+    nlu_threshold: Annotated[float, _between(0.0, 1.0)] = 0.6
+    nlu_timeout_seconds: Annotated[float, _between(0.05, 60.0, "NUDGE_NLU_TIMEOUT")] = 2.0
+    sandbox: Flag = True  # unset: on unless a provider credential is set
+    default_timezone: Annotated[str, AfterValidator(_iana_zone)] = "Europe/Moscow"
+    default_language: Language = "ru"
+    public_url: BaseUrl = "http://127.0.0.1:8080"
+    max_body_bytes: Annotated[Integer, _between(1024, 64 * 1_048_576)] = 1_048_576
+    max_batch_events: Annotated[Integer, _between(1, 100_000)] = 1000
+    abandon_after_minutes: Annotated[Integer, _between(15, 60)] = 30
+    chain_cooldown_hours: Annotated[Integer, _between(48, 72)] = 48
+    attribution_hours: Annotated[Integer, _between(1, 720)] = 72
+    retention_days: Annotated[Integer, _between(1, 3650)] = 30
     scheduler_interval_seconds: float = 1.0
-    log_level: str = "INFO"
-    whatsapp_app_secret: str = ""
+    log_level: Annotated[str, AfterValidator(str.upper)] = "INFO"
+    whatsapp_app_secret: str = ""  # empty in sandbox mode: SANDBOX_SECRETS' value
     whatsapp_verify_token: str = ""
     whatsapp_token: str = ""
-    whatsapp_phone_number_id: str = ""
-    whatsapp_api_url: str = ""
-    whatsapp_rate_per_second: int = 80
+    whatsapp_phone_number_id: str = "100000000000001"
+    whatsapp_api_url: BaseUrl = ""
+    whatsapp_rate_per_second: Annotated[Integer, _between(1, 10_000)] = 80
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
-    twilio_from_number: str = ""
-    twilio_api_url: str = ""
+    twilio_from_number: str = "+15005550006"
+    twilio_api_url: BaseUrl = ""
     telegram_bot_token: str = ""
     telegram_secret_token: str = ""
-    telegram_api_url: str = ""
+    telegram_api_url: BaseUrl = ""
     telegram_operators_chat_id: str = ""
     telegram_bot_username: str = "nudge_sandbox_bot"
-    sms_rate_per_second: int = 10
-    telegram_rate_per_second: int = 30
-    recipient_rate_per_minute: int = 30
-    send_timeout_seconds: int = 10
-    heartbeat_seconds: float = 5.0
-    instance_timeout_seconds: float = 30.0
-    sandbox_status_callbacks: bool = True
+    sms_rate_per_second: Annotated[Integer, _between(1, 10_000)] = 10
+    telegram_rate_per_second: Annotated[Integer, _between(1, 10_000)] = 30
+    recipient_rate_per_minute: Annotated[Integer, _between(1, 6000)] = 30
+    send_timeout_seconds: Annotated[Integer, _between(1, 120)] = 10
+    heartbeat_seconds: Annotated[float, _between(0.2, 60.0)] = 5.0
+    instance_timeout_seconds: Annotated[float, _between(1.0, 3600.0)] = 30.0
+    sandbox_status_callbacks: Flag = True
     session_secret: str = ""
     telegram_link_secret: str = ""
-    telegram_link_days: int = 7
+    telegram_link_days: Annotated[Integer, _between(1, 90)] = 7
     shop_retry_url: str = ""
     shopify_webhook_secret: str = ""
     shopify_access_token: str = ""
-    shopify_api_url: str = ""
-    retailcrm_url: str = ""
+    shopify_api_url: BaseUrl = ""
+    retailcrm_url: BaseUrl = ""
     retailcrm_api_key: str = ""
-    retailcrm_sync_minutes: int = 5
-    holdout_enabled: bool = True
-    inbox_max_attempts: int = 8
-    inbox_retry_seconds: float = 2.0
-    inbox_lease_seconds: float = 60.0
+    retailcrm_sync_minutes: Annotated[Integer, _between(1, 60)] = 5
+    holdout_enabled: Annotated[Flag, Field(validation_alias="NUDGE_HOLDOUT")] = True
+    inbox_max_attempts: Annotated[Integer, _between(1, 50)] = 8
+    inbox_retry_seconds: Annotated[float, _between(0.01, 600.0)] = 2.0
+    inbox_lease_seconds: Annotated[float, _between(0.5, 3600.0)] = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -147,91 +165,87 @@ class Settings:
         return bool(self.whatsapp_token or self.twilio_account_sid or self.telegram_bot_token)
 
 
+class _Environment(BaseSettings):
+    """`NUDGE_*` variables; an unset, empty or blank one keeps the field's default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NUDGE_", env_ignore_empty=True, str_strip_whitespace=True, extra="ignore"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: object) -> object:
+        if not isinstance(values, dict):
+            return values
+        return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+
+
+@cache
+def _environment_model() -> type[_Environment]:
+    """A pydantic-settings model with the fields of `Settings` that come from variables."""
+    hints = get_type_hints(Settings, include_extras=True)
+    fields: dict[str, Any] = {
+        item.name: (hints[item.name], item.default)
+        for item in dataclasses.fields(Settings)
+        if item.name not in _NOT_FROM_ENVIRONMENT
+    }
+    return create_model("Environment", __base__=_Environment, **fields)
+
+
+def _field_of(location: str) -> tuple[str, str]:
+    """The variable and the field name of an error's location (a field name or an alias)."""
+    for name, info in _environment_model().model_fields.items():
+        variable = info.validation_alias if isinstance(info.validation_alias, str) else ""
+        variable = variable or f"NUDGE_{name.upper()}"
+        if location in {name, variable, variable.lower()}:
+            return variable, name
+    return location, location
+
+
+def _message(error: ErrorDetails) -> str:
+    """The pydantic error as a sentence naming the variable."""
+    variable, name = _field_of(str(error["loc"][0]))
+    context = error.get("ctx", {})
+    kind = error["type"]
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        info = _environment_model().model_fields[name]
+        low = next(rule.ge for rule in info.metadata if getattr(rule, "ge", None) is not None)
+        high = next(rule.le for rule in info.metadata if getattr(rule, "le", None) is not None)
+        return f"{variable} must be between {low} and {high}, got {error['input']}"
+    elif kind == "int_parsing":
+        reason = "must be an integer"
+    elif kind == "float_parsing":
+        reason = "must be a number"
+    elif kind == "literal_error":
+        expected = str(context.get("expected", "")).replace("'", "")
+        reason = f"must be {expected}"
+    elif kind == "value_error":
+        reason = str(context.get("error", error["msg"]))
+    else:
+        reason = error["msg"].lower()
+    return f"{variable} {reason}, got {error['input']!r}"
+
+
 def load_settings(root: Path | None = None) -> Settings:
     """Read `NUDGE_*` variables; raise SettingsError naming the first bad one."""
-    base = root or Path(_env("NUDGE_ROOT", str(PROJECT_ROOT)))
-    default_db = f"sqlite+aiosqlite:///{base / 'var' / 'nudge.db'}"
-    timezone = _env("NUDGE_DEFAULT_TIMEZONE", "Europe/Moscow")
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SettingsError(f"NUDGE_DEFAULT_TIMEZONE is not an IANA zone: {timezone!r}") from exc
-    language = _env("NUDGE_DEFAULT_LANGUAGE", "ru")
-    if language not in {"ru", "en", "pl", "zh"}:
-        raise SettingsError(f"NUDGE_DEFAULT_LANGUAGE must be ru, en, pl or zh, got {language!r}")
-    threshold_raw = _env("NUDGE_NLU_THRESHOLD", "0.6")
-    try:
-        threshold = float(threshold_raw)
-    except ValueError as exc:
-        raise SettingsError(f"NUDGE_NLU_THRESHOLD must be a number, got {threshold_raw!r}") from exc
-    if not 0.0 <= threshold <= 1.0:
-        raise SettingsError(f"NUDGE_NLU_THRESHOLD must be within 0..1, got {threshold}")
-    twilio_sid = _env("NUDGE_TWILIO_ACCOUNT_SID", "")
-    whatsapp_token = _env("NUDGE_WHATSAPP_TOKEN", "")
-    telegram_token = _env("NUDGE_TELEGRAM_BOT_TOKEN", "")
-    configured = bool(twilio_sid or whatsapp_token or telegram_token)
-    sandbox = _bool("NUDGE_SANDBOX", not configured)
-    heartbeat = _float("NUDGE_HEARTBEAT_SECONDS", 5.0, 0.2, 60.0)
-    silent_after = _float("NUDGE_INSTANCE_TIMEOUT_SECONDS", 30.0, 1.0, 3600.0)
-    if silent_after < 2 * heartbeat:
+        environment = _environment_model()()
+    except ValidationError as exc:
+        raise SettingsError(_message(exc.errors()[0])) from exc
+    values = environment.model_dump()
+    base = values["root"] = root or values["root"]
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite+aiosqlite:///{base / 'var' / 'nudge.db'}"
+    if "sandbox" not in environment.model_fields_set:
+        credentials = ("twilio_account_sid", "whatsapp_token", "telegram_bot_token")
+        values["sandbox"] = not any(values[name] for name in credentials)
+    if values["sandbox"]:
+        for variable, public_value in SANDBOX_SECRETS.items():
+            name = variable.removeprefix("NUDGE_").lower()
+            values[name] = values[name] or public_value
+    if values["instance_timeout_seconds"] < 2 * values["heartbeat_seconds"]:
         raise SettingsError(
             "NUDGE_INSTANCE_TIMEOUT_SECONDS must be at least twice NUDGE_HEARTBEAT_SECONDS, "
-            f"got {silent_after} and {heartbeat}"
+            f"got {values['instance_timeout_seconds']} and {values['heartbeat_seconds']}"
         )
-    return Settings(
-        root=base,
-        database_url=_env("NUDGE_DATABASE_URL", default_db),
-        api_key=_env("NUDGE_API_KEY", ""),
-        nlu_url=_env("NUDGE_NLU_URL", "").rstrip("/"),
-        nlu_token=_env("NUDGE_NLU_TOKEN", ""),
-        nlu_port=_int("NUDGE_NLU_PORT", 5005, 1, 65535),
-        nlu_threshold=threshold,
-        nlu_timeout_seconds=_float("NUDGE_NLU_TIMEOUT", 2.0, 0.05, 60.0),
-        sandbox=sandbox,
-        default_timezone=timezone,
-        default_language=language,
-        public_url=_env("NUDGE_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
-        max_body_bytes=_int("NUDGE_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1_048_576),
-        max_batch_events=_int("NUDGE_MAX_BATCH_EVENTS", 1000, 1, 100_000),
-        abandon_after_minutes=_int("NUDGE_ABANDON_AFTER_MINUTES", 30, 15, 60),
-        chain_cooldown_hours=_int("NUDGE_CHAIN_COOLDOWN_HOURS", 48, 48, 72),
-        attribution_hours=_int("NUDGE_ATTRIBUTION_HOURS", 72, 1, 720),
-        retention_days=_int("NUDGE_RETENTION_DAYS", 30, 1, 3650),
-        log_level=_env("NUDGE_LOG_LEVEL", "INFO").upper(),
-        whatsapp_app_secret=_secret("NUDGE_WHATSAPP_APP_SECRET", sandbox),
-        whatsapp_verify_token=_secret("NUDGE_WHATSAPP_VERIFY_TOKEN", sandbox),
-        whatsapp_token=whatsapp_token,
-        whatsapp_phone_number_id=_env("NUDGE_WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
-        whatsapp_api_url=_env("NUDGE_WHATSAPP_API_URL", "").rstrip("/"),
-        whatsapp_rate_per_second=_int("NUDGE_WHATSAPP_RATE_PER_SECOND", 80, 1, 10_000),
-        twilio_account_sid=twilio_sid,
-        twilio_auth_token=_secret("NUDGE_TWILIO_AUTH_TOKEN", sandbox),
-        twilio_from_number=_env("NUDGE_TWILIO_FROM_NUMBER", "+15005550006"),
-        twilio_api_url=_env("NUDGE_TWILIO_API_URL", "").rstrip("/"),
-        telegram_bot_token=telegram_token,
-        telegram_secret_token=_secret("NUDGE_TELEGRAM_SECRET_TOKEN", sandbox),
-        telegram_api_url=_env("NUDGE_TELEGRAM_API_URL", "").rstrip("/"),
-        telegram_operators_chat_id=_env("NUDGE_TELEGRAM_OPERATORS_CHAT_ID", ""),
-        telegram_bot_username=_env("NUDGE_TELEGRAM_BOT_USERNAME", "nudge_sandbox_bot"),
-        sms_rate_per_second=_int("NUDGE_SMS_RATE_PER_SECOND", 10, 1, 10_000),
-        telegram_rate_per_second=_int("NUDGE_TELEGRAM_RATE_PER_SECOND", 30, 1, 10_000),
-        recipient_rate_per_minute=_int("NUDGE_RECIPIENT_RATE_PER_MINUTE", 30, 1, 6000),
-        send_timeout_seconds=_int("NUDGE_SEND_TIMEOUT_SECONDS", 10, 1, 120),
-        heartbeat_seconds=heartbeat,
-        instance_timeout_seconds=silent_after,
-        sandbox_status_callbacks=_bool("NUDGE_SANDBOX_STATUS_CALLBACKS", True),
-        session_secret=_env("NUDGE_SESSION_SECRET", ""),
-        telegram_link_secret=_secret("NUDGE_TELEGRAM_LINK_SECRET", sandbox),
-        telegram_link_days=_int("NUDGE_TELEGRAM_LINK_DAYS", 7, 1, 90),
-        shop_retry_url=_env("NUDGE_SHOP_RETRY_URL", ""),
-        shopify_webhook_secret=_env("NUDGE_SHOPIFY_WEBHOOK_SECRET", ""),
-        shopify_access_token=_env("NUDGE_SHOPIFY_ACCESS_TOKEN", ""),
-        shopify_api_url=_env("NUDGE_SHOPIFY_API_URL", "").rstrip("/"),
-        retailcrm_url=_env("NUDGE_RETAILCRM_URL", "").rstrip("/"),
-        retailcrm_api_key=_env("NUDGE_RETAILCRM_API_KEY", ""),
-        retailcrm_sync_minutes=_int("NUDGE_RETAILCRM_SYNC_MINUTES", 5, 1, 60),
-        holdout_enabled=_bool("NUDGE_HOLDOUT", True),
-        inbox_max_attempts=_int("NUDGE_INBOX_MAX_ATTEMPTS", 8, 1, 50),
-        inbox_retry_seconds=_float("NUDGE_INBOX_RETRY_SECONDS", 2.0, 0.01, 600.0),
-        inbox_lease_seconds=_float("NUDGE_INBOX_LEASE_SECONDS", 60.0, 0.5, 3600.0),
-    )
+    return Settings(**values)

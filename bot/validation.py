@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.settings import Settings
 from flows.templates import load_templates
 
@@ -51,7 +51,7 @@ def _cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     parser = commands.add_parser("validate", help="check flows/, nlu/, domain.yml, config.yml")
     parser.set_defaults(handler=_cmd_validate)
 

@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import select, update
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.clock import Clock
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
@@ -89,7 +89,7 @@ def _cmd_disable(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     parser = commands.add_parser("operators", help="manage operator console accounts")
     sub = parser.add_subparsers(dest="operators_command", required=True)
     add = sub.add_parser("add", help="create an operator or admin account")

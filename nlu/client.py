@@ -23,6 +23,7 @@ class Parse:
     ranking: tuple[tuple[str, float], ...] = ()
 
 
+# Hand-written: aiobreaker and purgatory read the wall clock, this an injected monotonic one.
 class CircuitBreaker:
     """Opens after `failures` consecutive errors; lets one probe through after `reset_after` s."""
 

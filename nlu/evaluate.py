@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.settings import Settings
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
@@ -212,7 +212,7 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     nlu = commands.add_parser("nlu", help="NLU tools")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
     evaluate = nlu_commands.add_parser("eval", help="score the live path on a labelled TSV file")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.settings import Settings
 from nlu.supervisor import rasa_environment
 
@@ -132,7 +132,7 @@ def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     parser = commands.add_parser("train", help="train the Rasa NLU model (skips when unchanged)")
     parser.add_argument("--force", action="store_true", help="train even when nothing changed")
     parser.set_defaults(handler=_cmd_train)

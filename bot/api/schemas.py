@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.phones import is_e164
+
 Channel = Literal["whatsapp", "sms", "telegram"]
 Language = Literal["ru", "en", "pl", "zh"]
 Stage = Literal["cart", "delivery", "payment"]
@@ -28,12 +30,11 @@ FailureReason = Literal[
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Url = Annotated[str, StringConstraints(min_length=8, max_length=1000, pattern=r"^https?://[^\s]+$")]
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def _is_e164(value: str) -> str:
-    if not _E164.match(value):
+    if not is_e164(value):
         raise ValueError("must be an E.164 phone number such as +79161234567")
     return value
 

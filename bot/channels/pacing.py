@@ -1,4 +1,5 @@
-"""Provider limits: token buckets per sending number and per recipient, retries with jitter.
+"""Provider limits: token buckets per sending number and per recipient (aiolimiter), retries
+with Retry-After or jitter (tenacity).
 
 Limits are in real (wall-clock) time: they protect the provider, not a business rule, so they
 deliberately do not read the sandbox clock.
@@ -6,13 +7,13 @@ deliberately do not read the sandbox clock.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from bot.channels.base import SendResult
 from bot.channels.failures import FailureTable, Fate, transport_key
@@ -20,32 +21,17 @@ from bot.channels.failures import FailureTable, Fate, transport_key
 LONGEST_WAIT = 30.0  # the longest Retry-After waited inside a send; longer ones reschedule
 
 
-class TokenBucket:
-    """`rate` sends per second with bursts up to `capacity`; waiters reserve in arrival order."""
+class TokenBucket(AsyncLimiter):
+    """`rate` sends per second with bursts up to `capacity` (aiolimiter's leaky bucket)."""
 
     def __init__(self, rate: float, capacity: float | None = None) -> None:
-        self.rate = float(rate)
-        self.capacity = float(capacity if capacity is not None else max(1.0, rate))
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-
-    def reserve(self) -> float:
-        """Take one token now and return how long the caller must wait before using it."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        self.tokens -= 1.0
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        burst = float(capacity if capacity is not None else max(1.0, rate))
+        super().__init__(burst, burst / rate)
 
     @property
     def idle(self) -> bool:
-        elapsed = time.monotonic() - self.updated
-        return self.tokens + elapsed * self.rate >= self.capacity
-
-    async def acquire(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """Full again: forgetting it changes nothing."""
+        return self.has_capacity(self.max_rate)
 
 
 class KeyedLimiter:
@@ -94,6 +80,17 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
+def _classified(result: SendResult, table: FailureTable) -> SendResult:
+    """A failure the provider surely did not process may be retried; one that may have been
+    delivered is `unknown`, never re-sent (R-SR9)."""
+    if result.outcome != "failed" or result.failure is None:
+        return result  # sent, or an answer that is final
+    row = table.get(result.failure)
+    if row is None or row.fate is Fate.MAYBE_SENT:
+        return replace(result, outcome="unknown", retryable=False)
+    return replace(result, retryable=True)
+
+
 async def with_retries(
     attempt: Callable[[], Awaitable[SendResult]],
     table: FailureTable,
@@ -104,24 +101,35 @@ async def with_retries(
     before: Callable[[], Awaitable[None]] | None = None,
 ) -> SendResult:
     """Call `attempt` again only while its failure is one the provider surely did not process
-    (its row in `table`); one that may have been delivered is `unknown`, never re-sent (R-SR9).
+    (its row in `table`), waiting Retry-After or a full-jitter backoff in between.
     A Retry-After longer than `cap` is returned at once: the caller reschedules."""
-    result = SendResult("failed", error_code="not_attempted")
-    for number in range(attempts):
+
+    async def one_attempt() -> SendResult:
         if before is not None:
             await before()
-        result = await attempt()
-        if result.outcome != "failed" or result.failure is None:
-            return result  # sent, or an answer that is final
-        row = table.get(result.failure)
-        if row is None or row.fate is Fate.MAYBE_SENT:
-            return replace(result, outcome="unknown", retryable=False)
-        result = replace(result, retryable=True)
-        if result.retry_after is not None and result.retry_after > cap:
-            return result  # a longer pause than a send may hold: the caller reschedules
-        if number + 1 < attempts:
-            await asyncio.sleep(backoff_delay(number, base, cap, result.retry_after))
-    return result
+        return _classified(await attempt(), table)
+
+    def worth_retrying(result: SendResult) -> bool:
+        waits_longer = result.retry_after is not None and result.retry_after > cap
+        retryable = result.failure is not None and result.retryable  # as _classified left it
+        return result.outcome == "failed" and retryable and not waits_longer
+
+    def delay(state: RetryCallState) -> float:
+        retry_after = state.outcome.result().retry_after if state.outcome else None
+        return backoff_delay(state.attempt_number - 1, base, cap, retry_after)
+
+    def last_result(state: RetryCallState) -> SendResult:
+        assert state.outcome is not None  # tenacity gives up only after an attempt
+        result: SendResult = state.outcome.result()
+        return result
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=delay,
+        retry=retry_if_result(worth_retrying),
+        retry_error_callback=last_result,
+    )
+    return await retrying(one_attempt)
 
 
 def parse_retry_after(value: str | None) -> float | None:

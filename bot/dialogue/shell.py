@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.logmask import configure_logging
 from bot.settings import Settings
 
@@ -218,7 +218,7 @@ def _cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_run(settings, args))
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     parser = commands.add_parser("shell", help="chat with the bot as a shopper in the terminal")
     parser.add_argument("--url", help="a running sandbox service (default: start one in-process)")
     parser.add_argument("--api-key", help="shop API key for --url (default NUDGE_API_KEY)")

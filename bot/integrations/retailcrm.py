@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from aiolimiter import AsyncLimiter
 from pydantic import TypeAdapter, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from bot.api.ingest import EventListener, apply_events
 from bot.api.schemas import ShopEvent
@@ -39,6 +47,13 @@ class RetailCrmError(RuntimeError):
     """The API refused or failed; the message never holds the API key."""
 
 
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    retry_after: str
+    body: Any  # the JSON body, or None when it is not JSON
+
+
 class RetailCrmClient:
     """GET with the apiKey, at most `rate` requests a second, backing off on 429 and 503."""
 
@@ -55,40 +70,47 @@ class RetailCrmClient:
         self._session = session
         self._base = base_url
         self._key = api_key
-        self._interval = 1.0 / rate
+        self._limiter = AsyncLimiter(1, 1.0 / rate)  # evenly spaced, no bursts
         self._attempts = attempts
         self.backoff_seconds = backoff_seconds
-        self._last = 0.0
+
+    async def _request(self, path: str, params: dict[str, str]) -> _Answer:
+        await self._limiter.acquire()
+        query = {**params, "apiKey": self._key}
+        async with self._session.get(self._base + path, params=query) as response:
+            try:
+                body: Any = await response.json(content_type=None)
+            except ValueError:
+                body = None
+            return _Answer(response.status, response.headers.get("Retry-After", ""), body)
+
+    def _delay(self, state: RetryCallState) -> float:
+        """Retry-After (at most 60 s) when it is given in seconds, else doubling backoff."""
+        retry_after = state.outcome.result().retry_after if state.outcome else ""
+        if retry_after.isdigit():
+            return min(float(retry_after), 60.0)
+        return float(wait_exponential(multiplier=self.backoff_seconds)(state))
 
     async def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        for attempt in range(self._attempts):
-            wait = self._last + self._interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last = time.monotonic()
-            query = {**params, "apiKey": self._key}
-            async with self._session.get(self._base + path, params=query) as response:
-                if response.status in (429, 503) and attempt + 1 < self._attempts:
-                    retry_after = response.headers.get("Retry-After", "")
-                    delay = self.backoff_seconds * 2**attempt
-                    if retry_after.isdigit():
-                        delay = min(float(retry_after), 60.0)
-                    log.warning(
-                        "retailCRM %s: HTTP %d, retrying in %.1f s", path, response.status, delay
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                try:
-                    body: Any = await response.json(content_type=None)
-                except ValueError:
-                    body = None
-                if not isinstance(body, dict):
-                    raise RetailCrmError(f"{path}: HTTP {response.status}, not a JSON object")
-                if response.status >= 400 or body.get("success") is not True:
-                    why = body.get("errorMsg") or "success is not true"
-                    raise RetailCrmError(f"{path}: HTTP {response.status}: {why}"[:300])
-                return body
-        raise RetailCrmError(f"{path}: no answer after {self._attempts} attempts")  # unreachable
+        def log_retry(state: RetryCallState) -> None:
+            status = state.outcome.result().status if state.outcome else 0
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning("retailCRM %s: HTTP %d, retrying in %.1f s", path, status, delay)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=self._delay,
+            retry=retry_if_result(lambda answer: answer.status in (429, 503)),
+            before_sleep=log_retry,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        answer: _Answer = await retrying(self._request, path, params)
+        if not isinstance(answer.body, dict):
+            raise RetailCrmError(f"{path}: HTTP {answer.status}, not a JSON object")
+        if answer.status >= 400 or answer.body.get("success") is not True:
+            why = answer.body.get("errorMsg") or "success is not true"
+            raise RetailCrmError(f"{path}: HTTP {answer.status}: {why}"[:300])
+        return answer.body
 
     async def history(self, since_id: int | None, start: datetime) -> dict[str, Any]:
         params = {"limit": str(PAGE_LIMIT)}

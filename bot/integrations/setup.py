@@ -1,4 +1,4 @@
-"""Wiring of the shop integrations: Shopify webhooks, the retailCRM sync, their status."""
+"""The shop integrations in the app: Shopify webhooks, the retailCRM sync, their status."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.cli_commands import REGISTRARS
+from bot.cli_commands import REGISTRARS, Commands
 from bot.integrations.shopify import TOPICS
 from bot.settings import Settings
 
@@ -136,7 +136,7 @@ def _cmd_connect(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register(commands: Commands) -> None:
     shopify = commands.add_parser("shopify", help="connect a Shopify shop")
     sub = shopify.add_subparsers(dest="shopify_command", required=True)
     connect_cmd = sub.add_parser("connect", help="subscribe Nudge's webhook topics (idempotent)")

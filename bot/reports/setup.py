@@ -1,4 +1,4 @@
-"""Wiring of issue 7 (results): recovery report API, attribution listener and dashboard."""
+"""Results in the app: the recovery report API, the attribution listener and the dashboard."""
 
 from __future__ import annotations
 

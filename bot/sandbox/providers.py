@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
 
 from bot.app_keys import FAKES
+from bot.phones import is_e164
 from bot.safejson import read_json
-
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 async def whatsapp_unavailable(request: web.Request) -> web.Response:
@@ -19,7 +17,7 @@ async def whatsapp_unavailable(request: web.Request) -> web.Response:
         return web.json_response({"error": "real providers are configured; no fake"}, status=409)
     body: Any = await read_json(request)
     to = body.get("to") if isinstance(body, dict) else None
-    if not isinstance(to, str) or not _E164.match(to):
+    if not isinstance(to, str) or not is_e164(to):
         return web.json_response(
             {"error": "to: expected an E.164 phone like +79161234567"}, status=422
         )

@@ -1,4 +1,4 @@
-"""Wiring of issue 6 (operators): the console, its APIs and live updates."""
+"""The operator console in the app: its pages, its APIs and live updates."""
 
 from __future__ import annotations
 
