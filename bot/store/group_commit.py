@@ -56,6 +56,7 @@ class GroupCommit(Generic[ItemT, ResultT]):
         self.before_batch = before_batch
         self.name = name
         self.pending: deque[tuple[ItemT, asyncio.Future[ResultT]]] = deque()
+        self.committing: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         self.task: asyncio.Task[None] | None = None
 
     async def submit(self, item: ItemT) -> ResultT:
@@ -72,14 +73,14 @@ class GroupCommit(Generic[ItemT, ResultT]):
         return bool(self.pending) or (self.task is not None and not self.task.done())
 
     async def close(self) -> None:
-        """Stop the committing task; items still queued get CancelledError."""
+        """Stop the committing task; items queued or in its batch get CancelledError."""
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-        while self.pending:
-            _, future = self.pending.popleft()
+        for _, future in [*self.committing, *self.pending]:
             future.cancel()
+        self.pending.clear()
 
     def _take(self) -> list[tuple[ItemT, asyncio.Future[ResultT]]]:
         batch = [self.pending.popleft()]
@@ -94,7 +95,7 @@ class GroupCommit(Generic[ItemT, ResultT]):
         while self.pending:
             if self.before_batch is not None:
                 await self.before_batch()
-            batch = self._take()
+            batch = self.committing = self._take()
             try:
                 await self._commit(batch)
             except Exception as exc:
