@@ -25,7 +25,8 @@ from bot.logmask import mask_phone
 from bot.metrics import Metrics
 from bot.store.bulk import update_rows
 from bot.store.db import SessionFactory
-from bot.store.group_commit import GroupCommit
+from bot.store.dialect import engine_of
+from bot.store.group_commit import TransactionWrites
 from bot.store.models import Contact, Message
 from bot.store.write_lock import write_lock
 
@@ -76,11 +77,10 @@ class Outbound:
         self.clock = clock
         self.clients = dict(clients)
         self.metrics = metrics
-        bind = sessions.kw.get("bind")
-        self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        self.engine: AsyncEngine | None = engine_of(sessions)
         # Concurrent sends share commits: two small writes per send would otherwise cap
         # SQLite at a few dozen sends per second.
-        self.writes = GroupCommit(sessions)
+        self.writes = TransactionWrites(sessions)
         self._meters: dict[str, tuple[Any, Any]] = {}  # per channel: labels() costs per call
 
     def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:

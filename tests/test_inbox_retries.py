@@ -20,9 +20,9 @@ from bot.channels.parsing import Parsed
 from bot.channels.whatsapp import parse_webhook
 from bot.clock import SandboxClock
 from bot.settings import Settings
+from bot.store.inbound_writer import store
 from bot.store.models import Consent, InboundWebhook
 from bot.webhooks.ledger import Ledger, RetryPolicy
-from bot.webhooks.writer import store
 from tests.channels_fixtures import Received, fakes, wa_signed, wa_text, wait_for
 from tests.conftest import make_settings
 from tests.console_fixtures import ADMIN, OPERATOR, login

@@ -8,18 +8,18 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store.inbound_writer import InboundWriter
 from bot.webhooks.inbox import AckFirst
-from bot.webhooks.writer import GroupWriter
 
 
 @pytest.fixture
-async def writer() -> AsyncIterator[GroupWriter]:
+async def writer() -> AsyncIterator[InboundWriter]:
     engine: AsyncEngine = create_async_engine("sqlite+aiosqlite:///:memory:")
-    yield GroupWriter(engine, busy_rate=200)
+    yield InboundWriter(engine, busy_rate=200)
     await engine.dispose()
 
 
-async def test_load_is_a_rate_not_a_single_ack(writer: GroupWriter) -> None:
+async def test_load_is_a_rate_not_a_single_ack(writer: InboundWriter) -> None:
     writer._count(100.00)
     assert not writer.under_load(100.01)  # a shopper's reply alone
     for i in range(30):  # 30 acknowledgements within 60 ms: 500/s
@@ -47,7 +47,7 @@ async def _overlap(gate: AckFirst, turns: int, acks: int = 0) -> int:
     return peak
 
 
-async def test_processing_is_serialized_only_under_load(writer: GroupWriter) -> None:
+async def test_processing_is_serialized_only_under_load(writer: InboundWriter) -> None:
     gate = AckFirst(writer, share=0.5, longest_pause=0.01)
     assert await _overlap(gate, 4) == 4  # idle: every worker runs
     assert await _overlap(gate, 4, acks=50) == 1  # a stream of acknowledgements: one at a time

@@ -13,8 +13,8 @@ from bot.app_keys import CLOCK, ENGINE, INBOX, OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage
 from bot.channels.parsing import Parsed
 from bot.channels.telegram_link import make_token
+from bot.store.inbound_writer import store
 from bot.store.models import Consent, Contact, InboundWebhook
-from bot.webhooks.writer import store
 from tests.channels_fixtures import (
     Received,
     add_contact,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.channels.whatsapp import parse_webhook
+from bot.store.inbound_sqlite import SqliteFastPath
+from bot.store.inbound_writer import _rows
 from bot.store.migrate import upgrade_to_head
-from bot.webhooks.sqlite_fast import SqliteFastPath
-from bot.webhooks.writer import _rows
 from tests.channels_fixtures import wa_text
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.whatsapp import parse_webhook
 from bot.store.db import make_engine
+from bot.store.inbound_writer import InboundWriter
 from bot.store.migrate import upgrade_to_head
 from bot.store.write_lock import write_lock
-from bot.webhooks.writer import GroupWriter
 from tests.channels_fixtures import wa_text
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -31,21 +31,21 @@ def url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def writer(url: str) -> AsyncIterator[GroupWriter]:
+async def writer(url: str) -> AsyncIterator[InboundWriter]:
     engine: AsyncEngine = make_engine(url)
-    group = GroupWriter(engine)
+    group = InboundWriter(engine)
     yield group
     group.close()
     await engine.dispose()
 
 
-def _processed(writer: GroupWriter) -> list[str | None]:
+def _processed(writer: InboundWriter) -> list[str | None]:
     assert writer.fast is not None
     with sqlite3.connect(writer.fast.path) as connection:
         return [p for (p,) in connection.execute("SELECT processed_at FROM inbound_webhooks")]
 
 
-async def test_ack_and_mark_pass_a_writer_between_its_statements(writer: GroupWriter) -> None:
+async def test_ack_and_mark_pass_a_writer_between_its_statements(writer: InboundWriter) -> None:
     # Another writer of this process holds the in-process lock across event-loop turns but
     # has not written yet: SQLite's lock is free, so neither waits for it.
     async with write_lock(writer.engine):
@@ -58,7 +58,7 @@ async def test_ack_and_mark_pass_a_writer_between_its_statements(writer: GroupWr
 
 
 async def test_ack_queues_while_another_connection_holds_sqlite_lock(
-    writer: GroupWriter,
+    writer: InboundWriter,
 ) -> None:
     fast = writer.fast
     assert fast is not None
@@ -88,7 +88,7 @@ async def test_ack_queues_while_another_connection_holds_sqlite_lock(
     assert _processed(writer) == [None]
 
 
-async def _two_acks_a_loop_turn_apart(writer: GroupWriter) -> None:
+async def _two_acks_a_loop_turn_apart(writer: InboundWriter) -> None:
     first = asyncio.create_task(
         writer.store("whatsapp", parse_webhook(wa_text("wamid.G1"), NOW), NOW)
     )
@@ -100,7 +100,7 @@ async def _two_acks_a_loop_turn_apart(writer: GroupWriter) -> None:
     assert len(await first) == 1 and len(await second) == 1
 
 
-async def test_under_a_stream_one_commit_carries_several_acks(writer: GroupWriter) -> None:
+async def test_under_a_stream_one_commit_carries_several_acks(writer: InboundWriter) -> None:
     assert writer.fast is not None
     loop = asyncio.get_running_loop()
     for _ in range(30):  # 30 acknowledgements within this 100 ms: a stream
@@ -109,7 +109,7 @@ async def test_under_a_stream_one_commit_carries_several_acks(writer: GroupWrite
     assert writer.fast.inline_commits == 1
 
 
-async def test_a_lone_ack_is_not_held_back(writer: GroupWriter) -> None:
+async def test_a_lone_ack_is_not_held_back(writer: InboundWriter) -> None:
     assert writer.fast is not None
     await _two_acks_a_loop_turn_apart(writer)
     assert writer.fast.inline_commits == 2

@@ -22,10 +22,10 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.reports.sql import Dialect
 from bot.store.db import SessionFactory
+from bot.store.dialect import engine_of, is_postgresql
 from bot.store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
@@ -190,12 +190,12 @@ async def refresh_outcomes(sessions: SessionFactory) -> int:
     """Recompute the outcome columns of every contact marked stale; the touches rewritten."""
     async with sessions() as session:
         pending = await session.scalar(text("SELECT 1 FROM report_stale_contacts LIMIT 1"))
-        engine = session.bind
     if pending is None:
         return 0
-    if not isinstance(engine, AsyncEngine):
+    engine = engine_of(sessions)
+    if engine is None:
         raise TypeError("the report sessions must be bound to an engine")
-    if engine.dialect.name == "postgresql":
+    if is_postgresql(engine):
         rewritten = await _refresh_postgres(sessions)
     else:
         async with write_lock(engine), sessions.begin() as session:

@@ -32,6 +32,7 @@ from bot.reports.schemas import (
 )
 from bot.reports.stats import rate, two_proportion_z, wilson
 from bot.store.db import SessionFactory
+from bot.store.dialect import is_postgresql
 from bot.store.models import Contact
 from flows.replies import Prices
 
@@ -67,7 +68,7 @@ def _float(value: Any) -> float | None:
 
 
 def _dialect(session: AsyncSession) -> sql.Dialect:
-    return sql.Dialect(postgres=session.bind.dialect.name == "postgresql")
+    return sql.Dialect(postgres=is_postgresql(session))
 
 
 async def _prepare(session: AsyncSession, q: Query) -> tuple[sql.Dialect, sql.Scope]:

@@ -20,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from bot.store.dialect import is_postgresql
+
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 _QUOTE = _PG.identifier_preparer.quote
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def among(
@@ -37,7 +35,7 @@ def among(
     the same whatever the count, where an IN list is compiled anew with a placeholder each.
     For primary keys: PostgreSQL may plan `= ANY($1)` once for all arrays (a generic plan),
     which is safe for a key lookup but, on stale statistics, not for a join."""
-    if _is_postgres(session):
+    if is_postgresql(session):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
 
@@ -50,7 +48,7 @@ async def plan_as_key_lookups(session: AsyncSession) -> None:
     Statistics lag a burst of new rows (autovacuum analyzes a grown table a minute or more
     later, never when it is off), and plans made on them can scan a whole table for 256
     rows; this makes a scan the last resort, whatever the statistics say."""
-    if _is_postgres(session):
+    if is_postgresql(session):
         await session.execute(_INDEX_PLANS)
 
 
@@ -163,7 +161,7 @@ async def update_rows(
     if not rows:
         return
     names, fixed = tuple(columns), dict(same or {})
-    if _is_postgres(session):
+    if is_postgresql(session):
         statement = _pg_update(table, key, names, tuple(fixed))
         await session.execute(statement, _params(table, (key, *names), rows, fixed))
         return
@@ -188,7 +186,7 @@ async def update_rows_guarded(
     if not rows:
         return set()
     names = tuple(columns)
-    if _is_postgres(session):
+    if is_postgresql(session):
         statement = _pg_update_guarded(table, key, names, tuple(same), tuple(guard))
         params = _params(table, (key, *names), rows, same) | _params(table, (), (), guard, "g")
         return set((await session.execute(statement, params)).scalars().all())
@@ -221,7 +219,7 @@ async def insert_rows(
     names, fixed = tuple(rows[0]), dict(same or {})
     if any(len(row) != len(names) for row in rows):
         raise ValueError(f"rows for {table.name} must all have the same columns: {names}")
-    if _is_postgres(session):
+    if is_postgresql(session):
         statement = _pg_insert(table, names, tuple(fixed))
         await session.execute(statement, _params(table, names, rows, fixed))
         return

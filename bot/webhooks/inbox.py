@@ -25,11 +25,11 @@ from bot.channels.parsing import Item, Parsed, from_json
 from bot.clock import Clock
 from bot.logmask import mask_phone, mask_text
 from bot.metrics import Metrics
+from bot.store.inbound_writer import InboundWriter
 from bot.store.models import InboundWebhook
 from bot.store.write_lock import write_lock
 from bot.webhooks.ledger import Claimed, Ledger, RetryPolicy
 from bot.webhooks.statuses import apply_statuses
-from bot.webhooks.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class AckFirst:
     processed at a time and processing takes about `share` of the event loop's wall time at
     most; otherwise every worker runs freely. Stored rows wait; nothing is lost."""
 
-    def __init__(self, writer: GroupWriter, share: float = 0.25, longest_pause: float = 0.1):
+    def __init__(self, writer: InboundWriter, share: float = 0.25, longest_pause: float = 0.1):
         self.writer = writer
         self.pause_per_second = (1 - share) / share
         self.longest_pause = longest_pause  # the floor: under endless load it still progresses
@@ -99,7 +99,7 @@ class Inbox:
         self.poll_seconds = poll_seconds
         self.poller: asyncio.Task[None] | None = None
         self.held: dict[int, float] = {}  # rows in work here → when their lease was last taken
-        self.writer = GroupWriter(engine, ledger=self.ledger)
+        self.writer = InboundWriter(engine, ledger=self.ledger)
         self.ack_first = AckFirst(self.writer)
         self.tasks: set[asyncio.Task[None]] = set()
         self.pending: list[Entry] = []

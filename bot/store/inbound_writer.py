@@ -3,31 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.parsing import Parsed, to_json
+from bot.store.dialect import insert_for, sqlite_path
+from bot.store.group_commit import GroupCommit
+from bot.store.inbound_sqlite import SqliteFastPath
 from bot.store.models import InboundWebhook
 from bot.store.write_lock import write_lock
-from bot.webhooks.ledger import Ledger
-from bot.webhooks.sqlite_fast import SqliteFastPath
+
+Rows = list[dict[str, Any]]
+_INBOUND = cast(Table, InboundWebhook.__table__)
+NewIds = dict[tuple[str, str], int]
 
 
-def _insert(engine: AsyncEngine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+class Lease(Protocol):
+    """Who claims the stored rows, and until when (the inbox's ledger)."""
+
+    owner: str
+
+    def lease_end(self) -> datetime: ...
 
 
-def _rows(
-    channel: str, items: Sequence[Parsed], now: datetime, ledger: Ledger | None = None
-) -> list[dict[str, Any]]:
-    """Rows claimed by the ledger's instance for one lease: its own workers take them next."""
-    owner, lease_end = (ledger.owner, ledger.lease_end()) if ledger else (None, None)
+def _rows(channel: str, items: Sequence[Parsed], now: datetime, lease: Lease | None = None) -> Rows:
+    """Rows claimed by the lease's instance for one lease: its own workers take them next."""
+    owner, lease_end = (lease.owner, lease.lease_end()) if lease else (None, None)
     return [
         {
             "channel": channel,
@@ -41,14 +46,12 @@ def _rows(
     ]
 
 
-async def _insert_rows(
-    engine: AsyncEngine, rows: list[dict[str, Any]]
-) -> dict[tuple[str, str], int]:
+async def _insert_rows(engine: AsyncEngine, rows: Rows) -> NewIds:
     """INSERT … ON CONFLICT DO NOTHING in one transaction; (channel, dedupe_key) → id of the
     rows that were new. Executemany, so SQLAlchemy compiles the statement once ("insertmanyvalues")
     instead of a new multi-row VALUES per batch size."""
     statement: Insert = (
-        _insert(engine)(InboundWebhook)
+        insert_for(engine)(_INBOUND)
         .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
         .returning(InboundWebhook.id, InboundWebhook.channel, InboundWebhook.dedupe_key)
     )
@@ -70,9 +73,10 @@ async def store(
     ]
 
 
-class GroupWriter:
-    """Concurrent acknowledgements share one transaction (group commit): each request waits
-    only for the commit that carries its rows, and the database sees one write per batch."""
+class InboundWriter:
+    """Concurrent acknowledgements share one transaction (the store's group commit): each
+    request waits only for the commit that carries its rows, and the database sees one write
+    per batch. On SQLite with a file, the write goes through the one-hop fast path."""
 
     def __init__(
         self,
@@ -80,16 +84,21 @@ class GroupWriter:
         max_rows: int = 500,
         busy_rate: float = 200,
         gather: float = 0.001,
-        ledger: Ledger | None = None,
+        ledger: Lease | None = None,
     ) -> None:
         self.engine = engine
         self.ledger = ledger
-        path = engine.url.database if engine.dialect.name == "sqlite" else None
-        self.fast = SqliteFastPath(path) if path and path != ":memory:" else None
-        self.max_rows = max_rows
+        path = sqlite_path(engine)
+        self.fast = SqliteFastPath(path) if path else None
         self.gather = gather
-        self.pending: deque[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = deque()
-        self.task: asyncio.Task[None] | None = None
+        self.group: GroupCommit[Rows, list[int | None]] = GroupCommit(
+            self._commit,
+            max_size=max_rows,
+            size=len,
+            alone_on_failure=False,  # every waiting request answers 503; the provider retries
+            before_batch=self._gather if self.fast is not None and gather else None,
+            name="webhook-writer",
+        )
         # Acknowledgements counted per 100 ms bucket: `under_load` is a rate, so a lone webhook
         # (a shopper's reply) never makes background work wait.
         self.busy_acks = busy_rate * 0.1
@@ -103,47 +112,26 @@ class GroupWriter:
         """The (row id, item) pairs that were new; repeats of stored provider ids are dropped."""
         if not items:
             return []
-        loop = asyncio.get_running_loop()
-        self._count(loop.time())
-        future: asyncio.Future[list[int | None]] = loop.create_future()
-        self.pending.append((_rows(channel, items, now, self.ledger), future))
-        if self.task is None or self.task.done():
-            self.task = loop.create_task(self._run())
-        ids = await future
+        self._count(asyncio.get_running_loop().time())
+        ids = await self.group.submit(_rows(channel, items, now, self.ledger))
         return [(i, p) for i, p in zip(ids, items, strict=True) if i is not None]
 
-    async def _run(self) -> None:
-        while self.pending:
-            if self.fast is not None and self.gather and self.under_load():
-                # A commit costs ~0.2 ms of the event loop whatever it carries (WAL frames);
-                # under a stream, waiting a millisecond lets it carry a few acknowledgements.
-                await asyncio.sleep(self.gather)
-            batch: list[tuple[list[dict[str, Any]], asyncio.Future[list[int | None]]]] = []
-            size = 0
-            while self.pending and (not batch or size + len(self.pending[0][0]) <= self.max_rows):
-                entry = self.pending.popleft()
-                batch.append(entry)
-                size += len(entry[0])
-            rows = [row for entry_rows, _ in batch for row in entry_rows]
-            try:
-                if self.fast is not None:
-                    new = await self._fast_insert(self.fast, rows)
-                else:
-                    new = await _insert_rows(self.engine, rows)
-            except Exception as exc:  # every waiting request answers 503; the provider retries
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for entry_rows, future in batch:
-                if not future.done():  # pop: a key repeated within the batch is new only once
-                    future.set_result(
-                        [new.pop((r["channel"], r["dedupe_key"]), None) for r in entry_rows]
-                    )
+    async def _gather(self) -> None:
+        if self.under_load():
+            # A commit costs ~0.2 ms of the event loop whatever it carries (WAL frames);
+            # under a stream, waiting a millisecond lets it carry a few acknowledgements.
+            await asyncio.sleep(self.gather)
 
-    async def _fast_insert(
-        self, fast: SqliteFastPath, rows: list[dict[str, Any]]
-    ) -> dict[tuple[str, str], int]:
+    async def _commit(self, batch: Sequence[Rows]) -> list[list[int | None]]:
+        rows = [row for entry_rows in batch for row in entry_rows]
+        if self.fast is not None:
+            new = await self._fast_insert(self.fast, rows)
+        else:
+            new = await _insert_rows(self.engine, rows)
+        # pop: a key repeated within the batch is new only once
+        return [[new.pop((r["channel"], r["dedupe_key"]), None) for r in entry] for entry in batch]
+
+    async def _fast_insert(self, fast: SqliteFastPath, rows: Rows) -> NewIds:
         """First try at once, not queued behind this process's other writers: they hold the
         write lock across several event-loop turns (pool checkout, statements, commit, reset)
         but SQLite's own lock only from their first write to their commit. A synchronous
@@ -187,7 +175,7 @@ class GroupWriter:
 
     @property
     def writing(self) -> bool:
-        return bool(self.pending) or (self.task is not None and not self.task.done())
+        return self.group.writing
 
     def close(self) -> None:
         if self.fast is not None:
