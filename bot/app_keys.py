@@ -54,3 +54,12 @@ if TYPE_CHECKING:
 
 # Asks the 1–5 question when a conversation ends (R-MX4); the console calls it on close.
 SATISFACTION: web.AppKey[Satisfaction] = web.AppKey("satisfaction")
+
+if TYPE_CHECKING:
+    from bot.touches.firing import Firing
+    from bot.touches.reload import FlowHolder
+
+# The designer files in force (flows, replies, shop, country rules), reloaded when they change.
+FLOWS: web.AppKey[FlowHolder] = web.AppKey("touch_flows")
+# This instance's firing of due touches (bot/touches/firing).
+FIRING: web.AppKey[Firing] = web.AppKey("touch_firing")

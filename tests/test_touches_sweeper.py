@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.app_keys import CLOCK, OUTBOUND, SESSIONS
+from bot.app_keys import CLOCK, FIRING, OUTBOUND, SESSIONS
 from bot.channels.keys import FAKES
 from bot.store.models import AuditEntry, Instance, Message, Touch
-from bot.touches.keys import FIRING
 from bot.touches.liveness import Heartbeat
 from bot.touches.recovery import Sweeper, recover
 from tests.touches_fixtures import Shop, at

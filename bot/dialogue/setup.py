@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.app_keys import (
     CLOCK,
+    FLOWS,
     INBOUND_HANDLER,
     OUTBOUND,
     SATISFACTION,
@@ -21,7 +22,6 @@ from bot.dialogue.handler import Dialogue
 from bot.dialogue.satisfaction import Satisfaction
 from bot.dialogue.touch_offers import TouchOffers
 from bot.sandbox import conversation
-from bot.touches.keys import FLOWS
 
 DIALOGUE = web.AppKey("dialogue", Dialogue)
 
