@@ -130,26 +130,6 @@ def audit_row(
     }
 
 
-def plan_with(
-    session: AsyncSession,
-    ctx: Context,
-    step: Step,
-    due: datetime,
-    now: datetime,
-    flows: FlowSet,
-    settings: Settings,
-    name: str | None = None,
-    why: str = "planned",
-) -> Touch | None:
-    """Check consent and hours for a new touch; add it (status planned) when allowed."""
-    row, entry = plan_rows(ctx, step, due, now, flows, settings, name, why)
-    touch = Touch(**row) if row is not None else None
-    if touch is not None:
-        session.add(touch)
-    audit(session, **entry)
-    return touch
-
-
 @dataclass(frozen=True)
 class Planning:
     """What one batch is planned with: the settings and the flow set in force for it."""
@@ -192,8 +172,13 @@ class Planning:
         name: str | None = None,
         why: str = "planned",
     ) -> Touch | None:
-        """`plan_with` with this batch's flows and settings."""
-        return plan_with(session, ctx, step, due, now, self.flows, self.settings, name, why)
+        """Check consent and hours for a new touch; add it (status planned) when allowed."""
+        row, entry = self.touch_row(ctx, step, due, now, name, why)
+        touch = Touch(**row) if row is not None else None
+        if touch is not None:
+            session.add(touch)
+        audit(session, **entry)
+        return touch
 
     @staticmethod
     def entry(
