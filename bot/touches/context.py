@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.bulk import among
+from bot.store.fast_rows import read_only
 from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
 from bot.touches.policy import Context
 from flows.loader import FlowSet
@@ -24,7 +25,7 @@ M = TypeVar("M", bound=Base)
 def from_row(model: type[M], row: Mapping[Any, Any]) -> M:
     """A transient instance filled from a Core row, for reading only: it is in no session,
     so nothing set on it is written."""
-    return model(**row)
+    return read_only(model, row)
 
 
 def change_in_memory(instance: Base, **values: Any) -> None:
