@@ -60,7 +60,9 @@ if TYPE_CHECKING:
     from bot.channels.fakes.providers import FakeProviders
     from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_binding import LinkConfig
+    from bot.touches.firing import Firing
     from bot.webhooks.inbox import Inbox
+    from flows.designer import DesignerFiles
 
 # Channels (set up by bot/channels/setup.py).
 # Told of every delivery status that changed a message; e.g. the touches part listens for
@@ -74,3 +76,8 @@ TELEGRAM: web.AppKey[TelegramChannel] = web.AppKey("telegram_client")
 # Where the fakes post callbacks: set by `nudge run` (and by tests) to the service's own URL.
 SERVICE_URL: web.AppKey[str] = web.AppKey("service_url")
 LINK_CONFIG: web.AppKey[LinkConfig] = web.AppKey("telegram_link_config")
+
+# The designer files in force (flows, replies, shop, country rules), reloaded when they change.
+FLOWS: web.AppKey[DesignerFiles] = web.AppKey("touch_flows")
+# This instance's firing of due touches (bot/touches/firing).
+FIRING: web.AppKey[Firing] = web.AppKey("touch_firing")

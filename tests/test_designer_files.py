@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
+from bot.app_keys import FLOWS
 from bot.settings import PROJECT_ROOT
-from bot.touches.keys import FLOWS
 from flows.designer import DesignerFiles
 from tests.conftest import make_settings
 from tests.dialogue_fixtures import say, shopper, texts

@@ -6,10 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app_keys import SESSIONS
+from bot.app_keys import FLOWS, SESSIONS
 from bot.store.models import Chain, Checkout, Contact, Touch
-from bot.touches.keys import FLOWS
-from bot.touches.planner import pick_variant
+from bot.touches.planning import pick_variant
 from tests.factory import at, checkout_updated, consent, event
 from tests.touches_fixtures import Shop
 

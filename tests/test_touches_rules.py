@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from bot.app_keys import SESSIONS
+from bot.app_keys import FLOWS, SESSIONS
 from bot.store.models import Chain, Conversation, Touch
-from bot.touches.keys import FLOWS
-from bot.touches.planner import pick_variant
+from bot.touches.planning import pick_variant
 from tests.factory import START, at, event
 from tests.touches_fixtures import Shop
 

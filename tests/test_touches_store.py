@@ -11,11 +11,10 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from bot.app import create_app
-from bot.app_keys import ENGINE, OUTBOUND, SESSIONS
+from bot.app_keys import ENGINE, FIRING, OUTBOUND, SESSIONS
 from bot.channels.base import OutboundMessage, SendResult
 from bot.clock import SandboxClock
 from bot.store.models import AuditEntry, Chain, Checkout, Event, Message, Touch
-from bot.touches.keys import FIRING
 from bot.touches.recovery import recover
 from bot.touches.retention import purge
 from tests.conftest import AUTH, make_settings
@@ -180,7 +179,7 @@ async def test_sandbox_routes_absent_outside_sandbox(
 
 
 def test_claimer_ids_name_this_process() -> None:
-    from bot.touches.firing import instance_id
+    from bot.touches.firing.claim import instance_id
 
     host, pid, _ = instance_id().split(":")
     assert host == socket.gethostname()[:30] and int(pid) == os.getpid()
@@ -190,7 +189,9 @@ async def test_firing_commits_each_chunk_sending_before_its_calls(client: Any) -
     """R-SR9 across chunks and lanes: at every provider call the touch and its message are
     committed `sending`, and no more than one chunk per lane is `sending` at a time (what a
     crash could leave unknown); in the end every touch went out exactly once."""
-    from bot.touches.firing import IN_FLIGHT_MAX, LANE_BATCH, SEND_CONCURRENCY
+    from bot.touches.firing import IN_FLIGHT_MAX
+    from bot.touches.firing.claim import LANE_BATCH
+    from bot.touches.firing.send import SEND_CONCURRENCY
     from tests.factory import checkout_updated, consent
 
     count = LANE_BATCH + SEND_CONCURRENCY + 7  # a second lane on PostgreSQL, several chunks

@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.app_keys import CLOCK, FAKES, OUTBOUND, SESSIONS
+from bot.app_keys import CLOCK, FAKES, FIRING, OUTBOUND, SESSIONS
 from bot.store.models import AuditEntry, Instance, Message, Touch
-from bot.touches.keys import FIRING
 from bot.touches.liveness import Heartbeat
 from bot.touches.recovery import Sweeper, recover
 from tests.factory import at

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.app_keys import CLOCK, FAKES, METRICS, OUTBOUND, SESSIONS, SETTINGS
+from bot.app_keys import CLOCK, FAKES, FIRING, FLOWS, METRICS, OUTBOUND, SESSIONS, SETTINGS
 from bot.store.models import Message, Touch
-from bot.touches.firing import Firing, _Job
-from bot.touches.keys import FIRING, FLOWS
+from bot.touches.firing import Firing
+from bot.touches.firing.jobs import Job
 from flows.loader import FlowSet
 from tests.touches_fixtures import Shop
 
@@ -33,7 +33,7 @@ async def test_a_claim_taken_over_mid_batch_is_sent_once(client: Any) -> None:
     first, second = client.app[FIRING], second_instance(client)
     send_all = first._send_all
 
-    async def taken_over_before_sending(jobs: list[_Job], flows: FlowSet, now: datetime) -> None:
+    async def taken_over_before_sending(jobs: list[Job], flows: FlowSet, now: datetime) -> None:
         async with sessions.begin() as session:
             await session.execute(
                 update(Touch)

@@ -8,7 +8,7 @@ supersedes the old one. A whole batch costs a fixed number of queries.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +17,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.api.ingest import AppliedEvent
 from bot.audit import audit
 from bot.store.models import Chain, Checkout
+from bot.touches import reasons
 from bot.touches.context import from_row, recovery_flows
 from bot.touches.control import stop_chains
-from bot.touches.planning import Planning, step_delay
 from bot.touches.rearm import Activity, move_or_rearm
 from bot.touches.starting import NewChain, start_chains
+
+if TYPE_CHECKING:
+    from bot.touches.planning import Planning
 
 CHAINS, CHECKOUTS = cast(Table, Chain.__table__), cast(Table, Checkout.__table__)
 # Built once: these run for every batch of events.
@@ -88,7 +91,7 @@ async def on_checkouts(
     result = await session.execute(_CHECKOUTS, {"ids": ids})
     checkouts = {row["id"]: from_row(Checkout, row) for row in result.mappings()}
     latest = await latest_chains(session, planning, {item.contact_id for item in items})
-    flows, settings = planning.flows, planning.settings
+    flows = planning.flows
     starts: list[NewChain] = []
     superseded: list[AppliedEvent] = []
     active: list[Activity] = []
@@ -112,7 +115,7 @@ async def on_checkouts(
                     action="skipped",
                     contact_id=item.contact_id,
                     chain_id=recent.id,
-                    rule="R-SR3 one recovery chain per cooldown",
+                    rule=reasons.ONE_CHAIN_PER_COOLDOWN,
                     detail={"checkout": checkout.external_id, "previous": recent.status},
                 )
                 continue
@@ -126,7 +129,7 @@ async def on_checkouts(
                     action="merged",
                     contact_id=item.contact_id,
                     chain_id=recent.id,
-                    rule="R-SR3 carts merged into one session",
+                    rule=reasons.CARTS_MERGED,
                     detail={"checkout": checkout.external_id},
                 )
             if anchor > recent.anchor_at:
@@ -136,7 +139,7 @@ async def on_checkouts(
         if recent is not None and recent.status in ("active", "paused"):
             superseded.append(item)
         first = flow.steps[0]
-        due = anchor + step_delay(first, settings)
+        due = anchor + planning.delay(first)
         starts.append(
             NewChain(
                 item.contact_id, checkout, checkout.id, flow, anchor, now, [(first, due, None)]
@@ -144,6 +147,6 @@ async def on_checkouts(
         )
     await _move_chains(session, moved)
     for item in superseded:  # before the new chain exists, which must stay active
-        await stop_chains(session, item.contact_id, "superseded", item.received_at)
+        await stop_chains(session, item.contact_id, reasons.SUPERSEDED, item.received_at)
     await start_chains(session, planning, starts)
     await move_or_rearm(session, planning, active, checkouts)

@@ -9,8 +9,10 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.bulk import among
+from bot.store.fast_rows import read_only
 from bot.store.models import Base, Chain, Checkout, Consent, Contact, Conversation, Touch
 from bot.touches.policy import Context
 from flows.loader import FlowSet
@@ -22,32 +24,23 @@ M = TypeVar("M", bound=Base)
 
 def from_row(model: type[M], row: Mapping[Any, Any]) -> M:
     """A transient instance filled from a Core row, for reading only: it is in no session,
-    so nothing set on it is written (about 8x cheaper than loading it through the ORM)."""
-    instance = cast(M, model.__mapper__.class_manager.new_instance())
-    instance.__dict__.update(row)
-    return instance
+    so nothing set on it is written."""
+    return read_only(model, row)
 
 
-def snapshot(model: type[M], row: Mapping[str, Any]) -> M:
-    """A still cheaper read-only instance, for firing's hot path: no ORM state at all (its
-    columns are read straight from `__dict__`). Setting an attribute raises; change a
-    snapshot with `change_snapshot`, which the database never sees."""
-    instance = object.__new__(model)
-    instance.__dict__.update(row)
-    return instance
-
-
-def change_snapshot(instance: Base, **values: Any) -> None:
-    """Change what a `snapshot` reads (for the rest of a batch; nothing is written)."""
-    instance.__dict__.update(values)
+def change_in_memory(instance: Base, **values: Any) -> None:
+    """Change what a loaded instance reads, as if it had been loaded so: no session ever
+    writes these values (the caller writes what it changes explicitly)."""
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
 
 
 async def rows_of(session: AsyncSession, model: type[M], where: Any) -> list[M]:
-    """`snapshot` objects for the rows of `model`'s table matching `where`."""
+    """`from_row` objects for the rows of `model`'s table matching `where`."""
     table = cast(Table, model.__table__)
     result = await session.execute(select(table).where(where))
     names = list(result.keys())
-    return [snapshot(model, dict(zip(names, row, strict=True))) for row in result]
+    return [from_row(model, dict(zip(names, row, strict=True))) for row in result]
 
 
 def payment_flows(flows: FlowSet) -> list[str]:
@@ -97,7 +90,7 @@ def channels_for(consents: set[tuple[str, str]], purpose: str) -> set[str]:
 async def _people(
     session: AsyncSession, contact_ids: Iterable[int], consents: Consents
 ) -> tuple[dict[int, Contact], dict[int, Conversation]]:
-    """`snapshot` contacts and conversations by contact id; open consents into `consents`."""
+    """`from_row` contacts and conversations by contact id; open consents into `consents`."""
     contacts: dict[int, Contact] = {}
     conversations: dict[int, Conversation] = {}
     # An IN list, not `= ANY(array)`: a generic plan for this join, made on statistics from
@@ -106,12 +99,12 @@ async def _people(
     for row in result:
         contact_id = row[_CONTACT_ID]
         if contact_id not in contacts:
-            contacts[contact_id] = snapshot(
+            contacts[contact_id] = from_row(
                 Contact, dict(zip(_CONTACT_NAMES, row[:_AFTER_CONTACT], strict=True))
             )
             if row[_CONVERSATION_ID] is not None:
                 values = row[_AFTER_CONTACT:_CONSENT_AT]
-                conversations[contact_id] = snapshot(
+                conversations[contact_id] = from_row(
                     Conversation, dict(zip(_CONVERSATION_NAMES, values, strict=True))
                 )
         if row[_CONSENT_AT] is not None:
@@ -133,7 +126,7 @@ async def load_contexts(
 
     `checkouts` the caller has already loaded are not read again; `new_chains`: the chains
     were created in this transaction, so none of them has a sent touch to look up;
-    `read_only`: contacts, checkouts and conversations are `snapshot` objects (planning
+    `read_only`: contacts, checkouts and conversations are `from_row` objects (planning
     and firing only read them), not session objects.
     """
     by_id = {c.id: c for c in chains if c.flow in flows.flows}

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
 from bot.store.models import Chain, Touch
+from bot.touches import reasons
 
 # Touch states that have not reached the provider yet and may still be cancelled.
 PENDING = ("planned", "deferred")
@@ -79,7 +80,7 @@ async def pause_chains(session: AsyncSession, contact_id: int, reason: str, now:
         reason,
         now,
         chain_status="paused",
-        rule="R-SR5 stop on reply",
+        rule=reasons.STOP_ON_REPLY,
         only_active=True,
     )
 
@@ -92,6 +93,6 @@ async def stop_chains(session: AsyncSession, contact_id: int, reason: str, now: 
         reason,
         now,
         chain_status="stopped",
-        rule=f"R-SR5 stop on {reason}"[:64],
+        rule=reasons.stop_on(reason),
         only_active=False,
     )

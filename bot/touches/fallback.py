@@ -11,24 +11,20 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app_keys import CLOCK, SESSIONS, SETTINGS
+from bot.app_keys import CLOCK, FLOWS, SESSIONS, SETTINGS
 from bot.audit import audit
 from bot.channels.base import StatusUpdate
 from bot.channels.errors import NO_WHATSAPP
 from bot.settings import Settings
+from bot.store.dialect import engine_of
 from bot.store.models import Chain, Contact, Message, Touch
 from bot.store.write_lock import write_lock
-from bot.touches.context import change_snapshot, load_context
-from bot.touches.keys import FLOWS
+from bot.touches import reasons
+from bot.touches.context import change_in_memory, load_context
 from bot.touches.planning import audit_row, plan_rows
 from bot.touches.policy import Context, choose_channel
 from flows.loader import FlowSet
-
-NO_FALLBACK = "R-SR7 not on WhatsApp, no SMS consent"
-FELL_BACK = "R-SR7 fallback WhatsApp to SMS"
-UNDELIVERABLE = "R-SR7 not on WhatsApp"
 
 
 def is_no_whatsapp(channel: str | None, outcome: str, error_code: str | None) -> bool:
@@ -40,13 +36,13 @@ def replacement(
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """The failed touch's step planned again for a contact without WhatsApp (its row, or
     None when no other channel has consent), and the audit entry."""
-    change_snapshot(ctx.contact, whatsapp_missing_at=now)
+    change_in_memory(ctx.contact, whatsapp_missing_at=now)
     step = ctx.flow.step_named(touch_step)
     if step is None or choose_channel(ctx.flow, ctx) is None:
-        return None, audit_row(ctx.chain, now, "skipped", NO_FALLBACK, {"step": touch_step})
+        return None, audit_row(ctx.chain, now, "skipped", reasons.NO_FALLBACK, {"step": touch_step})
     row, entry = plan_rows(ctx, step, now, now, flows, settings, touch_step, why="fallback")
     if row is not None and row["rule"] is None:
-        entry["rule"] = FELL_BACK if row["channel"] == "sms" else entry["rule"]
+        entry["rule"] = reasons.FELL_BACK if row["channel"] == "sms" else entry["rule"]
     return row, entry
 
 
@@ -59,8 +55,8 @@ def status_listener(app: web.Application) -> Any:
         ):
             return
         sessions, now = app[SESSIONS], app[CLOCK].now()
-        bind = sessions.kw.get("bind")
-        locked = write_lock(bind) if isinstance(bind, AsyncEngine) else contextlib.nullcontext()
+        engine = engine_of(sessions)
+        locked = write_lock(engine) if engine is not None else contextlib.nullcontext()
         async with locked, sessions.begin() as session:
             message = await session.get(Message, message_id)
             if message is None:
@@ -79,7 +75,7 @@ def status_listener(app: web.Application) -> Any:
                     Touch.channel == "whatsapp",
                     Touch.status == "sent",
                 )
-                .values(status="failed", rule=UNDELIVERABLE)
+                .values(status="failed", rule=reasons.UNDELIVERABLE)
                 .returning(Touch.chain_id, Touch.step)
             )
             found = failed.first()
@@ -93,7 +89,7 @@ def status_listener(app: web.Application) -> Any:
                 contact_id=message.contact_id,
                 chain_id=chain_id,
                 touch_id=message.touch_id,
-                rule=UNDELIVERABLE,
+                rule=reasons.UNDELIVERABLE,
                 detail={"step": step, "error_code": update_.error_code},
             )
             chain = await session.scalar(select(Chain).where(Chain.id == chain_id))

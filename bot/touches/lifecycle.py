@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api.schemas import OrderStatusChanged, PaymentFailed
 from bot.audit import audit
 from bot.store.models import Chain, Checkout
+from bot.touches import reasons
 from bot.touches.activity import latest_chains
 from bot.touches.control import stop_chains
-from bot.touches.planning import Planning, step_delay
 from bot.touches.policy import MANUAL_REVIEW_AFTER
 from bot.touches.rearm import rearm
 from bot.touches.starting import NewChain, start_chains
+
+if TYPE_CHECKING:
+    from bot.touches.planning import Planning
 
 
 async def on_revisit(
@@ -41,7 +45,7 @@ async def on_revisit(
         return
     chain.anchor_at = max(chain.anchor_at, visited_at)
     at = max(visited_at, now) + flow.revisit.delay
-    await rearm(session, planning, chain, at, now, "R-SR5 revisit re-arms")
+    await rearm(session, planning, chain, at, now, reasons.REVISIT_REARMS)
 
 
 async def on_payment_failed(
@@ -57,18 +61,18 @@ async def on_payment_failed(
     if checkout is None or checkout.status == "paid":
         return
     if checkout.failed_payments >= MANUAL_REVIEW_AFTER:
-        await stop_chains(session, contact_id, "manual_review", now)
+        await stop_chains(session, contact_id, reasons.MANUAL_REVIEW, now)
         audit(
             session,
             at=now,
             action="manual_review",
             contact_id=contact_id,
-            rule="R-FL2 5 failed payments",
+            rule=reasons.FIVE_FAILED_PAYMENTS,
             detail={"checkout": checkout.external_id, "failures": checkout.failed_payments},
         )
         from handoff.queue import escalate  # the dialogue part; imported late on purpose
 
-        await escalate(session, contact_id, "manual_review", now, stop_chains=stop_chains)
+        await escalate(session, contact_id, reasons.MANUAL_REVIEW, now, stop_chains=stop_chains)
         return
     flow = planning.flows.for_payment(event.reason)
     if flow is None:
@@ -89,16 +93,16 @@ async def on_payment_failed(
             action="joined",
             contact_id=contact_id,
             chain_id=recent.id,
-            rule="R-SR4 failure joins the checkout's payment chain",
+            rule=reasons.JOINS_PAYMENT_CHAIN,
             detail={"checkout": checkout.external_id, "failures": checkout.failed_payments},
         )
         return
     if recent is not None and recent.status == "active":
-        await stop_chains(session, contact_id, "superseded", now)
+        await stop_chains(session, contact_id, reasons.SUPERSEDED, now)
     elif (
         recent is not None
         and recent.started_at > now - planning.cooldown
-        and not (same_session and recent.stop_reason == "superseded")
+        and not (same_session and recent.stop_reason == reasons.SUPERSEDED)
     ):
         audit(
             session,
@@ -106,12 +110,12 @@ async def on_payment_failed(
             action="skipped",
             contact_id=contact_id,
             chain_id=recent.id,
-            rule="R-SR3 one recovery chain per cooldown",
+            rule=reasons.ONE_CHAIN_PER_COOLDOWN,
             detail={"checkout": checkout.external_id, "previous": recent.status},
         )
         return
     anchor, first = event.occurred_at, flow.steps[0]
-    due = anchor + step_delay(first, planning.settings)
+    due = anchor + planning.delay(first)
     start = NewChain(contact_id, checkout, checkout_id, flow, anchor, now, [(first, due, None)])
     await start_chains(session, planning, [start])
 
@@ -119,7 +123,7 @@ async def on_payment_failed(
 async def on_paid(session: AsyncSession, contact_id: int, checkout_id: int, now: datetime) -> None:
     """Paid: every chain of the contact stops (R-SR5). Whether a chain counts as recovered is
     the reports listener's decision alone (attribution window, R-MX1)."""
-    await stop_chains(session, contact_id, "paid", now)
+    await stop_chains(session, contact_id, reasons.PAID, now)
 
 
 async def on_order_status(
@@ -142,14 +146,14 @@ async def on_order_status(
             at=now,
             action="skipped",
             contact_id=contact_id,
-            rule="R-FL3 no template for this status",
+            rule=reasons.NO_STATUS_TEMPLATE,
             detail={"status": status},
         )
         return
     steps = [(first, now, f"{first.step}:{status}"[:64])]
     for step in flow.steps[1:]:
         if status in step.statuses:
-            due = now + step_delay(step, planning.settings)
+            due = now + planning.delay(step)
             steps.append((step, due, f"{step.step}:{status}"[:64]))
     start = NewChain(contact_id, None, checkout_id, flow, now, now, steps, event.order.id)
     await start_chains(session, planning, [start])

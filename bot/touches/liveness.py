@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, select, update
 
+from bot.store.claims import moment_ago
 from bot.store.db import SessionFactory
+from bot.store.dialect import engine_of
 from bot.store.models import Instance
 from bot.store.write_lock import write_lock
 
@@ -30,18 +31,14 @@ class Heartbeat:
         self.instance = instance
         self.silent_after = silent_after
         self.started_at = datetime.now(UTC)
-        bind = sessions.kw.get("bind")
-        self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        self.engine = engine_of(sessions)
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
 
     def _ago(self, age: timedelta) -> Any:
-        """The moment `age` ago: by the database's clock on PostgreSQL (one clock for every
-        host), by this host's on SQLite (one host)."""
-        if self.engine is not None and self.engine.dialect.name == "postgresql":
-            return func.now() - func.make_interval(0, 0, 0, 0, 0, 0, age.total_seconds())
-        return datetime.now(UTC) - age
+        """The moment `age` ago by the clock every instance reads (`moment_ago`)."""
+        return moment_ago(self.engine, age)
 
     async def beat(self) -> None:
         """Refresh this instance's row (written anew if a peer forgot it)."""

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.settings import Settings
 from bot.store.models import Chain, Checkout, Contact, Conversation
+from bot.touches import reasons
 from flows.loader import FlowSet
 from flows.model import Flow, Step
 from flows.rules import NO_COMMON_HOUR, Country, Window, window_for
@@ -84,19 +85,19 @@ def earliest(moment: datetime, ctx: Context, win: Window) -> tuple[datetime | No
         if recovery and ctx.chain_sent:
             last = max(at for at, _ in ctx.chain_sent)
             if moment < last + MIN_GAP:
-                moment, rule = last + MIN_GAP, rule or "R-SR3 3 h between touches"
+                moment, rule = last + MIN_GAP, rule or reasons.HOURS_BETWEEN_TOUCHES
                 continue
             day = win.local_day(moment)
             # Service messages run beside the chain but count toward its day (R-SR4).
             sent = [at for at, _ in ctx.chain_sent] + ctx.service_sent
             if sum(1 for at in sent if win.local_day(at) == day) >= PER_DAY:
-                moment, rule = _next_day(win, moment), rule or "R-SR3 2 touches a day"
+                moment, rule = _next_day(win, moment), rule or reasons.TOUCHES_A_DAY
                 continue
         if ctx.flow.is_payment:
             day = win.local_day(moment)
             if sum(1 for at in ctx.payment_sent if win.local_day(at) == day) >= PAYMENT_PER_DAY:
                 moment = _next_day(win, moment)
-                rule = rule or "R-SR3 3 payment reminders a day"
+                rule = rule or reasons.PAYMENT_REMINDERS_A_DAY
                 continue
         if moment == start:
             break
@@ -115,10 +116,10 @@ def _country_block(country: Country | None, channel: str, ctx: Context, now: dat
     if country.recovery_sms_per_chain is not None:
         sms = sum(1 for _, used in ctx.chain_sent if used == "sms")
         if sms >= country.recovery_sms_per_chain:
-            return f"R-SR10 {country.name} one recovery SMS"
+            return reasons.one_recovery_sms(country.name)
     within = country.recovery_sms_within  # counted from the abandonment (last activity)
     if within is not None and now > ctx.chain.anchor_at + within:
-        return f"R-SR10 {country.name} SMS only within 48 h"
+        return reasons.sms_only_within(country.name)
     return ""
 
 
@@ -131,27 +132,26 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
     """Send now, defer, skip or cancel this touch — and the rule that says so."""
     chain, flow = ctx.chain, ctx.flow
     if chain.status != "active":
-        return Decision("cancel", f"R-SR5 chain {chain.status}")
+        return Decision("cancel", reasons.chain_not_active(chain.status))
     if ctx.conversation is not None and ctx.conversation.state in OPERATOR_HELD:
-        return Decision(
-            "cancel", f"R-SR5 conversation {ctx.conversation.state}", stop_chain="handoff"
-        )
+        held = reasons.conversation_held(ctx.conversation.state)
+        return Decision("cancel", held, stop_chain=reasons.HANDOFF)
     checkout = ctx.checkout
     if flow.purpose == "recovery" and checkout is not None and checkout.status == "paid":
-        return Decision("cancel", "R-SR5 stop on paid", stop_chain="paid")
+        return Decision("cancel", reasons.STOP_ON_PAID, stop_chain=reasons.PAID)
     if flow.is_payment and checkout is not None and checkout.failed_payments >= MANUAL_REVIEW_AFTER:
         return Decision(
-            "cancel", "R-FL2 manual review after 5 failures", stop_chain="manual_review"
+            "cancel", reasons.MANUAL_REVIEW_AFTER_FAILURES, stop_chain=reasons.MANUAL_REVIEW
         )
     channel = choose_channel(flow, ctx)
     if channel is None:
-        return Decision("skip", "R-SR1 no consent", stop_chain="no_consent")
+        return Decision("skip", reasons.NO_CONSENT, stop_chain=reasons.NO_CONSENT_GIVEN)
     if flow.purpose == "recovery" and len(ctx.chain_sent) >= PER_CHAIN:
-        return Decision("skip", "R-SR3 3 touches per chain", stop_chain="cap")
+        return Decision("skip", reasons.TOUCHES_PER_CHAIN, stop_chain=reasons.CAP_REACHED)
     country, _ = flows.rules.country_for(ctx.contact.phone)
     blocked = _country_block(country, channel, ctx, now)
     if blocked:
-        return Decision("skip", blocked[:64], stop_chain="country_rule")
+        return Decision("skip", blocked[:64], stop_chain=reasons.COUNTRY_RULE)
     template = channel == "whatsapp" and outside_whatsapp_window(ctx, now)
     if (
         template
@@ -159,13 +159,12 @@ def decide(ctx: Context, step: Step, now: datetime, flows: FlowSet, settings: Se
         and country
         and not country.whatsapp_marketing_templates
     ):
-        return Decision(
-            "skip", f"R-SR10 {country.name} no WhatsApp marketing"[:64], stop_chain="country_rule"
-        )
+        blocked = reasons.no_whatsapp_marketing(country.name)
+        return Decision("skip", blocked, stop_chain=reasons.COUNTRY_RULE)
     at, rule = earliest(now, ctx, window(flows, settings, ctx.contact))
     if at is None:
-        return Decision("skip", NO_COMMON_HOUR, stop_chain="no_allowed_hour")
+        return Decision("skip", NO_COMMON_HOUR, stop_chain=reasons.NO_ALLOWED_HOUR)
     if at > now:
-        return Decision("defer", rule or "R-SR2 quiet hours", at=at, channel=channel)
-    allowed = f"R-SR1 consent {channel}" + (" R-SR6 template" if template else "")
+        return Decision("defer", rule or reasons.QUIET_HOURS, at=at, channel=channel)
+    allowed = reasons.consent_for(channel) + (reasons.WITH_TEMPLATE if template else "")
     return Decision("send", allowed, channel=channel, template=template)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +16,12 @@ from bot.audit import audit
 from bot.store.models import Chain, Checkout, Touch
 from bot.touches.context import load_context, load_contexts
 from bot.touches.control import PENDING
-from bot.touches.planning import Planning, plan_with, step_delay
 from bot.touches.policy import choose_channel, earliest, window
+from bot.touches.reasons import ACTIVITY_REARMS, TIMER_FROM_ACTIVITY
 from flows.model import Flow
 
-TIMER_RULE = "R-FL1 timer from last activity"
+if TYPE_CHECKING:
+    from bot.touches.planning import Planning
 
 
 @dataclass
@@ -72,10 +74,7 @@ async def rearm(
         # A cancelled or planned touch is not a sent one: one context serves every step.
         ctx = ctx or await load_context(session, chain, planning.flows, now)
         if ctx is not None:
-            plan_with(
-                session, ctx, step, max(at, now), now, planning.flows, planning.settings,
-                why="re-armed",
-            )  # fmt: skip
+            planning.add_touch(session, ctx, step, max(at, now), now, why="re-armed")
 
 
 async def move_or_rearm(
@@ -107,16 +106,16 @@ async def move_or_rearm(
             continue
         if chain.id not in sent and chain.flow == flow.flow:
             first = flow.steps[0]
-            delay = step_delay(first, planning.settings, chain.variant)
+            delay = planning.delay(first, chain.variant)
             due = max(item.anchor + delay, item.now)
             touch = mine[0]
             if len(mine) == 1 and touch.status == "planned" and touch.step == first.step:
                 moves.append((item, touch, due))
             else:
-                await rearm(session, planning, chain, due, item.now, TIMER_RULE, mine)
+                await rearm(session, planning, chain, due, item.now, TIMER_FROM_ACTIVITY, mine)
         else:
             at = item.anchor + flow.revisit.delay
-            await rearm(session, planning, chain, at, item.now, "R-SR5 activity re-arms", mine)
+            await rearm(session, planning, chain, at, item.now, ACTIVITY_REARMS, mine)
     await _move(session, planning, moves, checkouts)
 
 
@@ -139,11 +138,11 @@ async def _move(
         channel = choose_channel(ctx.flow, ctx) if ctx is not None else None
         if ctx is None or channel != touch.channel:
             # The channel or consent changed: cancel and plan again.
-            await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
+            await rearm(session, planning, chain, due, item.now, TIMER_FROM_ACTIVITY, [touch])
             continue
         at, rule = earliest(due, ctx, window(flows, planning.settings, ctx.contact))
         if at is None:  # no hour allowed any more: planning again skips it with the audit
-            await rearm(session, planning, chain, due, item.now, TIMER_RULE, [touch])
+            await rearm(session, planning, chain, due, item.now, TIMER_FROM_ACTIVITY, [touch])
             continue
         if at == touch.due_at and rule == touch.rule:
             continue
@@ -155,7 +154,7 @@ async def _move(
             contact_id=chain.contact_id,
             chain_id=chain.id,
             touch_id=touch.id,
-            rule=TIMER_RULE,
+            rule=TIMER_FROM_ACTIVITY,
             detail={"step": touch.step, "due_at": at.isoformat(), "channel": channel},
         )
     if moved:

@@ -14,22 +14,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.pacing import LONGEST_WAIT
 from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.store.bulk import insert_rows
 from bot.store.db import SessionFactory
+from bot.store.dialect import engine_of
 from bot.store.models import AuditEntry, Touch
 from bot.store.write_lock import write_lock
+from bot.touches import reasons
 from bot.touches.liveness import Heartbeat
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 4  # a provider client's attempts per send (bot/channels)
-SILENT = "R-SR9 outcome unknown: sender went silent"
-LATE = "R-SR9 outcome unknown: no outcome in time"
 
 _TOUCHES = cast(Table, Touch.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
@@ -68,8 +68,7 @@ class Sweeper:
         self.heartbeat = heartbeat
         self.deadline = deadline
         self.outbound = outbound
-        bind = sessions.kw.get("bind")
-        self.engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        self.engine = engine_of(sessions)
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
@@ -135,7 +134,8 @@ class Sweeper:
         late = _TOUCHES.c.claimed_at < late_before
         entries: list[dict[str, Any]] = []
         message_ids: list[int] = []
-        for rule, which in ((SILENT, self._owned_by(gone) if gone else None), (LATE, late)):
+        silent = self._owned_by(gone) if gone else None
+        for rule, which in ((reasons.SENDER_SILENT, silent), (reasons.NO_OUTCOME_IN_TIME, late)):
             if which is None:
                 continue
             rows = (

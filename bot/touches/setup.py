@@ -1,4 +1,5 @@
-"""Wiring of issue 4 (touches): flows, planner, scheduler tick, sandbox clock and outbox."""
+"""The touches part on the application: the designer files, the planner, the firing tick,
+heartbeat, sweeper and retention jobs, the timeline route, the sandbox clock and outbox."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from aiohttp import web
 from bot.app_keys import (
     CLOCK,
     EVENT_LISTENERS,
+    FIRING,
+    FLOWS,
     METRICS,
     OUTBOUND,
     SCHEDULER,
@@ -22,9 +25,8 @@ from bot.app_keys import (
 from bot.sandbox import clock_outbox
 from bot.touches.fallback import status_listener
 from bot.touches.firing import Firing
-from bot.touches.keys import FIRING, FLOWS
 from bot.touches.liveness import Heartbeat
-from bot.touches.planner import Planner
+from bot.touches.planning import Planner
 from bot.touches.recovery import Sweeper, send_deadline
 from bot.touches.retention import purge
 from bot.touches.timeline import get_timeline

@@ -9,30 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, func, insert, select
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.ids import take_ids
 from bot.store.models import AuditEntry, Chain, Checkout, Touch
+from bot.touches import reasons
 from bot.touches.context import from_row, load_contexts
-from bot.touches.planning import (
-    Planning,
-    audit_row,
-    in_holdout,
-    pick_variant,
-    plan_rows,
-    step_delay,
-)
 from flows.model import Flow, Step
+
+if TYPE_CHECKING:
+    from bot.touches.planning import Planning
 
 # Core tables: rows go in without building ORM objects (nothing reads them back as such).
 CHAINS, AUDIT, TOUCHES = (cast(Table, m.__table__) for m in (Chain, AuditEntry, Touch))
 _INSERT_CHAINS, _INSERT_AUDIT, _INSERT_TOUCHES = (insert(t) for t in (CHAINS, AUDIT, TOUCHES))
-_NEXT_IDS = select(func.nextval(func.pg_get_serial_sequence("chains", "id"))).select_from(
-    func.generate_series(1, bindparam("count", type_=Integer))
-)
-_LAST_ID = select(func.coalesce(func.max(CHAINS.c.id), 0))
 
 
 @dataclass
@@ -51,13 +44,9 @@ class NewChain:
 
 async def new_chain_ids(session: AsyncSession, count: int) -> list[int]:
     """Ids for `count` chains, taken before the INSERT so the variant (a hash of the id,
-    R-FL5) is written with the row instead of by a second UPDATE."""
-    if session.bind.dialect.name == "postgresql":
-        return [int(i) for i in await session.scalars(_NEXT_IDS, {"count": count})]
-    # SQLite has one writer: the events INSERT before this holds the write lock, so no other
-    # transaction can take these ids before the INSERT below (it would fail, not duplicate).
-    last = await session.scalar(_LAST_ID)
-    return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
+    R-FL5) is written with the row instead of by a second UPDATE. On SQLite the events
+    INSERT before this holds the write lock, as `take_ids` needs."""
+    return await take_ids(session, CHAINS, count)
 
 
 async def start_chains(
@@ -80,8 +69,8 @@ async def start_chains(
                 "contact_id": start.contact_id,
                 "checkout_id": start.checkout_id,
                 "flow": start.flow.flow,
-                "variant": pick_variant(start.flow, chain_id),
-                "holdout": in_holdout(start.flow, chain_id, planning.settings),
+                "variant": planning.variant(start.flow, chain_id),
+                "holdout": planning.held_out(start.flow, chain_id),
                 "status": "active",
                 "anchor_at": start.anchor,
                 "started_at": start.now,
@@ -91,7 +80,7 @@ async def start_chains(
     await session.execute(_INSERT_CHAINS, chain_rows)
     chains = [from_row(Chain, row) for row in chain_rows]
     known = {s.checkout.id: s.checkout for s in starts if s.checkout is not None}
-    flows, settings = planning.flows, planning.settings
+    flows = planning.flows
     contexts = await load_contexts(
         session, chains, flows, starts[0].now, checkouts=known, new_chains=True, read_only=True
     )
@@ -100,15 +89,15 @@ async def start_chains(
     for start, chain in zip(starts, chains, strict=True):
         started = {"flow": chain.flow, "variant": chain.variant, "holdout": chain.holdout}
         entries.append(
-            audit_row(chain, start.now, "chain_started", "R-FL5 variant by hash", started)
+            planning.entry(chain, start.now, "chain_started", reasons.VARIANT_BY_HASH, started)
         )
         ctx = contexts.get(chain.id)
         if ctx is None:
             continue
         for step, due, name in start.steps:
             if chain.variant in step.delays:  # the variant's own timing (R-FL5)
-                due = start.anchor + step_delay(step, settings, chain.variant)
-            row, entry = plan_rows(ctx, step, max(due, start.now), start.now, flows, settings, name)
+                due = start.anchor + planning.delay(step, chain.variant)
+            row, entry = planning.touch_row(ctx, step, max(due, start.now), start.now, name)
             if row is not None:
                 touches.append(row)
             entries.append(entry)
