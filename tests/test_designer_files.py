@@ -51,7 +51,7 @@ async def test_one_edit_serves_firing_and_dialogue_and_a_broken_one_keeps_the_la
     )
     designer_files = client.app[FLOWS]
     await shopper(client, "c1", phone="+79161234567")
-    await shopper(client, "c2", phone="+79161234568", checkout_id="k2")
+    await shopper(client, "c2", phone="+79161234568", kid="k2")
 
     domain = root / "domain.yml"
     original = domain.read_text(encoding="utf-8")

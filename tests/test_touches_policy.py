@@ -63,7 +63,7 @@ async def test_order_status_needs_a_service_or_recovery_consent(client: Any) -> 
     """R-SR1: order-status messages go with a service or a recovery consent, not without."""
     shop = Shop(client)
     for cid, purpose in (("svc", "service"), ("rec", "recovery"), ("none", None)):
-        phone = f"+7916000000{len(cid)}{ord(cid[0]) % 10}"
+        phone = f"+791600000{len(cid)}{ord(cid[0]) % 10}"
         if purpose is None:
             await shop.post(checkout_updated(cid, phone=phone))
         else:
