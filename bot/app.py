@@ -111,10 +111,10 @@ def create_app(
     designer_files.load()
     # Order matters: the NLU and the channels exist before the parts that use them.
     nlu_service.setup(app)
-    channels_setup.setup(app)
+    channels_setup.setup(app, designer_files)
     touches_setup.setup(app, designer_files)
     dialogue_setup.setup(app, designer_files)
     console_setup.setup(app)
-    reports_setup.setup(app)
-    integrations_setup.setup(app)
+    reports_setup.setup(app, designer_files)
+    integrations_setup.setup(app, designer_files)
     return app

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import ChannelClient, ChannelName, OutboundMessage, SendResult
 from bot.clock import Clock
@@ -25,10 +25,9 @@ from bot.logmask import mask_phone
 from bot.metrics import Metrics
 from bot.store.bulk import update_rows
 from bot.store.db import SessionFactory
-from bot.store.dialect import engine_of
 from bot.store.group_commit import TransactionWrites
 from bot.store.models import Contact, Message
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +76,13 @@ class Outbound:
         self.clock = clock
         self.clients = dict(clients)
         self.metrics = metrics
-        self.engine: AsyncEngine | None = engine_of(sessions)
         # Concurrent sends share commits: two small writes per send would otherwise cap
         # SQLite at a few dozen sends per second.
         self.writes = TransactionWrites(sessions)
         self._meters: dict[str, tuple[Any, Any]] = {}  # per channel: labels() costs per call
 
     def _lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
+        return write_lock_for(self.sessions)
 
     async def flag_interrupted(
         self,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flows.loader import FlowSet, flow_files, read_flow_set
 from flows.replies import ReplyBook, Shop, load_shop, read_reply_book, reply_files
-from flows.templates import load_templates
+from flows.templates import Templates, load_templates
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def _stamp(paths: list[Path]) -> Stamp:
 
 class DesignerFiles:
     """`current` is the flow set touches are planned and fired with; `reply_book()` is what
-    the dialogue answers with. `check()` re-reads every file when one of them changed."""
+    the dialogue answers with; `shop()` and `templates()` serve the other readers. `check()`
+    re-reads every file when one of them changed."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -51,7 +52,8 @@ class DesignerFiles:
         self.problems: list[str] = []
         self._reply_book: ReplyBook | None = None
         self._reply_problems: list[str] = []
-        self._shop = Shop()  # the last valid shop settings, for the flow set
+        self._shop = Shop()  # the last valid shop settings
+        self._templates: Templates | None = None  # the last valid texts (or the first read)
         self._stamp: Stamp = ()
         self._lock = threading.Lock()  # the scheduler's thread and the dialogue both check
 
@@ -74,6 +76,17 @@ class DesignerFiles:
             raise RuntimeError("reply flows are broken: " + "; ".join(self._reply_problems[:5]))
         return self._reply_book
 
+    def shop(self) -> Shop:
+        """The last valid shop settings, after a look for changed files."""
+        self.check()
+        return self._shop
+
+    def templates(self) -> Templates:
+        """The last valid texts of domain.yml, after a look for changed files."""
+        self.check()
+        assert self._templates is not None  # taken by the first read
+        return self._templates
+
     def quick_replies(self, flow: str, step: str) -> dict[str, str]:
         """What a touch of `flow` at `step` offered: digit or payload → action."""
         return self.current.quick_replies(flow, step)
@@ -81,6 +94,8 @@ class DesignerFiles:
     def _load(self) -> bool:
         self._stamp = _stamp(designer_files(self.root))
         templates, template_problems = load_templates(self.root / "domain.yml")
+        if not template_problems or self._templates is None:
+            self._templates = templates
         shop_problems: list[str] = []
         shop = load_shop(self.root / "flows" / "shop.yml", shop_problems)
         if not shop_problems:

@@ -15,11 +15,11 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from bot.app import create_app
 from bot.clock import SandboxClock
-from bot.reports.economics import shop_prices
 from bot.reports.stats import Interval, newcombe, wilson
 from bot.settings import Settings
 from bot.store.db import make_engine, make_session_factory
 from bot.store.models import Rating
+from flows.designer import DesignerFiles
 from handoff.auth import create_operator
 from tests.browser_fixtures import wait
 from tests.factory import contact_row
@@ -178,7 +178,7 @@ def test_dashboard_shows_lift_order_value_cost_and_csat(
         assert values == {("", f"{all_orders:.2f}"), ("cart", "1000.00"), ("payment", "1000.00")}
 
         # cost: 200 and 12 WhatsApp touches to Russian numbers at the shop's price
-        price = shop_prices(settings.flows_dir / "shop.yml").price("whatsapp", "RU")
+        price = DesignerFiles(settings.root).shop().prices.price("whatsapp", "RU")
         assert price is not None
         for flow, sent, recovered in (("cart", 200, 50), ("payment", 12, 5)):
             row = chromium.find_element(By.CSS_SELECTOR, f'#economics tr[data-flow="{flow}"]')

@@ -76,6 +76,7 @@ async def test_one_edit_serves_firing_and_dialogue_and_a_broken_one_keeps_the_la
     assert [t["touch"]["step"] for t in await shop.outbox("c2")] == ["touch_1", "touch_2"]
     assert EDITED in texts(await say(client, button="payment_help", phone="+79161234567"))
     assert designer_files.current is good and _loads(caplog) == 1
+    assert designer_files.templates() is good.templates  # the Telegram link answers' texts
     assert any("domain.yml" in p for p in designer_files.problems)
 
 
@@ -97,5 +98,6 @@ def test_a_shop_edit_reaches_both_parts_and_a_broken_one_keeps_both(tmp_path: Pa
     assert designer_files.check() is False
     assert designer_files.reply_book() is book
     assert designer_files.current.shop is book.shop  # the flow set keeps the last good shop
+    assert designer_files.shop() is book.shop  # so do the report prices and the retailCRM map
     assert any("shop.yml" in p and "min_total" in p for p in designer_files.problems)
     assert designer_files.check() is False  # nothing changed since: no second read

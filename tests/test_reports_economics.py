@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.app_keys import SESSIONS, SETTINGS
+from bot.app_keys import FLOWS, SESSIONS
 from bot.phones import country_of
-from bot.reports.economics import costs, shop_prices
+from bot.reports.economics import costs
 from flows.replies import Prices
 from tests.conftest import AUTH
 from tests.reports_fixtures import ChainSpec, TouchSpec, seed
@@ -51,7 +51,7 @@ async def test_order_value_cost_and_complaints(client: Client) -> None:
     assert body["average_order"] == [{"currency": "RUB", "average": "1400.00", "orders": 5}]
     assert cart["messages_per_recovered_order"] == 2.5
 
-    prices = shop_prices(client.app[SETTINGS].flows_dir / "shop.yml")
+    prices = client.app[FLOWS].shop().prices
     ru, us = prices.price("whatsapp", "RU"), prices.price("whatsapp", "US")
     assert ru is not None and us is not None and ru != us
     total = ru * 9 + us

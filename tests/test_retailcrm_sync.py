@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,17 +15,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.api.ingest import AppliedEvent
+from bot.api.schemas import OrderStatusChanged
 from bot.app import create_app
-from bot.app_keys import SCHEDULER, SESSIONS
+from bot.app_keys import EVENT_LISTENERS, SCHEDULER, SESSIONS
 from bot.channels.fakes.loopback import LoopbackServer
 from bot.clock import SandboxClock
 from bot.integrations.fakes.retailcrm import FakeRetailCrm
 from bot.integrations.retailcrm import translate
 from bot.integrations.setup import RETAILCRM_SYNC
+from bot.settings import PROJECT_ROOT
 from bot.store.models import Checkout, Contact, Event, IntegrationCursor
-from tests.conftest import make_settings
+from tests.conftest import AUTH, make_settings
 from tests.factory import consent
+from tests.reports_fixtures import seed
+from tests.test_reports_economics import PERIOD, scenario
 from tests.touches_fixtures import Shop
 
 KEY = "retailcrm-test-key"
@@ -224,3 +234,57 @@ async def test_a_bad_record_is_skipped_and_its_neighbours_applied(
         cursor = await session.get(IntegrationCursor, "retailcrm")
         status = await session.scalar(select(Event.event_id))
     assert cursor is not None and cursor.since_id == 2 and status == "retailcrm:history:2"
+
+
+async def test_a_shop_edit_reaches_the_status_map_and_the_report_prices_without_a_restart(
+    aiohttp_client: Callable[..., Any],
+    tmp_path: Path,
+    db_url: str,
+    clock: SandboxClock,
+    crm: tuple[FakeRetailCrm, str],
+) -> None:
+    """flows/shop.yml is read through the one holder of designer files: an edit is seen by
+    the next sync and the next report of the running service."""
+    fake, url = crm
+    root = tmp_path / "root"
+    shutil.copytree(PROJECT_ROOT / "flows", root / "flows")
+    shutil.copy(PROJECT_ROOT / "domain.yml", root / "domain.yml")
+    settings = make_settings(tmp_path, db_url, retailcrm_url=url, retailcrm_api_key=KEY)
+    app = create_app(replace(settings, root=root), clock=clock, run_nlu=False, run_scheduler=False)
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    statuses: list[str] = []
+
+    async def record(_session: AsyncSession, applied: Sequence[AppliedEvent]) -> None:
+        statuses.extend(a.event.order.status for a in applied
+                        if isinstance(a.event, OrderStatusChanged))  # fmt: skip
+
+    client.app[EVENT_LISTENERS].append(record)
+    await seed(client.app[SESSIONS], scenario())
+
+    async def cart_cost() -> Decimal:
+        response = await client.get("/api/v1/reports/recovery", params=PERIOD, headers=AUTH)
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        cart = next(f for f in body["flows"] if f["flow"] == "cart")
+        return Decimal(cart["cost"]["total"])
+
+    sync = client.app[RETAILCRM_SYNC]
+    assert await sync.run() == 0
+    fake.add_order(_order())
+    fake.change(1001, "status", "new", "send-to-delivery", "2026-03-02 12:01:00", full=True)
+    assert await sync.run() == 1
+    assert statuses == ["shipped"]
+    assert await cart_cost() == Decimal("6.50") * 9 + Decimal("2.30")  # 9 RU and 1 US touch
+
+    shop_file = root / "flows" / "shop.yml"
+    text = shop_file.read_text(encoding="utf-8")
+    assert "send-to-delivery: shipped" in text and 'RU: "6.50"' in text
+    text = text.replace("send-to-delivery: shipped", "send-to-delivery: handed_to_courier")
+    shop_file.write_text(text.replace('RU: "6.50"', 'RU: "8.00"', 1), encoding="utf-8")
+    os.utime(shop_file, (1_000_000, 1_000_000))  # a distinct mtime on any file system
+
+    fake.change(1001, "status", "send-to-delivery", "send-to-delivery", "2026-03-02 12:02:00",
+                full=True)  # fmt: skip
+    assert await sync.run() == 1
+    assert statuses == ["shipped", "handed_to_courier"]
+    assert await cart_cost() == Decimal("8.00") * 9 + Decimal("2.30")

@@ -45,8 +45,8 @@ from bot.channels.telegram_binding import (
     LinkBinder,
     LinkConfig,
     Reply,
+    check_answers,
     get_telegram_link,
-    load_answers,
 )
 from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioSmsChannel
 from bot.channels.whatsapp import GRAPH_URL, WhatsAppChannel
@@ -55,6 +55,7 @@ from bot.settings import Settings
 from bot.webhooks.inbox import Inbox, inbox_health
 from bot.webhooks.ledger import RetryPolicy
 from bot.webhooks.routes import add_routes
+from flows.designer import DesignerFiles
 
 log = logging.getLogger(__name__)
 RECIPIENT_BURST = 5
@@ -137,7 +138,7 @@ def _replier(telegram: ChannelClient | None) -> Reply | None:
     return reply
 
 
-async def _channels(app: web.Application) -> AsyncIterator[None]:
+async def _channels(designer_files: DesignerFiles, app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     fakes: FakeProviders | None = None
     urls: dict[str, str] | None = None
@@ -159,12 +160,13 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
         app[TELEGRAM] = telegram
     secret = settings.telegram_link_secret
     app[LINK_CONFIG] = LinkConfig(app[SESSIONS], secret, settings.telegram_bot_username, app[CLOCK])
+    check_answers(designer_files.templates())
     binder = LinkBinder(
         app[SESSIONS],
         app[CLOCK],
         secret,
         timedelta(days=settings.telegram_link_days),
-        load_answers(settings.root),
+        designer_files.templates,
         settings.default_language,
         _replier(telegram),
     )
@@ -208,10 +210,10 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
         await fakes.stop()
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, designer_files: DesignerFiles) -> None:
     """Register this part's routes, cleanup contexts and listeners on the application."""
     app[STATUS_LISTENERS] = []
-    app.cleanup_ctx.append(_channels)
+    app.cleanup_ctx.append(functools.partial(_channels, designer_files))
     add_routes(app)
     app.router.add_get("/api/v1/contacts/{id}/telegram-link", get_telegram_link)
     if app[SETTINGS].sandbox:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
@@ -28,7 +27,7 @@ from bot.channels.telegram_link import LinkToken, LinkTokenError, deep_link, mak
 from bot.clock import Clock
 from bot.store.db import SessionFactory
 from bot.store.models import Consent, Contact, TelegramLinkUse
-from flows.templates import Templates, load_templates
+from flows.templates import Templates
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +41,14 @@ ANSWERS: dict[Outcome, str] = {
     "taken": "utter_telegram_link_taken",
 }
 Reply = Callable[[str, str, str], Awaitable[None]]  # (chat id, text, language)
+Answers = Callable[[], Templates]  # the texts of domain.yml as they stand now
 
 
-def load_answers(root: Path) -> Templates:
-    templates, _problems = load_templates(root / "domain.yml")
+def check_answers(templates: Templates) -> None:
+    """Refuse to start without the refusals' answers."""
     missing = [name for name in ANSWERS.values() if name not in templates.by_name]
     if missing:
         raise RuntimeError(f"domain.yml lacks the Telegram link answers: {', '.join(missing)}")
-    return templates
 
 
 class LinkBinder:
@@ -61,7 +60,7 @@ class LinkBinder:
         clock: Clock,
         secret: str,
         max_age: timedelta,
-        answers: Templates,
+        answers: Answers,
         default_language: str,
         reply: Reply | None,
     ) -> None:
@@ -138,8 +137,8 @@ class LinkBinder:
     async def _answer(self, chat: str, outcome: Outcome, language: str) -> None:
         if self.reply is None:
             return
-        variant = self.answers.get(ANSWERS[outcome], language, self.default_language)
         try:
+            variant = self.answers().get(ANSWERS[outcome], language, self.default_language)
             await self.reply(chat, variant.text, variant.language)
         except Exception:  # the answer is a courtesy: its failure must not fail the webhook
             log.exception("could not answer a refused telegram /start")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,7 @@ from bot.integrations.common import SHOP, e164, first_name, obj
 from bot.integrations.status import IntegrationStatus
 from bot.store.db import SessionFactory
 from bot.store.models import IntegrationCursor
-from flows.replies import load_shop
+from flows.replies import Shop
 
 log = logging.getLogger(__name__)
 _EVENT = TypeAdapter(ShopEvent)
@@ -183,7 +183,7 @@ class RetailCrmSync:
         base_url: str,
         api_key: str,
         timezone: str,
-        shop_file: Any,
+        shop: Callable[[], Shop],
         backoff_seconds: float = 1.0,
     ) -> None:
         self._sessions = sessions
@@ -193,16 +193,12 @@ class RetailCrmSync:
         self._base = base_url
         self._key = api_key
         self._zone = ZoneInfo(timezone)
-        self._shop_file = shop_file
+        self._shop = shop  # the designer files' shop settings, as they stand
         self.backoff_seconds = backoff_seconds
         self._lock = asyncio.Lock()
 
     def _statuses(self) -> dict[str, str]:
-        problems: list[str] = []
-        shop = load_shop(self._shop_file, problems)
-        for problem in problems:
-            log.warning("retailCRM status map: %s", problem)
-        return dict(shop.retailcrm.statuses)
+        return dict(self._shop().retailcrm.statuses)
 
     async def _cursor(self) -> IntegrationCursor:
         async with self._sessions.begin() as session:

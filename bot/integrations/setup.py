@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -10,11 +11,12 @@ from bot.app_keys import CLOCK, EVENT_LISTENERS, HEALTH_PROBES, SCHEDULER, SESSI
 from bot.integrations import shopify
 from bot.integrations.retailcrm import RetailCrmSync
 from bot.integrations.status import INTEGRATIONS, IntegrationStatus
+from flows.designer import DesignerFiles
 
 RETAILCRM_SYNC: web.AppKey[RetailCrmSync] = web.AppKey("retailcrm_sync")
 
 
-async def _retailcrm(app: web.Application) -> AsyncIterator[None]:
+async def _retailcrm(designer_files: DesignerFiles, app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     status = app[INTEGRATIONS]["retailcrm"]
     sync = RetailCrmSync(
@@ -25,7 +27,7 @@ async def _retailcrm(app: web.Application) -> AsyncIterator[None]:
         base_url=settings.retailcrm_url,
         api_key=settings.retailcrm_api_key,
         timezone=settings.default_timezone,
-        shop_file=settings.flows_dir / "shop.yml",
+        shop=designer_files.shop,
     )
     app[RETAILCRM_SYNC] = sync
     app[HEALTH_PROBES]["retailcrm"] = lambda: status.health
@@ -35,7 +37,7 @@ async def _retailcrm(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, designer_files: DesignerFiles) -> None:
     """Register this part's routes, jobs and health lines on the application."""
     settings = app[SETTINGS]
     app[INTEGRATIONS] = {
@@ -46,4 +48,4 @@ def setup(app: web.Application) -> None:
     }
     app.router.add_post("/integrations/shopify/webhooks", shopify.post_webhook)
     if app[INTEGRATIONS]["retailcrm"].configured:
-        app.cleanup_ctx.append(_retailcrm)
+        app.cleanup_ctx.append(functools.partial(_retailcrm, designer_files))

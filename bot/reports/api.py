@@ -15,9 +15,9 @@ from bot.api.keys import bearer_token
 from bot.api.openapi import Operation, document
 from bot.api.schemas import ErrorBody
 from bot.app_keys import CLOCK, KEYRING, METRICS, SESSIONS, SETTINGS
-from bot.reports.economics import shop_prices
 from bot.reports.schemas import RecoveryReport, TimeSeries
 from bot.reports.service import Query, recovery_report, timeseries
+from flows.replies import Prices
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -78,6 +78,7 @@ def _error(status: int, message: str) -> web.Response:
 
 
 Builder = Callable[[web.Request, Query], Awaitable[BaseModel]]
+PriceTable = Callable[[], Prices]  # the shop settings' prices as they stand now
 
 
 async def run_report(
@@ -102,10 +103,14 @@ async def run_report(
     return web.json_response(text=report.model_dump_json())
 
 
-async def build_recovery(request: web.Request, query: Query) -> RecoveryReport:
-    app = request.app
-    prices = shop_prices(app[SETTINGS].flows_dir / "shop.yml")
-    return await recovery_report(app[SESSIONS], query, app[CLOCK].now(), prices)
+def recovery_builder(prices: PriceTable) -> Builder:
+    """The recovery report, priced with the shop settings in force when it is asked for."""
+
+    async def build_recovery(request: web.Request, query: Query) -> RecoveryReport:
+        app = request.app
+        return await recovery_report(app[SESSIONS], query, app[CLOCK].now(), prices())
+
+    return build_recovery
 
 
 async def build_timeseries(request: web.Request, query: Query) -> TimeSeries:
@@ -116,7 +121,7 @@ async def _shop(request: web.Request) -> str | None:
     return await request.app[KEYRING].shop_for(bearer_token(request.headers.get("Authorization")))
 
 
-def _shop_endpoint(build: Builder) -> Callable[[web.Request], Awaitable[web.Response]]:
+def shop_endpoint(build: Builder) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         shop = await _shop(request)
         if shop is None:
@@ -126,8 +131,7 @@ def _shop_endpoint(build: Builder) -> Callable[[web.Request], Awaitable[web.Resp
     return handler
 
 
-get_recovery = _shop_endpoint(build_recovery)
-get_timeseries = _shop_endpoint(build_timeseries)
+get_timeseries = shop_endpoint(build_timeseries)
 
 _QUERY_DOC: list[dict[str, Any]] = [
     {

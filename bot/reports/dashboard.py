@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.reports.api import Builder, build_recovery, build_timeseries, run_report
+from bot.reports.api import Builder, build_timeseries, run_report
 from handoff.auth import Handler, requires
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -40,7 +40,7 @@ def _console_endpoint(build: Builder) -> Handler:
     return handler
 
 
-def setup_dashboard(app: web.Application) -> None:
+def setup_dashboard(app: web.Application, build_recovery: Builder) -> None:
     app.router.add_get("/console/dashboard", get_dashboard)
     app.router.add_get("/console/api/reports/recovery", _console_endpoint(build_recovery))
     app.router.add_get("/console/api/reports/timeseries", _console_endpoint(build_timeseries))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from bot.reports import sql
 from bot.reports.schemas import AverageOrder, Cost, Money
-from flows.replies import Prices, load_shop
+from flows.replies import Prices
 
 _CENT = Decimal("0.01")
 
@@ -78,10 +77,3 @@ def costs(rows: list[dict[str, Any]], prices: Prices, recovered: dict[str, int])
 
 def as_money(totals: dict[str, tuple[int, Decimal]]) -> list[Money]:
     return [Money(currency=c, amount=_money(a), orders=n) for c, (n, a) in sorted(totals.items())]
-
-
-def shop_prices(path: Path) -> Prices:
-    """The price table of shop settings as the file stands (a broken file prices nothing:
-    `nudge validate` reports it)."""
-    problems: list[str] = []
-    return load_shop(path, problems).prices if path.exists() else Prices()

@@ -19,8 +19,7 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import SessionFactory
-from bot.store.dialect import engine_of
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -130,10 +129,7 @@ class TransactionWrites(GroupCommit[Write, Any]):
     the SQLite write lock; a failing one fails alone."""
 
     def __init__(self, sessions: SessionFactory, max_writes: int = 500) -> None:
-        engine = engine_of(sessions)
-        self.lock: contextlib.AbstractAsyncContextManager[Any] = (
-            write_lock(engine) if engine is not None else contextlib.nullcontext()
-        )
+        self.lock = write_lock_for(sessions)
         self.sessions = sessions
         super().__init__(self._commit_writes, max_size=max_writes, name="transaction-writes")
 

@@ -7,9 +7,9 @@ import contextlib
 import weakref
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.store.dialect import is_sqlite
+from bot.store.dialect import engine_of, is_sqlite
 
 _LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -23,3 +23,11 @@ def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[An
     if lock is None:
         lock = _LOCKS[engine] = asyncio.Lock()
     return lock
+
+
+def write_lock_for(
+    sessions: async_sessionmaker[AsyncSession],
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The write lock of the engine a session factory is bound to; none without an engine."""
+    engine = engine_of(sessions)
+    return write_lock(engine) if engine is not None else contextlib.nullcontext()

@@ -8,6 +8,7 @@ supersedes the old one. A whole batch costs a fixed number of queries.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -43,6 +44,21 @@ _MOVE_CHAIN = (
     .where(CHAINS.c.id == bindparam("chain"))
     .values(checkout_id=bindparam("checkout"), anchor_at=bindparam("anchor"))
 )
+
+
+def skipped_for_cooldown(
+    session: AsyncSession, recent: Chain, checkout: Checkout, now: datetime
+) -> None:
+    """Audit a checkout that starts no chain: the last one began within the cooldown."""
+    audit(
+        session,
+        at=now,
+        action="skipped",
+        contact_id=recent.contact_id,
+        chain_id=recent.id,
+        rule=reasons.ONE_CHAIN_PER_COOLDOWN,
+        detail={"checkout": checkout.external_id, "previous": recent.status},
+    )
 
 
 async def latest_chains(
@@ -109,15 +125,7 @@ async def on_checkouts(
             if recent.status == "active" and _is_payment(planning, recent):
                 continue  # payment reminders keep their own timing (R-FL2)
             if recent.status != "active":
-                audit(
-                    session,
-                    at=now,
-                    action="skipped",
-                    contact_id=item.contact_id,
-                    chain_id=recent.id,
-                    rule=reasons.ONE_CHAIN_PER_COOLDOWN,
-                    detail={"checkout": checkout.external_id, "previous": recent.status},
-                )
+                skipped_for_cooldown(session, recent, checkout, now)
                 continue
             if recent.checkout_id != checkout.id or anchor > recent.anchor_at:
                 moved.append(recent)

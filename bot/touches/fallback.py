@@ -5,7 +5,6 @@ country rules), like every other touch."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +16,8 @@ from bot.audit import audit
 from bot.channels.base import StatusUpdate
 from bot.channels.errors import NO_WHATSAPP
 from bot.settings import Settings
-from bot.store.dialect import engine_of
 from bot.store.models import Chain, Contact, Message, Touch
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 from bot.touches import reasons
 from bot.touches.context import change_in_memory, load_context
 from bot.touches.planning import audit_row, plan_rows
@@ -55,9 +53,7 @@ def status_listener(app: web.Application) -> Any:
         ):
             return
         sessions, now = app[SESSIONS], app[CLOCK].now()
-        engine = engine_of(sessions)
-        locked = write_lock(engine) if engine is not None else contextlib.nullcontext()
-        async with locked, sessions.begin() as session:
+        async with write_lock_for(sessions), sessions.begin() as session:
             message = await session.get(Message, message_id)
             if message is None:
                 return

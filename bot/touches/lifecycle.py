@@ -12,7 +12,7 @@ from bot.api.schemas import OrderStatusChanged, PaymentFailed
 from bot.audit import audit
 from bot.store.models import Chain, Checkout
 from bot.touches import reasons
-from bot.touches.activity import latest_chains
+from bot.touches.activity import latest_chains, skipped_for_cooldown
 from bot.touches.control import stop_chains
 from bot.touches.policy import MANUAL_REVIEW_AFTER
 from bot.touches.rearm import rearm
@@ -104,15 +104,7 @@ async def on_payment_failed(
         and recent.started_at > now - planning.cooldown
         and not (same_session and recent.stop_reason == reasons.SUPERSEDED)
     ):
-        audit(
-            session,
-            at=now,
-            action="skipped",
-            contact_id=contact_id,
-            chain_id=recent.id,
-            rule=reasons.ONE_CHAIN_PER_COOLDOWN,
-            detail={"checkout": checkout.external_id, "previous": recent.status},
-        )
+        skipped_for_cooldown(session, recent, checkout, now)
         return
     anchor, first = event.occurred_at, flow.steps[0]
     due = anchor + planning.delay(first)

@@ -18,7 +18,7 @@ from bot.store.claims import moment_ago
 from bot.store.db import SessionFactory
 from bot.store.dialect import engine_of
 from bot.store.models import Instance
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 
 FORGET_AFTER = timedelta(days=1)  # rows of instances gone this long are deleted
 
@@ -34,7 +34,7 @@ class Heartbeat:
         self.engine = engine_of(sessions)
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
+        return write_lock_for(self.sessions)
 
     def _ago(self, age: timedelta) -> Any:
         """The moment `age` ago by the clock every instance reads (`moment_ago`)."""

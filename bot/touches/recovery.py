@@ -21,9 +21,8 @@ from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.store.bulk import insert_rows
 from bot.store.db import SessionFactory
-from bot.store.dialect import engine_of
 from bot.store.models import AuditEntry, Touch
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 from bot.touches import reasons
 from bot.touches.liveness import Heartbeat
 
@@ -68,10 +67,9 @@ class Sweeper:
         self.heartbeat = heartbeat
         self.deadline = deadline
         self.outbound = outbound
-        self.engine = engine_of(sessions)
 
     def _write(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
+        return write_lock_for(self.sessions)
 
     async def sweep(self, now: datetime) -> Swept:
         """One pass; `now` (the service clock) dates the audit entries; liveness (see

@@ -16,7 +16,7 @@ from bot.store.bulk import insert_rows, plan_as_key_lookups, update_rows
 from bot.store.db import SessionFactory
 from bot.store.dialect import engine_of
 from bot.store.models import AuditEntry, Chain, Contact, Touch
-from bot.store.write_lock import write_lock
+from bot.store.write_lock import write_lock_for
 from bot.touches.firing.jobs import Due
 
 TOUCHES = cast(Table, Touch.__table__)
@@ -49,7 +49,7 @@ class Transactions:
         self.engine = engine_of(sessions)
 
     def write(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return write_lock(self.engine) if self.engine is not None else contextlib.nullcontext()
+        return write_lock_for(self.sessions)
 
     @contextlib.asynccontextmanager
     async def lookups(self) -> AsyncIterator[AsyncSession]:
