@@ -78,19 +78,24 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
     {
         "no thanks", "no thank you", "no thx", "not interested", "changed my mind",
         "i changed my mind", "no thanks changed my mind", "no longer needed", "not needed",
+        "no need", "dont need it", "i dont need it", "im good", "nah im good", "ill pass",
+        "never mind", "nevermind", "nvm", "forget it", "no longer interested",
         "not needed anymore", "dont need it anymore", "i dont need it anymore",
         "не актуально", "неактуально", "уже не актуально", "больше не актуально",
         "не актуально уже", "уже неактуально", "уже не нужно", "уже не надо", "не нужно уже",
         "не нужно", "не надо", "передумал", "передумала", "я передумал", "я передумала",
-        "нет спасибо", "спасибо нет",
+        "нет спасибо", "спасибо нет", "не интересно", "неинтересно", "не хочу", "уже не хочу",
+        "не буду", "не буду брать", "отказываюсь", "раздумал", "раздумала",
         "спасибо не надо", "спасибо не нужно", "мне уже не нужно", "ne aktualno", "peredumal",
         "nieaktualne", "już nieaktualne", "juz nieaktualne", "to już nieaktualne",
         "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki", "rozmyśliłem się",
         "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie", "zmieniłam zdanie",
         "już nie potrzebuję", "juz nie potrzebuje", "nie jestem zainteresowany",
-        "nie jestem zainteresowana",
+        "nie jestem zainteresowana", "nie interesuje mnie", "nie chcę", "nie chce",
+        "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba", "odpuszczam",
         "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
-        "已经不需要了", "不用了谢谢", "不需要了谢谢",
+        "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
+        "不想买了", "不考虑了", "暂时不需要", "先不买了",
     }
 )  # fmt: skip
 # Thanks and acknowledgements: a whole message of these words, at least one of them thanks.
