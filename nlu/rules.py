@@ -112,7 +112,8 @@ _THANKS_COMPANIONS: frozenset[str] = frozenset(
         "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool",
         "super", "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо",
         "супер", "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne",
-        "你", "您", "非常", "好的", "好", "太",
+        "for", "the", "reminder", "info", "за", "напоминание", "информацию", "za",
+        "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
     }
 )  # fmt: skip
 # Whole-message opt-out sentences, matched on `normalize`d text with fillers removed (see
@@ -307,19 +308,26 @@ def is_decline(text: str) -> bool:
     )
 
 
+def _segment(text: str, vocabulary: frozenset[str]) -> list[str]:
+    """Chinese text split into vocabulary words, longest first ("好的谢谢" → 好的 谢谢)."""
+    words: list[str] = []
+    start = 0
+    while start < len(text):
+        size = next((n for n in range(4, 0, -1) if text[start : start + n] in vocabulary), 1)
+        words.append(text[start : start + size])
+        start += size
+    return words
+
+
 def is_thanks(text: str) -> bool:
     """True when the whole message is a thank-you (with ok/great/very much around it)."""
     normalized = normalize(text)
     words = normalized.split()
     if not words:
         return False
-    if len(words) == 1 and _is_cjk_word(words[0]):
-        compact = words[0]
-        for word in sorted(THANKS_WORDS | _THANKS_COMPANIONS, key=len, reverse=True):
-            if _is_cjk_word(word):
-                compact = compact.replace(word, " " + word + " ")
-        words = compact.split()
     known = THANKS_WORDS | _THANKS_COMPANIONS
+    if len(words) == 1 and _is_cjk_word(words[0]):
+        words = _segment(words[0], known)
     return all(w in known for w in words) and any(w in THANKS_WORDS for w in words)
 
 

@@ -14,7 +14,7 @@ from nlu.classify import LiveClassifier
 from nlu.dataset import Example
 from nlu.evaluate import fine_report, gold_fine, misunderstood_rate
 from nlu.intents import FINE_INTENTS, fine_of, to_routing
-from nlu.rules import apply_rules
+from nlu.rules import RuleMatch, apply_rules
 from nlu.types import ROUTING_INTENTS, Classification
 from nlu.validate import validate_nlu
 
@@ -97,6 +97,14 @@ async def test_a_bare_no_to_a_reminder_is_a_decline(text: str) -> None:
 async def test_an_offered_no_keeps_its_action() -> None:
     result = await LiveClassifier(None).classify("нет", {"no": "payment"})
     assert (result.intent, result.detail) == ("payment", "payment")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["好的谢谢", "太谢谢了", "谢谢提醒", "thanks for the reminder", "спасибо за напоминание"],
+)
+def test_thanks_with_their_companions(text: str) -> None:
+    assert apply_rules(text) == RuleMatch("other", "thanks")
 
 
 @pytest.mark.parametrize(
