@@ -74,7 +74,7 @@ class Settings:
     nlu_url: str = ""
     nlu_token: str = ""
     nlu_port: int = 5005
-    nlu_threshold: float = 0.6
+    nlu_threshold: float = 0.3
     nlu_timeout_seconds: float = 2.0
     sandbox: bool = True
     default_timezone: str = "Europe/Moscow"
@@ -159,7 +159,7 @@ def load_settings(root: Path | None = None) -> Settings:
     language = _env("NUDGE_DEFAULT_LANGUAGE", "ru")
     if language not in {"ru", "en", "pl", "zh"}:
         raise SettingsError(f"NUDGE_DEFAULT_LANGUAGE must be ru, en, pl or zh, got {language!r}")
-    threshold_raw = _env("NUDGE_NLU_THRESHOLD", "0.6")
+    threshold_raw = _env("NUDGE_NLU_THRESHOLD", "0.3")
     try:
         threshold = float(threshold_raw)
     except ValueError as exc:
