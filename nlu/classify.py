@@ -57,6 +57,9 @@ class LiveClassifier:
         removed = redaction.card_data_removed
         match = apply_rules(clean, offered)
         if match is not None:
+            if match.detail == "no":
+                # every message the shopper answers offers the checkout: a bare "no" declines it
+                return Classification("opt_out", 1.0, "rule", "decline", clean, removed)
             return Classification(match.intent, 1.0, "rule", match.detail, clean, removed)
         if not normalize(clean):
             # only emoji / punctuation: nothing for a model to read; emoji acknowledge (👍 🙏)

@@ -78,19 +78,24 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
     {
         "no thanks", "no thank you", "no thx", "not interested", "changed my mind",
         "i changed my mind", "no thanks changed my mind", "no longer needed", "not needed",
+        "no need", "dont need it", "i dont need it", "im good", "nah im good", "ill pass",
+        "never mind", "nevermind", "nvm", "forget it", "no longer interested",
         "not needed anymore", "dont need it anymore", "i dont need it anymore",
         "не актуально", "неактуально", "уже не актуально", "больше не актуально",
         "не актуально уже", "уже неактуально", "уже не нужно", "уже не надо", "не нужно уже",
         "не нужно", "не надо", "передумал", "передумала", "я передумал", "я передумала",
-        "нет спасибо", "спасибо нет",
+        "нет спасибо", "спасибо нет", "не интересно", "неинтересно", "не хочу", "уже не хочу",
+        "не буду", "не буду брать", "отказываюсь", "раздумал", "раздумала",
         "спасибо не надо", "спасибо не нужно", "мне уже не нужно", "ne aktualno", "peredumal",
         "nieaktualne", "już nieaktualne", "juz nieaktualne", "to już nieaktualne",
         "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki", "rozmyśliłem się",
         "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie", "zmieniłam zdanie",
         "już nie potrzebuję", "juz nie potrzebuje", "nie jestem zainteresowany",
-        "nie jestem zainteresowana",
+        "nie jestem zainteresowana", "nie interesuje mnie", "nie chcę", "nie chce",
+        "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba", "odpuszczam",
         "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
-        "已经不需要了", "不用了谢谢", "不需要了谢谢",
+        "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
+        "不想买了", "不考虑了", "暂时不需要", "先不买了",
     }
 )  # fmt: skip
 # Thanks and acknowledgements: a whole message of these words, at least one of them thanks.
@@ -107,7 +112,8 @@ _THANKS_COMPANIONS: frozenset[str] = frozenset(
         "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool",
         "super", "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо",
         "супер", "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne",
-        "你", "您", "非常", "好的", "好", "太",
+        "for", "the", "reminder", "info", "за", "напоминание", "информацию", "za",
+        "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
     }
 )  # fmt: skip
 # Whole-message opt-out sentences, matched on `normalize`d text with fillers removed (see
@@ -302,19 +308,26 @@ def is_decline(text: str) -> bool:
     )
 
 
+def _segment(text: str, vocabulary: frozenset[str]) -> list[str]:
+    """Chinese text split into vocabulary words, longest first ("好的谢谢" → 好的 谢谢)."""
+    words: list[str] = []
+    start = 0
+    while start < len(text):
+        size = next((n for n in range(4, 0, -1) if text[start : start + n] in vocabulary), 1)
+        words.append(text[start : start + size])
+        start += size
+    return words
+
+
 def is_thanks(text: str) -> bool:
     """True when the whole message is a thank-you (with ok/great/very much around it)."""
     normalized = normalize(text)
     words = normalized.split()
     if not words:
         return False
-    if len(words) == 1 and _is_cjk_word(words[0]):
-        compact = words[0]
-        for word in sorted(THANKS_WORDS | _THANKS_COMPANIONS, key=len, reverse=True):
-            if _is_cjk_word(word):
-                compact = compact.replace(word, " " + word + " ")
-        words = compact.split()
     known = THANKS_WORDS | _THANKS_COMPANIONS
+    if len(words) == 1 and _is_cjk_word(words[0]):
+        words = _segment(words[0], known)
     return all(w in known for w in words) and any(w in THANKS_WORDS for w in words)
 
 

@@ -10,10 +10,11 @@ import pytest
 from bot.dialogue.commands import command_payload, guess_language
 from bot.settings import PROJECT_ROOT
 from flows.replies import validate_replies
+from nlu.classify import LiveClassifier
 from nlu.dataset import Example
 from nlu.evaluate import fine_report, gold_fine, misunderstood_rate
 from nlu.intents import FINE_INTENTS, fine_of, to_routing
-from nlu.rules import apply_rules
+from nlu.rules import RuleMatch, apply_rules
 from nlu.types import ROUTING_INTENTS, Classification
 from nlu.validate import validate_nlu
 
@@ -85,6 +86,38 @@ def test_a_decline_leaves_room_for_a_question_and_an_offered_no() -> None:
     assert apply_rules("не актуально, а скидка есть?") is None
     match = apply_rules("нет спасибо", {"no": "payment"})
     assert match is not None and match.intent == "payment"
+
+
+@pytest.mark.parametrize("text", ["нет", "No.", "nope", "nie", "不", "不用了"])
+async def test_a_bare_no_to_a_reminder_is_a_decline(text: str) -> None:
+    result = await LiveClassifier(None).classify(text)
+    assert (result.intent, result.source, fine_of(result)) == ("opt_out", "rule", "decline")
+
+
+async def test_an_offered_no_keeps_its_action() -> None:
+    result = await LiveClassifier(None).classify("нет", {"no": "payment"})
+    assert (result.intent, result.detail) == ("payment", "payment")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["好的谢谢", "太谢谢了", "谢谢提醒", "thanks for the reminder", "спасибо за напоминание"],
+)
+def test_thanks_with_their_companions(text: str) -> None:
+    assert apply_rules(text) == RuleMatch("other", "thanks")
+
+
+@pytest.mark.parametrize(
+    ("text", "decline"),
+    [
+        ("не интересно", True), ("nie chcę", True), ("算了吧", True), ("nvm", True),
+        ("не хочу больше получать смс", False), ("nie chcę smsów", False),
+    ],
+)  # fmt: skip
+def test_more_exact_declines(text: str, decline: bool) -> None:
+    match = apply_rules(text)
+    assert match is not None and match.intent == "opt_out"
+    assert (match.detail == "decline") is decline
 
 
 @pytest.mark.parametrize(
