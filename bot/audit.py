@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import AuditEntry
+from bot.store.models import AuditEntry, Chain
 
 
 def audit(
@@ -34,3 +34,17 @@ def audit(
             detail=detail,
         )
     )
+
+
+def audit_row(
+    chain: Chain, now: datetime, action: str, rule: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields of an audit entry about a chain (for `audit(**row)` or a bulk INSERT)."""
+    return {
+        "at": now,
+        "action": action,
+        "contact_id": chain.contact_id,
+        "chain_id": chain.id,
+        "rule": rule,
+        "detail": detail,
+    }

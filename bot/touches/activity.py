@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.api.ingest import AppliedEvent
-from bot.audit import audit
+from bot.audit import audit, audit_row
 from bot.store.models import Chain, Checkout
 from bot.touches import reasons
 from bot.touches.context import from_row, recovery_flows
@@ -50,15 +50,8 @@ def skipped_for_cooldown(
     session: AsyncSession, recent: Chain, checkout: Checkout, now: datetime
 ) -> None:
     """Audit a checkout that starts no chain: the last one began within the cooldown."""
-    audit(
-        session,
-        at=now,
-        action="skipped",
-        contact_id=recent.contact_id,
-        chain_id=recent.id,
-        rule=reasons.ONE_CHAIN_PER_COOLDOWN,
-        detail={"checkout": checkout.external_id, "previous": recent.status},
-    )
+    previous = {"checkout": checkout.external_id, "previous": recent.status}
+    audit(session, **audit_row(recent, now, "skipped", reasons.ONE_CHAIN_PER_COOLDOWN, previous))
 
 
 async def latest_chains(
@@ -131,15 +124,8 @@ async def on_checkouts(
                 moved.append(recent)
             if recent.checkout_id != checkout.id:
                 recent.checkout_id = checkout.id
-                audit(
-                    session,
-                    at=now,
-                    action="merged",
-                    contact_id=item.contact_id,
-                    chain_id=recent.id,
-                    rule=reasons.CARTS_MERGED,
-                    detail={"checkout": checkout.external_id},
-                )
+                merged = {"checkout": checkout.external_id}
+                audit(session, **audit_row(recent, now, "merged", reasons.CARTS_MERGED, merged))
             if anchor > recent.anchor_at:
                 recent.anchor_at = anchor
             active.append(Activity(recent, flow, anchor, now))

@@ -6,11 +6,12 @@ Both functions only add to the caller's transaction; the caller commits.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audit import audit
+from bot.audit import audit, audit_row
 from bot.store.models import Chain, Touch
 from bot.touches import reasons
 
@@ -23,12 +24,12 @@ async def _cancel(
     contact_id: int,
     reason: str,
     now: datetime,
-    *,
-    chain_status: str,
+    chain_status: Literal["paused", "stopped"],
     rule: str,
-    only_active: bool,
 ) -> None:
-    statuses = ("active",) if only_active else ("active", "paused")
+    """Cancel the pending touches of the contact's chains and give the chains `chain_status`:
+    "paused" touches only the active chain, "stopped" the paused ones as well."""
+    statuses = ("active",) if chain_status == "paused" else ("active", "paused")
     chains = (
         await session.scalars(
             select(Chain).where(Chain.contact_id == contact_id, Chain.status.in_(statuses))
@@ -41,16 +42,8 @@ async def _cancel(
             )
         ).all()
         for touch in touches:
-            audit(
-                session,
-                at=now,
-                action="cancelled",
-                contact_id=contact_id,
-                chain_id=chain.id,
-                touch_id=touch.id,
-                rule=rule,
-                detail={"reason": reason, "step": touch.step},
-            )
+            cancelled = {"reason": reason, "step": touch.step}
+            audit(session, touch_id=touch.id, **audit_row(chain, now, "cancelled", rule, cancelled))
         await session.execute(
             update(Touch)
             .where(Touch.chain_id == chain.id, Touch.status.in_(PENDING))
@@ -61,38 +54,15 @@ async def _cancel(
         chain.stop_reason = reason
         if chain_status == "stopped":
             chain.stopped_at = now
-        audit(
-            session,
-            at=now,
-            action="paused" if chain_status == "paused" else "stopped",
-            contact_id=contact_id,
-            chain_id=chain.id,
-            rule=rule,
-            detail={"reason": reason, "flow": chain.flow},
-        )
+        ended = {"reason": reason, "flow": chain.flow}
+        audit(session, **audit_row(chain, now, chain_status, rule, ended))
 
 
 async def pause_chains(session: AsyncSession, contact_id: int, reason: str, now: datetime) -> None:
     """The shopper replied: cancel pending touches of the active chain, chain becomes "paused"."""
-    await _cancel(
-        session,
-        contact_id,
-        reason,
-        now,
-        chain_status="paused",
-        rule=reasons.STOP_ON_REPLY,
-        only_active=True,
-    )
+    await _cancel(session, contact_id, reason, now, "paused", reasons.STOP_ON_REPLY)
 
 
 async def stop_chains(session: AsyncSession, contact_id: int, reason: str, now: datetime) -> None:
     """Opt-out / negative / handoff / paid: cancel every pending touch, chains "stopped"."""
-    await _cancel(
-        session,
-        contact_id,
-        reason,
-        now,
-        chain_status="stopped",
-        rule=reasons.stop_on(reason),
-        only_active=False,
-    )
+    await _cancel(session, contact_id, reason, now, "stopped", reasons.stop_on(reason))

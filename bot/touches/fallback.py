@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from bot.app_keys import CLOCK, FLOWS, SESSIONS, SETTINGS
-from bot.audit import audit
+from bot.audit import audit, audit_row
 from bot.channels.base import StatusUpdate
 from bot.channels.errors import NO_WHATSAPP
 from bot.settings import Settings
@@ -20,7 +20,7 @@ from bot.store.models import Chain, Contact, Message, Touch
 from bot.store.write_lock import write_lock_for
 from bot.touches import reasons
 from bot.touches.context import change_in_memory, load_context
-from bot.touches.planning import audit_row, plan_rows
+from bot.touches.planning import Planning
 from bot.touches.policy import Context, choose_channel
 from flows.loader import FlowSet
 
@@ -38,7 +38,7 @@ def replacement(
     step = ctx.flow.step_named(touch_step)
     if step is None or choose_channel(ctx.flow, ctx) is None:
         return None, audit_row(ctx.chain, now, "skipped", reasons.NO_FALLBACK, {"step": touch_step})
-    row, entry = plan_rows(ctx, step, now, now, flows, settings, touch_step, why="fallback")
+    row, entry = Planning(settings, flows).touch_row(ctx, step, now, now, touch_step, "fallback")
     if row is not None and row["rule"] is None:
         entry["rule"] = reasons.FELL_BACK if row["channel"] == "sms" else entry["rule"]
     return row, entry

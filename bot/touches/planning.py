@@ -30,10 +30,10 @@ from bot.api.schemas import (
     OrderStatusChanged,
     PaymentFailed,
 )
-from bot.audit import audit
+from bot.audit import audit_row
 from bot.phones import country_of
 from bot.settings import Settings
-from bot.store.models import Chain, Touch
+from bot.store.models import Chain
 from bot.touches import reasons
 from bot.touches.activity import on_checkouts
 from bot.touches.control import stop_chains
@@ -76,60 +76,6 @@ def step_delay(step: Step, settings: Settings, variant: str | None = None) -> ti
     return step.delay
 
 
-def plan_rows(
-    ctx: Context,
-    step: Step,
-    due: datetime,
-    now: datetime,
-    flows: FlowSet,
-    settings: Settings,
-    name: str | None = None,
-    why: str = "planned",
-) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """The new touch's row (None when not allowed) and its audit entry's fields."""
-    chain = ctx.chain
-    if chain.holdout:
-        held_out = {"step": name or step.step}
-        return None, audit_row(chain, now, "held_out", reasons.HOLDOUT, held_out)
-    channel = choose_channel(ctx.flow, ctx)
-    if channel is None:
-        skipped = {"step": step.step}
-        return None, audit_row(chain, now, "skipped", reasons.NO_CONSENT, skipped)
-    at, rule = earliest(due, ctx, window(flows, settings, ctx.contact))
-    if at is None:
-        skipped = {"step": step.step}
-        return None, audit_row(chain, now, "skipped", rule or reasons.NO_ALLOWED_MOMENT, skipped)
-    touch = {
-        "chain_id": chain.id,
-        "contact_id": chain.contact_id,
-        "flow": chain.flow,
-        "step": name or step.step,
-        "variant": chain.variant,
-        "channel": channel,
-        "country": country_of(ctx.contact.phone),
-        "due_at": at,
-        "status": "planned",
-        "rule": rule,
-        "created_at": now,
-    }
-    detail = {"step": touch["step"], "due_at": at.isoformat(), "channel": channel}
-    return touch, audit_row(chain, now, why, rule or reasons.consent_for(channel), detail)
-
-
-def audit_row(
-    chain: Chain, now: datetime, action: str, rule: str, detail: dict[str, Any]
-) -> dict[str, Any]:
-    """The fields of an audit entry about a chain (for `audit(**row)` or a bulk INSERT)."""
-    return {
-        "at": now,
-        "action": action,
-        "contact_id": chain.contact_id,
-        "chain_id": chain.id,
-        "rule": rule,
-        "detail": detail,
-    }
-
-
 @dataclass(frozen=True)
 class Planning:
     """What one batch is planned with: the settings and the flow set in force for it."""
@@ -159,26 +105,36 @@ class Planning:
         name: str | None = None,
         why: str = "planned",
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """`plan_rows` with this batch's flows and settings."""
-        return plan_rows(ctx, step, due, now, self.flows, self.settings, name, why)
-
-    def add_touch(
-        self,
-        session: AsyncSession,
-        ctx: Context,
-        step: Step,
-        due: datetime,
-        now: datetime,
-        name: str | None = None,
-        why: str = "planned",
-    ) -> Touch | None:
-        """Check consent and hours for a new touch; add it (status planned) when allowed."""
-        row, entry = self.touch_row(ctx, step, due, now, name, why)
-        touch = Touch(**row) if row is not None else None
-        if touch is not None:
-            session.add(touch)
-        audit(session, **entry)
-        return touch
+        """The new touch's row (None when not allowed) and its audit entry's fields."""
+        chain = ctx.chain
+        if chain.holdout:
+            held_out = {"step": name or step.step}
+            return None, audit_row(chain, now, "held_out", reasons.HOLDOUT, held_out)
+        channel = choose_channel(ctx.flow, ctx)
+        if channel is None:
+            skipped = {"step": step.step}
+            return None, audit_row(chain, now, "skipped", reasons.NO_CONSENT, skipped)
+        at, rule = earliest(due, ctx, window(self.flows, self.settings, ctx.contact))
+        if at is None:
+            skipped = {"step": step.step}
+            return None, audit_row(
+                chain, now, "skipped", rule or reasons.NO_ALLOWED_MOMENT, skipped
+            )
+        touch = {
+            "chain_id": chain.id,
+            "contact_id": chain.contact_id,
+            "flow": chain.flow,
+            "step": name or step.step,
+            "variant": chain.variant,
+            "channel": channel,
+            "country": country_of(ctx.contact.phone),
+            "due_at": at,
+            "status": "planned",
+            "rule": rule,
+            "created_at": now,
+        }
+        detail = {"step": touch["step"], "due_at": at.isoformat(), "channel": channel}
+        return touch, audit_row(chain, now, why, rule or reasons.consent_for(channel), detail)
 
     @staticmethod
     def entry(

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.audit import audit
+from bot.audit import audit, audit_row
 from bot.store.models import Chain, Checkout, Touch
 from bot.touches.context import load_context, load_contexts
 from bot.touches.control import PENDING
@@ -58,23 +58,18 @@ async def rearm(
     ctx = None
     for touch in touches:
         touch.status, touch.rule = "cancelled", rule
-        audit(
-            session,
-            at=now,
-            action="cancelled",
-            contact_id=chain.contact_id,
-            chain_id=chain.id,
-            touch_id=touch.id,
-            rule=rule,
-            detail={"step": touch.step, "re_armed_at": at.isoformat()},
-        )
+        cancelled = {"step": touch.step, "re_armed_at": at.isoformat()}
+        audit(session, touch_id=touch.id, **audit_row(chain, now, "cancelled", rule, cancelled))
         step = flow.step_named(touch.step)
         if step is None:
             continue
         # A cancelled or planned touch is not a sent one: one context serves every step.
         ctx = ctx or await load_context(session, chain, planning.flows, now)
         if ctx is not None:
-            planning.add_touch(session, ctx, step, max(at, now), now, why="re-armed")
+            row, entry = planning.touch_row(ctx, step, max(at, now), now, why="re-armed")
+            if row is not None:
+                session.add(Touch(**row))
+            audit(session, **entry)
 
 
 async def move_or_rearm(

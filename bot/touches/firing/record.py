@@ -20,7 +20,7 @@ from bot.touches.control import PENDING
 from bot.touches.fallback import replacement
 from bot.touches.firing.jobs import Job
 from bot.touches.firing.writes import TOUCHES, Writes
-from bot.touches.planning import plan_rows, step_delay
+from bot.touches.planning import Planning, step_delay
 from flows.loader import FlowSet
 
 
@@ -120,7 +120,7 @@ class Recorder:
                 writes.stop(chain.id, reasons.LAST_TOUCH, "completed")
             elif chain.id not in pending:
                 due = max(chain.anchor_at + step_delay(nxt, self.settings, chain.variant), now)
-                row, entry = plan_rows(job.ctx, nxt, due, now, flows, self.settings)
+                row, entry = Planning(self.settings, flows).touch_row(job.ctx, nxt, due, now)
                 if row is not None:
                     writes.planned.append(row)
                 writes.entry(**entry)
