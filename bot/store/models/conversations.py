@@ -18,15 +18,14 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigId
+from bot.store.models.base import Base, BigId, ContactRow, IdRow, partial_index
 
 
-class Conversation(Base):
+class Conversation(IdRow):
     """The chat with one contact: who owns it (bot / operator) and dialogue memory."""
 
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_escalated_at", "escalated_at"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
     )
@@ -44,29 +43,17 @@ class Conversation(Base):
     updated_at: Mapped[datetime]
 
 
-class Message(Base):
+class Message(ContactRow):
     """Every message in or out, text already redacted of card data (R-RP5)."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "provider_message_id"),
         Index("ix_messages_contact", "contact_id", "created_at"),
-        Index(
-            "ix_messages_inbound_at",
-            "created_at",
-            postgresql_where=sql_text("direction = 'in'"),
-            sqlite_where=sql_text("direction = 'in'"),
-        ),
+        partial_index("ix_messages_inbound_at", "created_at", where="direction = 'in'"),
         # only sends in flight: what the sweeper looks at every few seconds
-        Index(
-            "ix_messages_sending",
-            "created_at",
-            postgresql_where=sql_text("status = 'sending'"),
-            sqlite_where=sql_text("status = 'sending'"),
-        ),
+        partial_index("ix_messages_sending", "created_at", where="status = 'sending'"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str | None] = mapped_column(String(32))
@@ -85,26 +72,19 @@ class Message(Base):
     status_at: Mapped[datetime | None]
 
 
-class InboundWebhook(Base):
+class InboundWebhook(IdRow):
     """A provider webhook persisted before processing; the unique key drops retries."""
 
     __tablename__ = "inbound_webhooks"
     __table_args__ = (
         UniqueConstraint("channel", "dedupe_key"),
-        Index(
+        partial_index(
             "ix_inbound_webhooks_open",
             "next_attempt_at",
-            postgresql_where=sql_text("processed_at IS NULL AND dead_at IS NULL"),
-            sqlite_where=sql_text("processed_at IS NULL AND dead_at IS NULL"),
+            where="processed_at IS NULL AND dead_at IS NULL",
         ),
-        Index(
-            "ix_inbound_webhooks_dead",
-            "dead_at",
-            postgresql_where=sql_text("dead_at IS NOT NULL"),
-            sqlite_where=sql_text("dead_at IS NOT NULL"),
-        ),
+        partial_index("ix_inbound_webhooks_dead", "dead_at", where="dead_at IS NOT NULL"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(160))
     payload: Mapped[dict[str, Any]]
@@ -118,11 +98,10 @@ class InboundWebhook(Base):
     dead_at: Mapped[datetime | None]  # attempts exhausted: a dead letter for the operators
 
 
-class Operator(Base):
+class Operator(IdRow):
     """A console user; the password is hashed with Argon2id."""
 
     __tablename__ = "operators"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="operator")
@@ -130,12 +109,11 @@ class Operator(Base):
     created_at: Mapped[datetime]
 
 
-class AuditEntry(Base):
+class AuditEntry(IdRow):
     """Every bot decision with the rule that made it (R-PS4)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_contact_at", "contact_id", "at"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime]
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     chain_id: Mapped[int | None] = mapped_column(BigId)
@@ -145,7 +123,7 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None]
 
 
-class Rating(Base):
+class Rating(ContactRow):
     """One satisfaction question (R-MX4): asked once per conversation episode, answered 1–5."""
 
     __tablename__ = "ratings"
@@ -154,8 +132,6 @@ class Rating(Base):
         Index("ix_ratings_answered_at", "answered_at"),
         Index("ix_ratings_contact", "contact_id", "asked_at"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     conversation_id: Mapped[int] = mapped_column(BigInteger)
     episode: Mapped[str] = mapped_column(String(64))  # which ending of the conversation
     by: Mapped[str] = mapped_column(String(16))  # "operator" or "bot": who helped

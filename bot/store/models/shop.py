@@ -15,17 +15,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigId
+from bot.store.models.base import Base, ContactRow, IdRow, partial_index
 
 
-class ApiKey(Base):
+class ApiKey(IdRow):
     """A shop's API key, stored as a SHA-256 hash (keys are random, 32 bytes)."""
 
     __tablename__ = "api_keys"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop: Mapped[str] = mapped_column(String(64), default="default")
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -33,19 +31,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
-class Contact(Base):
+class Contact(IdRow):
     """A shopper as the shop identifies them; only what a touch needs (R-PZ1)."""
 
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("shop", "external_id"),
-        Index("ix_contacts_phone", "phone"),
         Index("ix_contacts_telegram", "telegram_chat_id"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop: Mapped[str] = mapped_column(String(64), default="default")
     external_id: Mapped[str] = mapped_column(String(128))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
     first_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2))
@@ -55,13 +51,11 @@ class Contact(Base):
     updated_at: Mapped[datetime]
 
 
-class Consent(Base):
+class Consent(ContactRow):
     """One opt-in for one channel, with its proof; revocation closes it (R-SR1)."""
 
     __tablename__ = "consents"
     __table_args__ = (Index("ix_consents_contact_channel", "contact_id", "channel"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16), default="recovery")
     source: Mapped[str] = mapped_column(String(64))
@@ -73,7 +67,7 @@ class Consent(Base):
     revoke_method: Mapped[str | None] = mapped_column(String(64))
 
 
-class Checkout(Base):
+class Checkout(ContactRow):
     """A checkout session: stage, one notable item, one amount, one link (R-PZ1)."""
 
     __tablename__ = "checkouts"
@@ -81,15 +75,8 @@ class Checkout(Base):
         UniqueConstraint("contact_id", "external_id"),
         Index("ix_checkouts_last_activity", "last_activity_at"),
         Index("ix_checkouts_order", "order_id"),  # status changes name only the order
-        Index(
-            "ix_checkouts_paid_at",
-            "paid_at",
-            postgresql_where=sql_text("status = 'paid'"),
-            sqlite_where=sql_text("status = 'paid'"),
-        ),
+        partial_index("ix_checkouts_paid_at", "paid_at", where="status = 'paid'"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(128))
     stage: Mapped[str] = mapped_column(String(16), default="cart")
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -111,13 +98,11 @@ class Checkout(Base):
     updated_at: Mapped[datetime]
 
 
-class PaidCheck(Base):
+class PaidCheck(ContactRow):
     """A shopper said "already paid": at `due_at`, no payment means an operator (R-RP4)."""
 
     __tablename__ = "paid_checks"
     __table_args__ = (Index("ix_paid_checks_due", "status", "due_at"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="planned")  # paid | escalated
@@ -125,20 +110,16 @@ class PaidCheck(Base):
     resolved_at: Mapped[datetime | None]
 
 
-class Event(Base):
+class Event(IdRow):
     """An accepted shop event: its id for idempotency and what it touched, not its payload."""
 
     __tablename__ = "events"
-    __table_args__ = (
-        UniqueConstraint("shop", "event_id"),
-        Index("ix_events_received_at", "received_at"),
-    )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    __table_args__ = (UniqueConstraint("shop", "event_id"),)
     shop: Mapped[str] = mapped_column(String(64), default="default")
     event_id: Mapped[str] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime]
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
     contact_ref: Mapped[str] = mapped_column(String(128))
     subject_ref: Mapped[str | None] = mapped_column(String(128))
 

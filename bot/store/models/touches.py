@@ -16,13 +16,12 @@ from sqlalchemy import (
     String,
     false,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigId
+from bot.store.models.base import Base, BigId, ContactRow, IdRow, partial_index
 
 
-class Chain(Base):
+class Chain(ContactRow):
     """One recovery scenario: contact + checkout (or order); one active per contact (R-SR4)."""
 
     __tablename__ = "chains"
@@ -30,8 +29,6 @@ class Chain(Base):
         Index("ix_chains_contact_status", "contact_id", "status"),
         Index("ix_chains_started_at", "started_at"),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
     order_id: Mapped[str | None] = mapped_column(String(128))  # the shop's order (R-FL3)
     flow: Mapped[str] = mapped_column(String(64))
@@ -47,7 +44,7 @@ class Chain(Base):
     holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class Touch(Base):
+class Touch(ContactRow):
     """A planned proactive message: the source of truth the scheduler claims from."""
 
     __tablename__ = "touches"
@@ -56,11 +53,10 @@ class Touch(Base):
         Index("ix_touches_chain_sent", "chain_id", "sent_at"),
         Index("ix_touches_contact_sent", "contact_id", "sent_at"),
         Index("ix_touches_sent", "sent_at"),
-        Index(
+        partial_index(
             "ix_touches_paid",
             "sent_at",
-            postgresql_where=sql_text("paid_after_s IS NOT NULL"),
-            sqlite_where=sql_text("paid_after_s IS NOT NULL"),
+            where="paid_after_s IS NOT NULL",
             postgresql_include=[
                 "flow",
                 "step",
@@ -70,17 +66,14 @@ class Touch(Base):
                 "paid_currency",
             ],
         ),
-        Index(
+        partial_index(
             "ix_touches_handoff",
             "sent_at",
-            postgresql_where=sql_text("handoff_after_s IS NOT NULL"),
-            sqlite_where=sql_text("handoff_after_s IS NOT NULL"),
+            where="handoff_after_s IS NOT NULL",
             postgresql_include=["flow", "step", "variant", "handoff_after_s", "handoff_answer_s"],
         ),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(64))
     variant: Mapped[str | None] = mapped_column(String(32))
@@ -109,12 +102,11 @@ class Touch(Base):
     chain_prev_sent_at: Mapped[datetime | None]
 
 
-class ReportStaleContact(Base):
+class ReportStaleContact(IdRow):
     """A contact whose touch outcomes must be recomputed; appended by triggers (migration
     0003) on every write that can change them, consumed by bot/reports/outcomes.py."""
 
     __tablename__ = "report_stale_contacts"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(BigInteger)
 
 
