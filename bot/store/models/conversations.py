@@ -25,7 +25,6 @@ class Conversation(IdRow):
     """The chat with one contact: who owns it (bot / operator) and dialogue memory."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_escalated_at", "escalated_at"),)
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
     )
@@ -35,7 +34,7 @@ class Conversation(IdRow):
     misunderstood: Mapped[int] = mapped_column(Integer, default=0)
     last_channel: Mapped[str | None] = mapped_column(String(16))
     last_inbound_at: Mapped[datetime | None]
-    escalated_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None] = mapped_column(index=True)
     claimed_at: Mapped[datetime | None]
     first_operator_reply_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(16))
@@ -129,7 +128,6 @@ class Rating(ContactRow):
     __tablename__ = "ratings"
     __table_args__ = (
         UniqueConstraint("conversation_id", "episode"),
-        Index("ix_ratings_answered_at", "answered_at"),
         Index("ix_ratings_contact", "contact_id", "asked_at"),
     )
     conversation_id: Mapped[int] = mapped_column(BigInteger)
@@ -138,7 +136,7 @@ class Rating(ContactRow):
     operator_id: Mapped[int | None] = mapped_column(BigInteger)
     score: Mapped[int | None] = mapped_column(Integer)
     asked_at: Mapped[datetime]
-    answered_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TelegramLinkUse(Base):

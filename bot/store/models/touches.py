@@ -25,10 +25,7 @@ class Chain(ContactRow):
     """One recovery scenario: contact + checkout (or order); one active per contact (R-SR4)."""
 
     __tablename__ = "chains"
-    __table_args__ = (
-        Index("ix_chains_contact_status", "contact_id", "status"),
-        Index("ix_chains_started_at", "started_at"),
-    )
+    __table_args__ = (Index("ix_chains_contact_status", "contact_id", "status"),)
     checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"))
     order_id: Mapped[str | None] = mapped_column(String(128))  # the shop's order (R-FL3)
     flow: Mapped[str] = mapped_column(String(64))
@@ -36,7 +33,7 @@ class Chain(ContactRow):
     status: Mapped[str] = mapped_column(String(16), default="active")
     stop_reason: Mapped[str | None] = mapped_column(String(64))
     anchor_at: Mapped[datetime]
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(index=True)
     stopped_at: Mapped[datetime | None]
     recovered_at: Mapped[datetime | None]
     recovered_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
