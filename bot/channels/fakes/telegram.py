@@ -5,13 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections import Counter, deque
 from typing import Any
 
 from aiohttp import web
 
+from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
-from bot.channels.fakes.whatsapp import Scripted
 
 
 def _fail(code: int, description: str, **extra: Any) -> web.Response:
@@ -19,18 +18,15 @@ def _fail(code: int, description: str, **extra: Any) -> web.Response:
     return web.json_response(body, status=code)
 
 
-class FakeTelegram:
+class FakeTelegram(FakeProvider):
     """getMe, sendMessage, answerCallbackQuery, setWebhook; `blocked` chats answer 403."""
 
     def __init__(self, *, token: str, secret_token: str, poster: Poster, username: str) -> None:
+        super().__init__(poster)
         self.token = token
         self.secret_token = secret_token
-        self.poster = poster
         self.username = username
         self.blocked: set[str] = set()
-        self.script: dict[str, list[Scripted]] = {}
-        self.attempts: Counter[str] = Counter()
-        self.sent: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(100_000)
 
@@ -77,9 +73,9 @@ class FakeTelegram:
         if not text:
             return _fail(400, "Bad Request: message text is empty")
         self.attempts[chat] += 1
-        queue = self.script.get(chat)
-        if queue:
-            return await queue.pop(0).play(request)
+        scripted = await self.scripted_answer(chat, request)
+        if scripted is not None:
+            return scripted
         if chat in self.blocked:
             return _fail(403, "Forbidden: bot was blocked by the user")
         markup = params.get("reply_markup")

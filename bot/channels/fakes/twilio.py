@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from collections import Counter, deque
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
+from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
-from bot.channels.fakes.whatsapp import Scripted
 from bot.channels.sms_segments import sms_segments
 from bot.channels.twilio_sms import compute_signature
 
@@ -30,21 +29,18 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
     }
 
 
-class FakeTwilio:
+class FakeTwilio(FakeProvider):
     """`POST /2010-04-01/Accounts/{sid}/Messages.json` with basic auth, answering `SM…` sids."""
 
     def __init__(
         self, *, account_sid: str, auth_token: str, public_url: str, poster: Poster, callbacks: bool
     ) -> None:
+        super().__init__(poster)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.public_url = public_url
-        self.poster = poster
         self.callbacks = callbacks
         self.opted_out: set[str] = set()
-        self.script: dict[str, list[Scripted]] = {}
-        self.attempts: Counter[str] = Counter()
-        self.sent: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.tasks: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:
@@ -71,9 +67,9 @@ class FakeTwilio:
                 twilio_error(21602, "Message body is required.", 400), status=400
             )
         self.attempts[to] += 1
-        queue = self.script.get(to)
-        if queue:
-            return await queue.pop(0).play(request)
+        scripted = await self.scripted_answer(to, request)
+        if scripted is not None:
+            return scripted
         if to in self.opted_out:
             error = twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
             return web.json_response(error, status=400)

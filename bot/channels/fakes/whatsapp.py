@@ -8,35 +8,15 @@ import json
 import os
 import random
 import time
-from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.channels.fakes.base import FakeProvider
+from bot.channels.fakes.base import Scripted as Scripted  # the tests script answers from here
 from bot.channels.fakes.loopback import Poster
 from bot.channels.whatsapp import sign
-
-
-@dataclass
-class Scripted:
-    """A canned answer for the next send to one number (tests: 429, 5xx, errors, slowness,
-    or `drop`: the request is read, then the connection closed without an answer)."""
-
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-    async def play(self, request: web.Request) -> web.Response:
-        """Answer `request` as scripted (after reading it, like the provider would)."""
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.drop and request.transport is not None:
-            request.transport.abort()
-            raise asyncio.CancelledError  # nothing more for aiohttp to write
-        return web.json_response(self.body, status=self.status, headers=self.headers)
 
 
 @dataclass
@@ -77,22 +57,19 @@ def graph_error(code: int, message: str, details: str = "") -> dict[str, Any]:
     }
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(FakeProvider):
     """Accepts sends like the Cloud API; `unavailable` numbers are not on WhatsApp."""
 
     def __init__(
         self, *, token: str, phone_number_id: str, app_secret: str, poster: Poster, callbacks: bool
     ) -> None:
+        super().__init__(poster)
         self.token = token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret
-        self.poster = poster
         self.callbacks = callbacks
         self.unavailable: set[str] = set()
         self.unavailable_async = False  # report 131026 in a failed status instead of at once
-        self.script: dict[str, list[Scripted]] = {}
-        self.attempts: Counter[str] = Counter()
-        self.sent: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.pending: list[dict[str, Any]] = []
         self.flush_interval = 0.05
         self._flusher: asyncio.Task[None] | None = None
@@ -131,9 +108,9 @@ class FakeWhatsApp:
             headers = {"Retry-After": str(self.faults.retry_after if self.faults else 1)}
             error = graph_error(130429, "Rate limit hit")
             return web.json_response(error, status=429, headers=headers)
-        queue = self.script.get(to)
-        if queue:
-            return await queue.pop(0).play(request)
+        scripted = await self.scripted_answer(to, request)
+        if scripted is not None:
+            return scripted
         if to in self.unavailable and not self.unavailable_async:
             error = graph_error(
                 131026, "Message Undeliverable.", "recipient is not a WhatsApp user"
