@@ -16,7 +16,7 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from bot.channels.base import SendResult
-from bot.channels.failures import FailureTable, Fate, transport_key
+from bot.channels.failures import FailureTable, Fate, http_key, transport_key
 
 LONGEST_WAIT = 30.0  # the longest Retry-After waited inside a send; longer ones reschedule
 
@@ -140,3 +140,17 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value.strip()))
     except ValueError:
         return None
+
+
+def http_failed(
+    response: httpx.Response, table: FailureTable, code: str | None, reason: str
+) -> SendResult:
+    """A provider's error answer as a failed send: its code (else the HTTP status), the
+    wait it asks for, and its key in the channel's failure table."""
+    return SendResult(
+        "failed",
+        error_code=code or str(response.status_code),
+        error_reason=reason,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        failure=http_key(table, response.status_code, code),
+    )

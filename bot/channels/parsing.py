@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from bot import safejson
 from bot.channels.base import ChannelName, DeliveryState, InboundMessage, StatusUpdate
 from nlu.redact import redact
 
@@ -27,6 +28,14 @@ class Parsed:
 
     dedupe_key: str
     item: Item
+
+
+def json_body(body: bytes) -> Any:
+    """A webhook's payload, or MalformedWebhook when the body is not JSON."""
+    try:
+        return safejson.loads(body)
+    except ValueError:
+        raise MalformedWebhook("body is not JSON") from None
 
 
 def require(value: Any, kind: type, where: str) -> Any:

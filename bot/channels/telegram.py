@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,12 +32,17 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import safejson
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
 from bot.channels.errors import meaning
 from bot.channels.failures import FailureTable, maybe_sent, not_sent
 from bot.channels.pacing import Pacer, with_retries
-from bot.channels.parsing import ForbiddenWebhook, MalformedWebhook, Parsed, shopper_message
+from bot.channels.parsing import (
+    ForbiddenWebhook,
+    MalformedWebhook,
+    Parsed,
+    json_body,
+    shopper_message,
+)
 
 TELEGRAM_URL = "https://api.telegram.org"
 MAX_CALLBACK_BYTES = 64
@@ -80,30 +86,22 @@ def _seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value or 1)
 
 
+@dataclass(eq=False)
 class TelegramChannel:
     """`/webhooks/telegram` (`X-Telegram-Bot-Api-Secret-Token`, updates, "ok") and `sendMessage`
     with an inline keyboard, errors mapped onto SendResult. Without a bot token (`bot` None) it
     only receives."""
 
-    name: ChannelName = "telegram"
+    bot: Bot | None
+    _: KW_ONLY
+    pacer: Pacer
+    attempts: int = 4
+    backoff: float = 0.5
+    secret_token: str = ""
+    name: ChannelName = field(default="telegram", init=False)
     webhook = "telegram"
-
-    def __init__(
-        self,
-        bot: Bot | None,
-        *,
-        pacer: Pacer,
-        attempts: int = 4,
-        backoff: float = 0.5,
-        secret_token: str = "",
-    ) -> None:
-        self.bot = bot
-        self.pacer = pacer
-        self.attempts = attempts
-        self.backoff = backoff
-        self.secret_token = secret_token
-        self._ready = asyncio.Lock()
-        self._initialized = False
+    _ready: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _initialized: bool = field(default=False, init=False, repr=False)
 
     def challenge(self, query: Mapping[str, str]) -> None:
         return None
@@ -112,10 +110,7 @@ class TelegramChannel:
         header = headers.get("X-Telegram-Bot-Api-Secret-Token")
         if not verify_secret(header, self.secret_token):
             raise ForbiddenWebhook("missing or wrong X-Telegram-Bot-Api-Secret-Token")
-        try:
-            return safejson.loads(body)
-        except ValueError:
-            raise MalformedWebhook("body is not JSON") from None
+        return json_body(body)
 
     def parse(self, payload: Any, now: datetime) -> list[Parsed]:
         return parse_text_update(payload, now) or parse_update(payload, now)

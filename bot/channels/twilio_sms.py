@@ -15,15 +15,10 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 from aiohttp import web
 
-from bot.channels.base import (
-    ChannelName,
-    OutboundMessage,
-    SendResult,
-    StatusUpdate,
-)
+from bot.channels.base import ChannelName, OutboundMessage, SendResult, StatusUpdate
 from bot.channels.errors import meaning
-from bot.channels.failures import FailureTable, http_failures, http_key, maybe_sent, not_sent
-from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
+from bot.channels.failures import FailureTable, http_failures, maybe_sent, not_sent
+from bot.channels.pacing import Pacer, http_failed, post_once, with_retries
 from bot.channels.parsing import (
     ForbiddenWebhook,
     MalformedWebhook,
@@ -172,13 +167,7 @@ def interpret(response: httpx.Response) -> SendResult:
         return SendResult("sent", provider_message_id=sid)
     code = str(data["code"]) if data.get("code") is not None else None
     reason = meaning("sms", code, str(data.get("message") or response.reason_phrase))
-    return SendResult(
-        "failed",
-        error_code=code or str(response.status_code),
-        error_reason=reason,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        failure=http_key(FAILURES, response.status_code, code),
-    )
+    return http_failed(response, FAILURES, code, reason)
 
 
 def parse_webhook(form: dict[str, str], now: datetime) -> list[Parsed]:

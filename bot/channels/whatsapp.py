@@ -12,20 +12,15 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot import safejson
-from bot.channels.base import (
-    ChannelName,
-    OutboundMessage,
-    SendResult,
-    StatusUpdate,
-)
+from bot.channels.base import ChannelName, OutboundMessage, SendResult, StatusUpdate
 from bot.channels.errors import meaning
-from bot.channels.failures import FailureTable, http_failures, http_key, not_sent
-from bot.channels.pacing import Pacer, parse_retry_after, post_once, with_retries
+from bot.channels.failures import FailureTable, http_failures, not_sent
+from bot.channels.pacing import Pacer, http_failed, post_once, with_retries
 from bot.channels.parsing import (
     ForbiddenWebhook,
     MalformedWebhook,
     Parsed,
+    json_body,
     numbered_options,
     require,
     shopper_message,
@@ -173,10 +168,7 @@ class WhatsAppChannel:
     def authenticate(self, body: bytes, headers: Mapping[str, str], path_qs: str) -> Any:
         if not verify_signature(body, headers.get("X-Hub-Signature-256"), self.app_secret):
             raise ForbiddenWebhook("missing or wrong X-Hub-Signature-256")
-        try:
-            return safejson.loads(body)
-        except ValueError:
-            raise MalformedWebhook("body is not JSON") from None
+        return json_body(body)
 
     def parse(self, payload: Any, now: datetime) -> list[Parsed]:
         return parse_webhook(payload, now)
@@ -224,13 +216,7 @@ def interpret(response: httpx.Response) -> SendResult:
     )
     if code == "131026":
         return SendResult("no_account", error_code=code, error_reason=reason)
-    return SendResult(
-        "failed",
-        error_code=code or str(response.status_code),
-        error_reason=reason,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        failure=http_key(FAILURES, response.status_code, code),
-    )
+    return http_failed(response, FAILURES, code, reason)
 
 
 def _message(raw: dict[str, Any], now: datetime, where: str) -> Parsed:
