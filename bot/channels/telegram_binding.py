@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -51,26 +52,17 @@ def check_answers(templates: Templates) -> None:
         raise RuntimeError(f"domain.yml lacks the Telegram link answers: {', '.join(missing)}")
 
 
+@dataclass(eq=False)
 class LinkBinder:
     """Handles `/start <token>` messages; `reply` sends the refusals' answers."""
 
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        clock: Clock,
-        secret: str,
-        max_age: timedelta,
-        answers: Answers,
-        default_language: str,
-        reply: Reply | None,
-    ) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.secret = secret
-        self.max_age = max_age
-        self.answers = answers
-        self.default_language = default_language
-        self.reply = reply
+    sessions: SessionFactory
+    clock: Clock
+    secret: str
+    max_age: timedelta
+    answers: Answers
+    default_language: str
+    reply: Reply | None
 
     async def __call__(self, item: InboundMessage) -> bool:
         """True when the message was a /start command (consumed here, whatever its token)."""

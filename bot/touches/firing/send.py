@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -31,22 +32,15 @@ _MESSAGES = cast(Table, Message.__table__)
 _MARK_SENDING = ("channel", "message_id")  # status, sent_at, claim: the same for a chunk
 
 
+@dataclass(eq=False)
 class Sender:
     """The sends of one instance's firing (`instance`: the claimer it marks rows with)."""
 
-    def __init__(
-        self,
-        transactions: Transactions,
-        instance: str,
-        outbound: Outbound,
-        flows: DesignerFiles,
-        settings: Settings,
-    ) -> None:
-        self.transactions = transactions
-        self.instance = instance
-        self.outbound = outbound
-        self.flows = flows
-        self.settings = settings
+    transactions: Transactions
+    instance: str
+    outbound: Outbound
+    flows: DesignerFiles
+    settings: Settings
 
     async def mark_sending(self, session: AsyncSession, chunk: list[Job], now: datetime) -> None:
         """Message rows for the chunk's touches whose text is final, then the touches
