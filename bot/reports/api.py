@@ -133,45 +133,43 @@ def shop_endpoint(build: Builder) -> Callable[[web.Request], Awaitable[web.Respo
 
 get_timeseries = shop_endpoint(build_timeseries)
 
-_QUERY_DOC: list[dict[str, Any]] = [
-    {
-        "name": "from",
+
+def _query_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
         "in": "query",
         "required": False,
-        "description": "Start (YYYY-MM-DD = that UTC day, or RFC 3339); default: `to` − 30 days.",
+        "description": description,
         "schema": {"type": "string"},
-    },
-    {
-        "name": "to",
-        "in": "query",
-        "required": False,
-        "description": "End, exclusive (a date includes that whole UTC day); default: now.",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "flow",
-        "in": "query",
-        "required": False,
-        "description": "Only this flow.",
-        "schema": {"type": "string"},
-    },
+    }
+
+
+_QUERY_DOC = [
+    _query_parameter(
+        "from", "Start (YYYY-MM-DD = that UTC day, or RFC 3339); default: `to` − 30 days."
+    ),
+    _query_parameter("to", "End, exclusive (a date includes that whole UTC day); default: now."),
+    _query_parameter("flow", "Only this flow."),
 ]
 
-document(
-    Operation(
-        path="/api/v1/reports/recovery",
-        method="GET",
-        summary="Recovery per flow, touch and variant with intervals and A/B comparisons.",
-        parameters=_QUERY_DOC,
-        responses={"200": RecoveryReport, "401": ErrorBody, "422": ErrorBody},
+
+def _document_report(path: str, summary: str, body: type[BaseModel]) -> None:
+    """A report endpoint: the period and flow in the query, the shop's API key required."""
+    responses: dict[str, type[BaseModel] | None] = {"200": body, "401": ErrorBody, "422": ErrorBody}
+    document(
+        Operation(
+            path=path, method="GET", summary=summary, parameters=_QUERY_DOC, responses=responses
+        )
     )
+
+
+_document_report(
+    "/api/v1/reports/recovery",
+    "Recovery per flow, touch and variant with intervals and A/B comparisons.",
+    RecoveryReport,
 )
-document(
-    Operation(
-        path="/api/v1/reports/timeseries",
-        method="GET",
-        summary="Daily sent, reply, recovery, opt-out and handoff counts and rates (UTC days).",
-        parameters=_QUERY_DOC,
-        responses={"200": TimeSeries, "401": ErrorBody, "422": ErrorBody},
-    )
+_document_report(
+    "/api/v1/reports/timeseries",
+    "Daily sent, reply, recovery, opt-out and handoff counts and rates (UTC days).",
+    TimeSeries,
 )

@@ -31,12 +31,7 @@ def lift_sql(d: sql.Dialect, scope: sql.Scope) -> str:
         "k.paid_at IS NOT NULL AND k.paid_at >= c.started_at"
         f" AND {d.delay('k.paid_at', 'c.started_at')} <= :window_s"
     )
-    join = " JOIN contacts ct ON ct.id = c.contact_id" if scope.shop else ""
-    where = "c.started_at >= :from AND c.started_at < :to"
-    if scope.shop:
-        where += " AND ct.shop = :shop"
-    if scope.flow:
-        where += " AND c.flow = :flow"
+    join, where = scope.period("c", "started_at")
     return f"""
 SELECT c.flow, COALESCE(c.variant, '') AS variant, c.holdout AS holdout, k.currency AS currency,
   COUNT(*) AS chains,

@@ -24,14 +24,19 @@ class Money(BaseModel):
     orders: int
 
 
-class VariantReport(BaseModel):
-    variant: str = Field(description="Empty string when the touch has no variants.")
+class TouchCounts(BaseModel):
+    """Touches sent, and how many of them were followed by each outcome."""
+
     sent: int
     delivered: int
     read: int
     replied: int
     recovered: int
     opted_out: int
+
+
+class VariantReport(TouchCounts):
+    variant: str = Field(description="Empty string when the touch has no variants.")
     negative: int = Field(description='Touches followed by a decline ("no thanks").')
     complaints: int = Field(description="Touches followed by an opt-out or a decline.")
     handoffs: int
@@ -178,14 +183,8 @@ class RecoveryReport(BaseModel):
     )
 
 
-class DayPoint(BaseModel):
+class DayPoint(TouchCounts):
     day: date
-    sent: int
-    delivered: int
-    read: int
-    replied: int
-    recovered: int
-    opted_out: int
     handoffs: int
     reply_rate: float | None
     recovery_rate: float | None

@@ -52,14 +52,20 @@ class Scope:
     flow: bool
     shop: bool = True
 
-    def touches(self, joins: str = "") -> str:
-        """FROM/WHERE fragment selecting the touches sent in the period (alias `t`)."""
-        join = " JOIN contacts ct ON ct.id = t.contact_id" if self.shop else ""
-        where = "t.sent_at >= :from AND t.sent_at < :to"
+    def period(self, alias: str, at: str) -> tuple[str, str]:
+        """The contacts join (alias `ct`) and the WHERE conditions selecting the rows of table
+        alias `alias` whose `at` column falls in the period, of the shop and flow asked for."""
+        join = f" JOIN contacts ct ON ct.id = {alias}.contact_id" if self.shop else ""
+        where = f"{alias}.{at} >= :from AND {alias}.{at} < :to"
         if self.shop:
             where += " AND ct.shop = :shop"
         if self.flow:
-            where += " AND t.flow = :flow"
+            where += f" AND {alias}.flow = :flow"
+        return join, where
+
+    def touches(self, joins: str = "") -> str:
+        """FROM/WHERE fragment selecting the touches sent in the period (alias `t`)."""
+        join, where = self.period("t", "sent_at")
         return f"touches t{join}{joins} WHERE {where}"
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from bot.api.keys import bearer_token
@@ -17,6 +17,8 @@ from bot.store.models import AuditEntry, Contact
 
 
 class TimelineEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from AuditEntry rows
+
     at: datetime
     action: str
     rule: str | None
@@ -70,16 +72,6 @@ async def get_timeline(request: web.Request) -> web.Response:
             .order_by(AuditEntry.at, AuditEntry.id)
             .limit(5000)
         )
-        entries = [
-            TimelineEntry(
-                at=row.at,
-                action=row.action,
-                rule=row.rule,
-                chain_id=row.chain_id,
-                touch_id=row.touch_id,
-                detail=row.detail,
-            )
-            for row in rows
-        ]
+        entries = [TimelineEntry.model_validate(row) for row in rows]
     body = Timeline(contact_id=external_id, entries=entries)
     return web.json_response(text=body.model_dump_json())
