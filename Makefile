@@ -73,26 +73,11 @@ test: lint typecheck pytest
 nlu-report: venv rasa-venv train
 	$(PY) -m nlu.report
 
-bench-events: venv
-	$(PY) -m bench.events
-
-bench-nlu: venv rasa-venv train
-	$(PY) -m bench.nlu
-
-bench-touches: venv
-	$(PY) -m bench.touches
-
-bench-webhooks: venv
-	$(PY) -m bench.webhooks
-
-bench-faults: venv
-	$(PY) -m bench.faults
-
-bench-replies: venv rasa-venv train
-	$(PY) -m bench.replies
-
-bench-reports: venv
-	$(PY) -m bench.reports
+# `make bench-X` runs bench/X.py; the ones that classify text need the trained Rasa model.
+BENCHES := events nlu touches webhooks faults replies reports
+bench-nlu bench-replies: rasa-venv train
+$(addprefix bench-,$(BENCHES)): bench-%: venv
+	$(PY) -m bench.$*
 
 # One benchmark on an earlier commit and on this tree, alternately in one run.
 BENCH ?= webhooks
