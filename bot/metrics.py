@@ -14,83 +14,65 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
-        self.events_total = Counter(
-            "nudge_events_total", "Shop events by result", ["status"], registry=r
+        self.events_total = self._counter("nudge_events_total", "Shop events by result", "status")
+        self.ingest_seconds = self._latency(
+            "nudge_ingest_seconds", "Time to apply one events request"
         )
-        self.ingest_seconds = Histogram(
-            "nudge_ingest_seconds",
-            "Time to apply one events request",
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
+        self.touches_total = self._counter(
+            "nudge_touches_total", "Touch decisions", "flow", "step", "outcome"
         )
-        self.touches_total = Counter(
-            "nudge_touches_total", "Touch decisions", ["flow", "step", "outcome"], registry=r
+        self.messages_total = self._counter(
+            "nudge_messages_total", "Messages by direction and channel", "direction", "channel"
         )
-        self.messages_total = Counter(
-            "nudge_messages_total",
-            "Messages by direction and channel",
-            ["direction", "channel"],
-            registry=r,
+        self.webhook_ack_seconds = self._latency(
+            "nudge_webhook_ack_seconds", "Provider webhook acknowledgement time", "channel"
         )
-        self.webhook_ack_seconds = Histogram(
-            "nudge_webhook_ack_seconds",
-            "Provider webhook acknowledgement time",
-            ["channel"],
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
+        self.nlu_seconds = self._latency("nudge_nlu_seconds", "NLU classification time")
+        self.send_seconds = self._latency("nudge_send_seconds", "Provider send time", "channel")
+        self.handoffs_total = self._counter(
+            "nudge_handoffs_total", "Chats handed to operators", "reason"
         )
-        self.nlu_seconds = Histogram(
-            "nudge_nlu_seconds", "NLU classification time", registry=r, buckets=_LATENCY_BUCKETS
-        )
-        self.send_seconds = Histogram(
-            "nudge_send_seconds",
-            "Provider send time",
-            ["channel"],
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
-        )
-        self.handoffs_total = Counter(
-            "nudge_handoffs_total", "Chats handed to operators", ["reason"], registry=r
-        )
-        self.reply_seconds = Histogram(
+        self.reply_seconds = self._latency(
             "nudge_reply_seconds",
             "Inbound shopper message to the bot's replies handed to the provider",
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
         )
-        self.recovered_total = Counter(
-            "nudge_recovered_total", "Chains ending in a paid order", ["flow"], registry=r
+        self.recovered_total = self._counter(
+            "nudge_recovered_total", "Chains ending in a paid order", "flow"
         )
-        self.recovered_revenue_total = Counter(
+        self.recovered_revenue_total = self._counter(
             "nudge_recovered_revenue_total",
             "Revenue of recovered orders, in the checkout's currency",
-            ["currency"],
-            registry=r,
+            "currency",
         )
-        self.integration_total = Counter(
+        self.integration_total = self._counter(
             "nudge_integration_events_total",
             "Shop platform payloads by platform and outcome (accepted, duplicate, ignored, ...)",
-            ["platform", "outcome"],
-            registry=r,
+            "platform",
+            "outcome",
         )
-        self.inbox_dead_letters = Gauge(
+        self.inbox_dead_letters = self._gauge(
             "nudge_inbox_dead_letters",
             "Inbound webhooks given up after their last attempt, awaiting an operator",
-            registry=r,
         )
-        self.inbox_failures_total = Counter(
+        self.inbox_failures_total = self._counter(
             "nudge_inbox_failures_total",
             "Failed processings of inbound webhooks: retried later or a dead letter",
-            ["outcome"],
-            registry=r,
+            "outcome",
         )
-        self.report_seconds = Histogram(
-            "nudge_report_seconds",
-            "Time to build a report",
-            ["report"],
-            registry=r,
-            buckets=_LATENCY_BUCKETS,
+        self.report_seconds = self._latency(
+            "nudge_report_seconds", "Time to build a report", "report"
+        )
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(name, documentation, labels, registry=self.registry)
+
+    def _latency(self, name: str, documentation: str, *labels: str) -> Histogram:
+        """A histogram of seconds, in the buckets every latency shares."""
+        return Histogram(
+            name, documentation, labels, registry=self.registry, buckets=_LATENCY_BUCKETS
         )
 
 
