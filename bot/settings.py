@@ -73,6 +73,11 @@ def _between(low: float, high: float, alias: str | None = None) -> Any:
     return Field(ge=low, le=high, validation_alias=alias)
 
 
+def _secret() -> Any:
+    """A credential: empty by default, and left out of the settings' repr (logs, tracebacks)."""
+    return field(default="", repr=False)
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Integer = Annotated[int, BeforeValidator(_integer)]
 BaseUrl = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
@@ -88,9 +93,9 @@ class Settings:
 
     root: Path = PROJECT_ROOT  # NUDGE_ROOT, or the caller's
     database_url: str = ""  # empty: SQLite at var/nudge.db under the root
-    api_key: str = ""
+    api_key: str = _secret()
     nlu_url: BaseUrl = ""
-    nlu_token: str = ""
+    nlu_token: str = _secret()
     nlu_port: Annotated[Integer, _between(1, 65535)] = 5005
     nlu_threshold: Annotated[float, _between(0.0, 1.0)] = 0.3
     nlu_timeout_seconds: Annotated[float, _between(0.05, 60.0, "NUDGE_NLU_TIMEOUT")] = 2.0
@@ -106,18 +111,18 @@ class Settings:
     retention_days: Annotated[Integer, _between(1, 3650)] = 30
     scheduler_interval_seconds: float = 1.0
     log_level: Annotated[str, AfterValidator(str.upper)] = "INFO"
-    whatsapp_app_secret: str = ""  # empty in sandbox mode: SANDBOX_SECRETS' value
-    whatsapp_verify_token: str = ""
-    whatsapp_token: str = ""
+    whatsapp_app_secret: str = _secret()  # empty in sandbox mode: SANDBOX_SECRETS' value
+    whatsapp_verify_token: str = _secret()
+    whatsapp_token: str = _secret()
     whatsapp_phone_number_id: str = "100000000000001"
     whatsapp_api_url: BaseUrl = ""
     whatsapp_rate_per_second: Annotated[Integer, _between(1, 10_000)] = 80
     twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = _secret()
     twilio_from_number: str = "+15005550006"
     twilio_api_url: BaseUrl = ""
-    telegram_bot_token: str = ""
-    telegram_secret_token: str = ""
+    telegram_bot_token: str = _secret()
+    telegram_secret_token: str = _secret()
     telegram_api_url: BaseUrl = ""
     telegram_operators_chat_id: str = ""
     telegram_bot_username: str = "nudge_sandbox_bot"
@@ -128,15 +133,15 @@ class Settings:
     heartbeat_seconds: Annotated[float, _between(0.2, 60.0)] = 5.0
     instance_timeout_seconds: Annotated[float, _between(1.0, 3600.0)] = 30.0
     sandbox_status_callbacks: Flag = True
-    session_secret: str = ""
-    telegram_link_secret: str = ""
+    session_secret: str = _secret()
+    telegram_link_secret: str = _secret()
     telegram_link_days: Annotated[Integer, _between(1, 90)] = 7
     shop_retry_url: str = ""
-    shopify_webhook_secret: str = ""
-    shopify_access_token: str = ""
+    shopify_webhook_secret: str = _secret()
+    shopify_access_token: str = _secret()
     shopify_api_url: BaseUrl = ""
     retailcrm_url: BaseUrl = ""
-    retailcrm_api_key: str = ""
+    retailcrm_api_key: str = _secret()
     retailcrm_sync_minutes: Annotated[Integer, _between(1, 60)] = 5
     holdout_enabled: Annotated[Flag, Field(validation_alias="NUDGE_HOLDOUT")] = True
     inbox_max_attempts: Annotated[Integer, _between(1, 50)] = 8
