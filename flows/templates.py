@@ -28,6 +28,8 @@ LANGUAGES = ("ru", "en", "pl", "zh")
 
 @dataclass(frozen=True)
 class TemplateButton:
+    """A quick reply: `payload` comes back when tapped; `title` is what the shopper sees."""
+
     payload: str
     title: str
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from flows.templates import TemplateButton
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -18,12 +20,8 @@ SendOutcome = Literal["sent", "failed", "unknown", "no_account"]
 DeliveryState = Literal["sent", "delivered", "read", "failed"]
 
 
-@dataclass(frozen=True)
-class Button:
-    """A quick reply: `payload` comes back when tapped; `title` is what the shopper sees."""
-
-    payload: str
-    title: str
+# A quick reply: the designer files' button is what the channels send.
+Button = TemplateButton
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from bot.channels.base import Button, OutboundMessage
+from bot.channels.base import OutboundMessage
 from bot.dialogue.context import matching_promotion
 from bot.settings import Settings
 from bot.touches.policy import Context, Decision
@@ -97,7 +97,7 @@ def render_touch(
         text = f"{text} {STOP_LINES[variant.language]}"
     return OutboundMessage(
         text=text,
-        buttons=tuple(Button(b.payload, b.title) for b in variant.buttons),
+        buttons=variant.buttons,
         template=variant.whatsapp_template if decision.template else None,
         template_params=(values["first_name"], values["item"], values["total"], values["link"]),
         language=variant.language,
