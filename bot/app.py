@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -40,8 +39,6 @@ from bot.touches import setup as touches_setup
 from flows.designer import DesignerFiles
 from handoff.web import setup as console_setup
 from nlu.supervisor import RasaSupervisor
-
-log = logging.getLogger(__name__)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
