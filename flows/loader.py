@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from flows.model import Flow
 from flows.promises import check_promises
 from flows.replies import Shop, load_shop
+from flows.replies import _strip_lines as strip_lines  # one copy of it, in flows/replies.py
 from flows.rules import CountryRules
 from flows.templates import (
     LANGUAGES,
@@ -74,14 +75,6 @@ class FlowSet:
         return offered
 
 
-def _strip_lines(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _strip_lines(v) for k, v in data.items() if k != "__line__"}
-    if isinstance(data, list):
-        return [_strip_lines(v) for v in data]
-    return data
-
-
 def _line_of(data: Any, loc: tuple[int | str, ...]) -> int:
     """The line of the deepest key (else mapping) along a pydantic error location."""
     line = data.get("__line__", 1) if isinstance(data, dict) else 1
@@ -118,7 +111,7 @@ def _load_model(path: Path, model: type[M]) -> tuple[M | None, list[str]]:
     if not isinstance(data, dict):
         return None, [f"{path}:1: the file must be a mapping"]
     try:
-        return model.model_validate(_strip_lines(data)), []
+        return model.model_validate(strip_lines(data)), []
     except ValidationError as exc:
         return None, _errors(path, data, exc)
 
