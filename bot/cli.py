@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import logging
 import sys
@@ -17,8 +16,8 @@ from bot.logmask import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from bot.api.keys import KeyInfo
     from bot.cli_commands import Registrar
+    from bot.store.db import SessionFactory
 
 log = logging.getLogger("nudge")
 
@@ -65,19 +64,12 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
 def _cmd_keys_add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.api.keys import add_key
     from bot.clock import Clock
-    from bot.store.db import make_engine, make_session_factory
-    from bot.store.migrate import upgrade_to_head
+    from bot.store.migrate import run_on_store
 
-    upgrade_to_head(settings.database_url)
+    async def create(sessions: SessionFactory) -> str:
+        return await add_key(sessions, args.name, args.shop, Clock().now())
 
-    async def create() -> str:
-        engine = make_engine(settings.database_url)
-        try:
-            return await add_key(make_session_factory(engine), args.name, args.shop, Clock().now())
-        finally:
-            await engine.dispose()
-
-    key = asyncio.run(create())
+    key = run_on_store(settings.database_url, create)
     print(key)
     print("Store this key now: only its hash is kept.", file=sys.stderr)
     return 0
@@ -85,19 +77,9 @@ def _cmd_keys_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.api.keys import list_keys
-    from bot.store.db import make_engine, make_session_factory
-    from bot.store.migrate import upgrade_to_head
+    from bot.store.migrate import run_on_store
 
-    upgrade_to_head(settings.database_url)
-
-    async def read() -> list[KeyInfo]:
-        engine = make_engine(settings.database_url)
-        try:
-            return await list_keys(make_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    rows = asyncio.run(read())
+    rows = run_on_store(settings.database_url, list_keys)
     if not rows:
         print("no API keys (create one with: nudge keys add --name NAME)", file=sys.stderr)
         return 0
@@ -115,19 +97,12 @@ def _stamp(moment: datetime) -> str:
 def _cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from bot.api.keys import revoke_keys
     from bot.clock import Clock
-    from bot.store.db import make_engine, make_session_factory
-    from bot.store.migrate import upgrade_to_head
+    from bot.store.migrate import run_on_store
 
-    upgrade_to_head(settings.database_url)
+    async def revoke(sessions: SessionFactory) -> int:
+        return await revoke_keys(sessions, args.name, Clock().now())
 
-    async def revoke() -> int:
-        engine = make_engine(settings.database_url)
-        try:
-            return await revoke_keys(make_session_factory(engine), args.name, Clock().now())
-        finally:
-            await engine.dispose()
-
-    count = asyncio.run(revoke())
+    count = run_on_store(settings.database_url, revoke)
     if count == 0:
         print(f"nudge: no active API key named {args.name!r}", file=sys.stderr)
         return 1

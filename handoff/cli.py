@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 
@@ -12,8 +11,8 @@ from sqlalchemy import select, update
 from bot.cli_commands import REGISTRARS, Commands
 from bot.clock import Clock
 from bot.settings import Settings
-from bot.store.db import make_engine, make_session_factory
-from bot.store.migrate import upgrade_to_head
+from bot.store.db import SessionFactory
+from bot.store.migrate import run_on_store
 from bot.store.models import Operator
 from handoff.auth import OperatorError, check_new_account, create_operator
 
@@ -30,20 +29,12 @@ def _cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     except OperatorError as exc:
         print(f"nudge: {exc}", file=sys.stderr)
         return 2
-    upgrade_to_head(settings.database_url)
 
-    async def create() -> int:
-        engine = make_engine(settings.database_url)
-        try:
-            sessions = make_session_factory(engine)
-            return await create_operator(
-                sessions, args.username, password, args.role, Clock().now()
-            )
-        finally:
-            await engine.dispose()
+    async def create(sessions: SessionFactory) -> int:
+        return await create_operator(sessions, args.username, password, args.role, Clock().now())
 
     try:
-        operator_id = asyncio.run(create())
+        operator_id = run_on_store(settings.database_url, create)
     except OperatorError as exc:
         print(f"nudge: {exc}", file=sys.stderr)
         return 1
@@ -52,37 +43,25 @@ def _cmd_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_list(settings: Settings, args: argparse.Namespace) -> int:
-    upgrade_to_head(settings.database_url)
+    async def rows(sessions: SessionFactory) -> list[Operator]:
+        async with sessions() as session:
+            return list((await session.scalars(select(Operator).order_by(Operator.id))).all())
 
-    async def rows() -> list[Operator]:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_session_factory(engine)() as session:
-                return list((await session.scalars(select(Operator).order_by(Operator.id))).all())
-        finally:
-            await engine.dispose()
-
-    for row in asyncio.run(rows()):
+    for row in run_on_store(settings.database_url, rows):
         state = "disabled" if row.disabled else "active"
         print(f"{row.id}\t{row.username}\t{row.role}\t{state}")
     return 0
 
 
 def _cmd_disable(settings: Settings, args: argparse.Namespace) -> int:
-    upgrade_to_head(settings.database_url)
+    async def disable(sessions: SessionFactory) -> int:
+        async with sessions.begin() as session:
+            result = await session.execute(
+                update(Operator).where(Operator.username == args.username).values(disabled=True)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
-    async def disable() -> int:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_session_factory(engine).begin() as session:
-                result = await session.execute(
-                    update(Operator).where(Operator.username == args.username).values(disabled=True)
-                )
-                return int(getattr(result, "rowcount", 0) or 0)
-        finally:
-            await engine.dispose()
-
-    if not asyncio.run(disable()):
+    if not run_on_store(settings.database_url, disable):
         print(f"nudge: no operator named {args.username!r}", file=sys.stderr)
         return 1
     print(f"operator {args.username} disabled")
