@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -130,6 +130,27 @@ async def with_retries(
         retry_error_callback=last_result,
     )
     return await retrying(one_attempt)
+
+
+@dataclass(kw_only=True, eq=False)
+class PacedSender:
+    """A channel's sending pace: the pacer each attempt waits on, and its retries."""
+
+    pacer: Pacer
+    attempts: int = 4
+    backoff: float = 0.5
+
+    async def paced(
+        self, to: str, attempt: Callable[[], Awaitable[SendResult]], table: FailureTable
+    ) -> SendResult:
+        """`attempt` with this channel's retries, each try first waiting its turn for `to`."""
+        return await with_retries(
+            attempt,
+            table,
+            attempts=self.attempts,
+            base=self.backoff,
+            before=lambda: self.pacer.wait(to),
+        )
 
 
 def parse_retry_after(value: str | None) -> float | None:

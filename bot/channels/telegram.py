@@ -35,7 +35,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.base import ChannelName, OutboundMessage, SendResult
 from bot.channels.errors import meaning
 from bot.channels.failures import FailureTable, maybe_sent, not_sent
-from bot.channels.pacing import Pacer, with_retries
+from bot.channels.pacing import PacedSender
 from bot.channels.parsing import (
     ForbiddenWebhook,
     MalformedWebhook,
@@ -87,16 +87,13 @@ def _seconds(exc: RetryAfter) -> float:
 
 
 @dataclass(eq=False)
-class TelegramChannel:
+class TelegramChannel(PacedSender):
     """`/webhooks/telegram` (`X-Telegram-Bot-Api-Secret-Token`, updates, "ok") and `sendMessage`
     with an inline keyboard, errors mapped onto SendResult. Without a bot token (`bot` None) it
     only receives."""
 
     bot: Bot | None
     _: KW_ONLY
-    pacer: Pacer
-    attempts: int = 4
-    backoff: float = 0.5
     secret_token: str = ""
     name: ChannelName = field(default="telegram", init=False)
     webhook = "telegram"
@@ -133,13 +130,7 @@ class TelegramChannel:
             await self.bot.shutdown()
 
     async def send(self, to: str, message: OutboundMessage) -> SendResult:
-        return await with_retries(
-            lambda: self._attempt(to, message),
-            FAILURES,
-            attempts=self.attempts,
-            base=self.backoff,
-            before=lambda: self.pacer.wait(to),
-        )
+        return await self.paced(to, lambda: self._attempt(to, message), FAILURES)
 
     async def _attempt(self, to: str, message: OutboundMessage) -> SendResult:
         try:

@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.channels.base import ChannelName, OutboundMessage, SendResult, StatusUpdate
 from bot.channels.errors import meaning
 from bot.channels.failures import FailureTable, http_failures, maybe_sent, not_sent
-from bot.channels.pacing import Pacer, http_failed, post_once, with_retries
+from bot.channels.pacing import PacedSender, Pacer, http_failed, post_once
 from bot.channels.parsing import (
     ForbiddenWebhook,
     MalformedWebhook,
@@ -79,7 +79,7 @@ def verify_signature(
     )
 
 
-class TwilioSmsChannel:
+class TwilioSmsChannel(PacedSender):
     """`/webhooks/twilio` (form-encoded, signed over the public URL; answered with empty TwiML)
     and sending through `POST /2010-04-01/Accounts/{sid}/Messages.json`, basic auth."""
 
@@ -100,15 +100,13 @@ class TwilioSmsChannel:
         backoff: float = 0.5,
         public_url: str = "",
     ) -> None:
+        super().__init__(pacer=pacer, attempts=attempts, backoff=backoff)
         self.http = http
         self.url = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
         self.auth_token = auth_token
         self.from_number = from_number
         self.status_callback = status_callback
-        self.pacer = pacer
-        self.attempts = attempts
-        self.backoff = backoff
         self.public_url = public_url  # what Twilio signs: the public URL, then the path
 
     def challenge(self, query: Mapping[str, str]) -> None:
@@ -140,13 +138,7 @@ class TwilioSmsChannel:
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
         segments = sms_segments(text)
-        result = await with_retries(
-            lambda: self._attempt(form),
-            FAILURES,
-            attempts=self.attempts,
-            base=self.backoff,
-            before=lambda: self.pacer.wait(to),
-        )
+        result = await self.paced(to, lambda: self._attempt(form), FAILURES)
         return replace(result, segments=segments)
 
     async def _attempt(self, form: dict[str, str]) -> SendResult:

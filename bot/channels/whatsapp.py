@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.channels.base import ChannelName, OutboundMessage, SendResult, StatusUpdate
 from bot.channels.errors import meaning
 from bot.channels.failures import FailureTable, http_failures, not_sent
-from bot.channels.pacing import Pacer, http_failed, post_once, with_retries
+from bot.channels.pacing import PacedSender, Pacer, http_failed, post_once
 from bot.channels.parsing import (
     ForbiddenWebhook,
     MalformedWebhook,
@@ -125,7 +125,7 @@ def request_body(to: str, message: OutboundMessage) -> dict[str, Any]:
     return body
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(PacedSender):
     """`/webhooks/whatsapp` (Meta's challenge, `X-Hub-Signature-256`, the payloads, the answer)
     and sending through `POST /{version}/{phone_number_id}/messages` with the page token."""
 
@@ -145,12 +145,10 @@ class WhatsAppChannel:
         app_secret: str = "",
         verify_token: str = "",
     ) -> None:
+        super().__init__(pacer=pacer, attempts=attempts, backoff=backoff)
         self.http = http
         self.url = f"{api_url.rstrip('/')}/{GRAPH_VERSION}/{phone_number_id}/messages"
         self.headers = {"Authorization": f"Bearer {token}"}
-        self.pacer = pacer
-        self.attempts = attempts
-        self.backoff = backoff
         self.app_secret = app_secret
         self.verify_token = verify_token
 
@@ -178,13 +176,7 @@ class WhatsAppChannel:
 
     async def send(self, to: str, message: OutboundMessage) -> SendResult:
         body = request_body(to, message)
-        return await with_retries(
-            lambda: self._attempt(body),
-            FAILURES,
-            attempts=self.attempts,
-            base=self.backoff,
-            before=lambda: self.pacer.wait(to),
-        )
+        return await self.paced(to, lambda: self._attempt(body), FAILURES)
 
     async def _attempt(self, body: dict[str, Any]) -> SendResult:
         response = await post_once(self.http.post(self.url, json=body, headers=self.headers))
