@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -172,39 +172,35 @@ def translate(
     return None
 
 
+@dataclass(eq=False)
 class RetailCrmSync:
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        clock: Clock,
-        listeners: list[EventListener],
-        status: IntegrationStatus,
-        *,
-        base_url: str,
-        api_key: str,
-        timezone: str,
-        shop: Callable[[], Shop],
-        backoff_seconds: float = 1.0,
-    ) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        self._listeners = listeners
-        self.status = status
-        self._base = base_url
-        self._key = api_key
-        self._zone = ZoneInfo(timezone)
-        self._shop = shop  # the designer files' shop settings, as they stand
-        self.backoff_seconds = backoff_seconds
-        self._lock = asyncio.Lock()
+    """Pages through retailCRM's order history from the stored cursor; each change becomes a
+    shop event for the listeners."""
+
+    sessions: SessionFactory
+    clock: Clock
+    listeners: list[EventListener]
+    status: IntegrationStatus
+    _: KW_ONLY
+    base_url: str
+    api_key: str = field(repr=False)
+    timezone: str
+    shop: Callable[[], Shop]  # the designer files' shop settings, as they stand
+    backoff_seconds: float = 1.0
+    _zone: ZoneInfo = field(init=False, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._zone = ZoneInfo(self.timezone)
 
     def _statuses(self) -> dict[str, str]:
-        return dict(self._shop().retailcrm.statuses)
+        return dict(self.shop().retailcrm.statuses)
 
     async def _cursor(self) -> IntegrationCursor:
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             cursor = await session.get(IntegrationCursor, NAME)
             if cursor is None:  # the first sync starts now: old history sends nothing
-                cursor = IntegrationCursor(name=NAME, since_id=None, started_at=self._clock.now())
+                cursor = IntegrationCursor(name=NAME, since_id=None, started_at=self.clock.now())
                 session.add(cursor)
             if self.status.last_sync_at is None:  # after a restart: what the table remembers
                 self.status.last_sync_at = cursor.last_sync_at
@@ -213,9 +209,9 @@ class RetailCrmSync:
             return cursor
 
     async def _record_error(self, error: str) -> None:
-        now = self._clock.now()
+        now = self.clock.now()
         self.status.failed(now, error)
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             cursor = await session.get(IntegrationCursor, NAME)
             if cursor is not None:
                 cursor.last_error, cursor.last_error_at = error[:300], now
@@ -244,7 +240,7 @@ class RetailCrmSync:
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             client = RetailCrmClient(
-                http, self._base, self._key, backoff_seconds=self.backoff_seconds
+                http, self.base_url, self.api_key, backoff_seconds=self.backoff_seconds
             )
             since_id, orders = cursor.since_id, dict[str, dict[str, Any]]()
             while True:
@@ -260,8 +256,8 @@ class RetailCrmSync:
                 applied += await self._commit([e for e in events if e is not None], since_id)
                 if int(obj(page.get("pagination")).get("totalPageCount") or 1) <= 1:
                     break
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
+        now = self.clock.now()
+        async with self.sessions.begin() as session:
             row = await session.get(IntegrationCursor, NAME)
             if row is not None:
                 row.last_sync_at, row.last_error = now, None
@@ -293,11 +289,11 @@ class RetailCrmSync:
         return None
 
     async def _commit(self, events: Sequence[ShopEvent], since_id: int) -> int:
-        async with self._sessions.begin() as session:
-            new_ids = await apply_events(session, SHOP, events, self._clock.now(), self._listeners)
+        async with self.sessions.begin() as session:
+            new_ids = await apply_events(session, SHOP, events, self.clock.now(), self.listeners)
             cursor = await session.get(IntegrationCursor, NAME)
             assert cursor is not None
             cursor.since_id = since_id
         if new_ids:
-            self.status.event(self._clock.now())
+            self.status.event(self.clock.now())
         return len(new_ids)
