@@ -50,7 +50,7 @@ class RetailCrmError(RuntimeError):
 @dataclass(frozen=True)
 class _Answer:
     status: int
-    retry_after: str
+    retry_after: float | None  # seconds, when Retry-After gives them
     body: Any  # the JSON body, or None when it is not JSON
 
 
@@ -82,13 +82,16 @@ class RetailCrmClient:
                 body: Any = await response.json(content_type=None)
             except ValueError:
                 body = None
-            return _Answer(response.status, response.headers.get("Retry-After", ""), body)
+            retry_after = response.headers.get("Retry-After", "")
+            seconds = float(retry_after) if retry_after.isdigit() else None
+            return _Answer(response.status, seconds, body)
 
     def _delay(self, state: RetryCallState) -> float:
         """Retry-After (at most 60 s) when it is given in seconds, else doubling backoff."""
-        retry_after = state.outcome.result().retry_after if state.outcome else ""
-        if retry_after.isdigit():
-            return min(float(retry_after), 60.0)
+        answer: _Answer | None = state.outcome.result() if state.outcome else None
+        retry_after = answer.retry_after if answer is not None else None
+        if retry_after is not None:
+            return min(retry_after, 60.0)
         return float(wait_exponential(multiplier=self.backoff_seconds)(state))
 
     async def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
