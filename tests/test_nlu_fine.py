@@ -173,3 +173,19 @@ def test_a_reply_flow_with_an_unknown_fine_intent_is_named(root: Path) -> None:
     flows.write_text(text, encoding="utf-8")
     problems = validate_replies(root)
     assert any("unknown fine intent" in p and "nope" in p for p in problems), problems
+
+def test_a_who_is_this_flow_needs_the_shops_name(root: Path) -> None:
+    shop = root / "flows" / "shop.yml"
+    shop.write_text(shop.read_text(encoding="utf-8").replace('name: "Example"\n', ""), "utf-8")
+    problems = validate_replies(root)
+    assert any("flows.who_is_this" in p and "needs a name" in p for p in problems), problems
+
+
+def test_a_hand_off_rules_reply_must_be_a_template(root: Path) -> None:
+    rules = root / "flows" / "replies" / "handoff.yml"
+    text = rules.read_text(encoding="utf-8").replace(
+        "reply: utter_reply_handoff_product_question\n", "reply: utter_nope\n"
+    )
+    rules.write_text(text, encoding="utf-8")
+    problems = validate_replies(root)
+    assert any("'utter_nope' is not in domain.yml" in p for p in problems), problems

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.dialogue.handlers import flows, handoff, operator_chat, stop, welcome
 from bot.dialogue.turn import Decision, Turn
+from flows.replies import WELCOME_PAYLOAD
 from handoff.queue import OPERATOR_STATES
 from nlu.intents import fine_of
 
@@ -33,7 +34,7 @@ def asks_to_stop(turn: Turn) -> bool:
 def writes_first(turn: Turn) -> bool:
     """A shopper's first message gets the welcome unless it is a command, a button, about an
     order, or a matter for a person (R-RP7)."""
-    if not turn.first or welcome.WELCOME_PAYLOAD not in turn.book.by_payload:
+    if not turn.first or WELCOME_PAYLOAD not in turn.book.by_payload:
         return False
     c = turn.classification
     if turn.by_rule and c.detail in turn.book.by_payload:

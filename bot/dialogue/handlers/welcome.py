@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bot.dialogue.handlers.flows import answer_with
 from bot.dialogue.turn import Decision, Turn
-
-WELCOME_PAYLOAD = "help"  # the flow /help starts is the welcome
+from flows.replies import WELCOME_PAYLOAD
 
 
 async def welcome(turn: Turn) -> Decision:
