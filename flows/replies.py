@@ -24,9 +24,11 @@ from nlu.types import ROUTING_INTENTS, RoutingIntent
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
     "clarify", "handoff", "already_paid", "acknowledge", "order_status", "welcome", "rate",
+    "introduce",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]
+WELCOME_PAYLOAD = "help"  # the flow /help starts is the welcome
 
 
 class _Strict(BaseModel):
@@ -70,6 +72,9 @@ class HandoffRule(_Strict):
     payloads: tuple[str, ...] = ()
     fine_intents: tuple[str, ...] = ()
     patterns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # what the shopper is told for this reason, in and after operator hours (else `messages`)
+    reply: str | None = None
+    reply_after_hours: str | None = None
     line: int = 0
 
     @field_validator("patterns")
@@ -155,6 +160,7 @@ _CHANNELS = ("whatsapp", "sms", "telegram")
 
 
 class Shop(_Strict):
+    name: str = ""  # how the bot names the shop to a shopper who asks who is writing
     currency: str = "RUB"
     prices: Prices = Field(default_factory=Prices)
     # The shop's own addresses: the review page ({order_id} filled in) and the payment
@@ -189,6 +195,13 @@ class ReplyBook:
 
     def flow_for_answer(self, answer: str) -> ReplyFlow | None:
         return next((f for f in self.flows.values() if answer in f.when.answers), None)
+
+    def handoff_texts(self, reason: str) -> tuple[str, str]:
+        """The templates a hand-off for `reason` tells the shopper, in and after hours."""
+        rule = next((r for r in self.handoff if r.reason == reason and r.reply), None)
+        if rule is None or rule.reply is None:
+            return self.messages.handoff, self.messages.handoff_after_hours
+        return rule.reply, rule.reply_after_hours or self.messages.handoff_after_hours
 
 
 def _strip_lines(value: Any) -> Any:
@@ -320,9 +333,13 @@ def read_reply_book(
         for raw in data.get("handoff") or []:
             line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
             try:
-                rules.append(HandoffRule.model_validate({**_strip_lines(raw), "line": line}))
+                rule = HandoffRule.model_validate({**_strip_lines(raw), "line": line})
             except ValidationError as exc:
                 problems.extend(_errors(path, line, "handoff", exc))
+                continue
+            rules.append(rule)
+            for name in (rule.reply, rule.reply_after_hours):
+                _check_template(templates, name, path, line, problems)
         if "messages" in data:
             line = data["messages"].get("__line__", 1) if isinstance(data["messages"], dict) else 1
             try:
@@ -336,6 +353,8 @@ def read_reply_book(
         path = where[flow.name]
         _check_template(templates, flow.reply, path, flow.line, problems)
         _check_template(templates, flow.reply_otherwise, path, flow.line, problems)
+        if flow.do == "introduce" and not shop.name:
+            problems.append(f"{path}:{flow.line}: flows.{flow.name}: flows/shop.yml needs a name")
     empty = Messages(handoff="", handoff_after_hours="", card_data="")
     problems.extend(shop_problems)
     book = ReplyBook(flows, tuple(rules), messages or empty, shop, templates)

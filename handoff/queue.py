@@ -32,6 +32,7 @@ REASONS = {
     "delivery_dispute": "delivery dispute",
     "returns": "return or refund",
     "human_requested": "asked for a person",
+    "product_question": "question about the item",
     "misunderstood_twice": "two messages not understood",
     "nlu_unavailable": "NLU unavailable",
     "manual_review": "5+ failed payments",

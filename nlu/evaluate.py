@@ -2,7 +2,8 @@
 
 Gold labels may be routing intents or fine intents (counted under their routing intent); a
 `fine` column names the fine intent of a routing label. `--fine` adds per-fine-intent figures
-and the misunderstood rate (replies that would get a clarifying question).
+and the misunderstood rate: the replies the dialogue, routed by the designer files as live
+replies are, would answer with its clarifying question.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_commands import REGISTRARS, Commands
+from bot.dialogue.routes import asks_to_clarify
 from bot.settings import Settings
+from flows.replies import ReplyBook, load_reply_book
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
 from nlu.intents import DEFAULT_FINE, FINE_INTENTS, fine_intents, fine_of, known_intents, to_routing
@@ -98,22 +101,33 @@ async def predict(classifier: LiveClassifier, texts: Sequence[str]) -> list[str]
     return [result.intent for result in await classify_all(classifier, texts)]
 
 
-def misunderstood_rate(results: Sequence[Classification]) -> float:
-    """The share answered with a clarifying question: routing `other` with fine `other`."""
+def misunderstood_rate(results: Sequence[Classification], book: ReplyBook) -> float:
+    """The share of replies the dialogue answers with a clarifying question (R-RP8); one a
+    hand-off rule or a fine intent's flow answers is understood."""
     if not results:
         return 0.0
-    unclear = sum(1 for r in results if r.intent == "other" and fine_of(r) == "other")
+    unclear = sum(1 for r in results if asks_to_clarify(book, r))
     return round(unclear / len(results), 4)
 
 
-def fine_report(rows: Sequence[Example], results: Sequence[Classification]) -> dict[str, Any]:
+def fine_report(
+    rows: Sequence[Example], results: Sequence[Classification], book: ReplyBook
+) -> dict[str, Any]:
     """The routing report plus `fine` (per fine intent) and `misunderstood`."""
     report = score([gold_routing(r) for r in rows], [r.intent for r in results])
     report["fine"] = score(
         [gold_fine(r) for r in rows], [fine_of(r) for r in results], fine_intents()
     )
-    report["misunderstood"] = misunderstood_rate(results)
+    report["misunderstood"] = misunderstood_rate(results, book)
     return report
+
+
+def designer_book(root: Path) -> ReplyBook:
+    """The reply flows and hand-off rules the dialogue routes by (flows/replies, domain.yml)."""
+    book, problems = load_reply_book(root)
+    if book is None:
+        raise DataError(f"the designer files have problems: {'; '.join(problems)}")
+    return book
 
 
 @asynccontextmanager
@@ -192,10 +206,11 @@ async def _evaluate(settings: Settings, path: Path, fine: bool) -> dict[str, Any
         check_intents(rows)
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from exc
+    book = designer_book(settings.root) if fine else None
     async with live_classifier(settings) as classifier:
         results = await classify_all(classifier, [row.text for row in rows])
-    if fine:
-        return fine_report(rows, results)
+    if book is not None:
+        return fine_report(rows, results, book)
     return score([gold_routing(row) for row in rows], [r.intent for r in results])
 
 

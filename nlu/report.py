@@ -13,18 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import PROJECT_ROOT, load_settings
+from flows.replies import ReplyBook
 from nlu.baselines import KeywordMatcher, TfidfLogReg
 from nlu.dataset import LANGUAGES, Example, all_training_examples, read_tsv
 from nlu.evaluate import (
     check_intents,
     classify_all,
+    designer_book,
     format_report,
     gold_fine,
     gold_routing,
     live_classifier,
+    misunderstood_rate,
     score,
 )
 from nlu.intents import fine_intents, fine_of, to_routing
+from nlu.types import Classification
 
 TARGET_MACRO = 0.97
 TARGET_LANGUAGE = 0.95
@@ -38,8 +42,8 @@ SET_TITLES = {
 }
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
-# per system and language: (routing predictions, fine predictions)
-Predictions = dict[str, tuple[list[str], list[str]]]
+# per system and language: one classification per row
+Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
@@ -59,42 +63,39 @@ async def _shipped(rows: dict[str, list[Example]]) -> Predictions:
     out: Predictions = {}
     async with live_classifier(settings) as classifier:
         for lang, items in rows.items():
-            results = await classify_all(classifier, [r.text for r in items])
-            out[lang] = ([r.intent for r in results], [fine_of(r) for r in results])
+            out[lang] = await classify_all(classifier, [r.text for r in items])
     return out
 
 
-def _baseline(labels: Sequence[str]) -> tuple[list[str], list[str]]:
-    return [to_routing(label) for label in labels], list(labels)
-
-
-def _misunderstood(routing: Sequence[str], fine: Sequence[str]) -> float:
-    unclear = sum(1 for r, f in zip(routing, fine, strict=True) if r == "other" and f == "other")
-    return unclear / len(routing) if routing else 0.0
+def _baseline(labels: Sequence[str], texts: Sequence[str]) -> list[Classification]:
+    """A baseline's fine labels as the model's would be: what the dialogue then routes."""
+    return [
+        Classification(to_routing(label), 1.0, "model", label, text)
+        for label, text in zip(labels, texts, strict=True)
+    ]
 
 
 def _reports(
-    rows: dict[str, list[Example]], systems: dict[str, Predictions]
+    rows: dict[str, list[Example]], systems: dict[str, Predictions], book: ReplyBook
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """system → language (and "all") → routing report with `fine` and `misunderstood`."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, by_lang in systems.items():
         out[name] = {}
-        groups = {lang: (rows[lang], *by_lang[lang]) for lang in LANGUAGES}
+        groups = {lang: (rows[lang], by_lang[lang]) for lang in LANGUAGES}
         groups["all"] = (
             [r for lang in LANGUAGES for r in rows[lang]],
-            [p for lang in LANGUAGES for p in by_lang[lang][0]],
-            [p for lang in LANGUAGES for p in by_lang[lang][1]],
+            [c for lang in LANGUAGES for c in by_lang[lang]],
         )
-        for lang, (items, routing, fine) in groups.items():
-            report = score([gold_routing(r) for r in items], routing)
-            report["fine"] = score([gold_fine(r) for r in items], fine, fine_intents())
-            report["misunderstood"] = round(_misunderstood(routing, fine), 4)
-            # the same share among rows that did not deserve a clarifying question
-            kept = [i for i, r in enumerate(items) if gold_fine(r) != "other"]
-            report["misunderstood_avoidable"] = round(
-                _misunderstood([routing[i] for i in kept], [fine[i] for i in kept]), 4
+        for lang, (items, results) in groups.items():
+            report = score([gold_routing(r) for r in items], [c.intent for c in results])
+            report["fine"] = score(
+                [gold_fine(r) for r in items], [fine_of(c) for c in results], fine_intents()
             )
+            report["misunderstood"] = misunderstood_rate(results, book)
+            # the same share among rows that did not deserve a clarifying question
+            kept = [c for c, r in zip(results, items, strict=True) if gold_fine(r) != "other"]
+            report["misunderstood_avoidable"] = misunderstood_rate(kept, book)
             out[name][lang] = report
     return out
 
@@ -113,8 +114,8 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
 
 def _print_tables(row_set: str, rows: dict[str, list[Example]], reports: Any) -> None:
     print(f"routing macro-F1 on nlu/{row_set}/*.tsv ({SET_TITLES[row_set]}; baselines trained")
-    print("on nlu/data like the model; misund. = shipped routing other with fine other, of all")
-    print("rows and of the rows whose gold label is not other/other)")
+    print("on nlu/data like the model; misund. = shipped replies the dialogue would answer with")
+    print("its clarifying question, of all rows and of the rows whose gold label is not other)")
     header = "".join(f"{s:>9}" for s in SYSTEMS)
     print(f"{'language':<9} {'rows':>5}{header}  misund.  of non-other")
     for lang in [*LANGUAGES, "all"]:
@@ -147,17 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     rows = heldout_rows(root, row_set)
     for items in rows.values():
         check_intents(items)
+    book = designer_book(root)
     training = all_training_examples(root / "nlu" / "data")
     keyword = KeywordMatcher().fit(training)
     tfidf = TfidfLogReg().fit(training)
+    texts = {lang: [r.text for r in items] for lang, items in rows.items()}
     systems: dict[str, Predictions] = {
         "shipped": asyncio.run(_shipped(rows)),
-        "keyword": {
-            lang: _baseline(keyword.predict([r.text for r in rows[lang]])) for lang in rows
-        },
-        "tfidf-lr": {lang: _baseline(tfidf.predict([r.text for r in rows[lang]])) for lang in rows},
+        "keyword": {lang: _baseline(keyword.predict(t), t) for lang, t in texts.items()},
+        "tfidf-lr": {lang: _baseline(tfidf.predict(t), t) for lang, t in texts.items()},
     }
-    reports = _reports(rows, systems)
+    reports = _reports(rows, systems, book)
     _print_tables(row_set, rows, reports)
     print("\n" + format_report(reports["shipped"]["all"], "shipped path, all languages"))
     for lang in LANGUAGES:

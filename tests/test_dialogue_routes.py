@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import InboundMessage
 from bot.dialogue.context import ReplyContext
 from bot.dialogue.handoff_rules import handoff_reason
-from bot.dialogue.routes import ROUTES, route_for
+from bot.dialogue.routes import ROUTES, asks_to_clarify, route_for
 from bot.dialogue.turn import Incoming, Turn, Understood
 from bot.settings import PROJECT_ROOT
 from bot.store.models import Contact, Conversation
@@ -75,6 +75,27 @@ def test_the_last_route_takes_everything_left(book: ReplyBook) -> None:
 
 def test_the_models_fine_intent_can_ask_for_a_person(book: ReplyBook) -> None:
     # no wording rule matches "hey you": the hand-off rule's fine_intents decide
-    inbound = InboundMessage("whatsapp", "+79161234567", "m1", NOW, text="hey you")
-    assert handoff_reason(book, _model("human", "other", "hey you"), inbound) == "human_requested"
-    assert handoff_reason(book, _model("other", "other", "hey you"), inbound) is None
+    human = _model("human", "other", "hey you")
+    assert handoff_reason(book, human, typed=True) == "human_requested"
+    assert handoff_reason(book, _model("other", "other", "hey you"), typed=True) is None
+
+
+@pytest.mark.parametrize(
+    ("classification", "clarify"),
+    [
+        (_model("other", "other", "хм"), True),
+        (Classification("other", 0.2, "threshold", "product_question", "какой размер?"), True),
+        (_model("product_question", "other", "какой размер?"), False),  # a hand-off rule
+        (_model("who_is_this", "other", "кто это?"), False),  # a fine intent's flow
+        (_model("human", "other", "hey you"), False),
+        (Classification("other", 0.2, "threshold", None, "позовите оператора"), False),  # wording
+        (Classification("other", 0.2, "threshold", None, "/help"), False),  # a typed command
+        (_rule("thanks"), False),
+        (_rule("stop", "opt_out"), False),
+        (Classification("other", 0.0, "unavailable", None, "хм"), False),  # an operator
+    ],
+)  # fmt: skip
+def test_the_clarifying_question_is_what_the_router_answers_with(
+    book: ReplyBook, classification: Classification, clarify: bool
+) -> None:
+    assert asks_to_clarify(book, classification) is clarify

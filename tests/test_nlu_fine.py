@@ -9,14 +9,19 @@ import pytest
 
 from bot.dialogue.commands import command_payload, guess_language
 from bot.settings import PROJECT_ROOT
-from flows.replies import validate_replies
+from flows.replies import ReplyBook, validate_replies
 from nlu.classify import LiveClassifier
 from nlu.dataset import Example
-from nlu.evaluate import fine_report, gold_fine, misunderstood_rate
+from nlu.evaluate import designer_book, fine_report, gold_fine, misunderstood_rate
 from nlu.intents import FINE_INTENTS, fine_of, to_routing
 from nlu.rules import RuleMatch, apply_rules
 from nlu.types import ROUTING_INTENTS, Classification
 from nlu.validate import validate_nlu
+
+
+@pytest.fixture(scope="module")
+def book() -> ReplyBook:
+    return designer_book(PROJECT_ROOT)
 
 
 def test_every_fine_intent_maps_onto_a_routing_intent() -> None:
@@ -42,7 +47,7 @@ def test_fine_of_a_classification(result: Classification, fine: str) -> None:
     assert fine_of(result) == fine
 
 
-def test_gold_fine_labels_and_the_misunderstood_rate() -> None:
+def test_gold_fine_labels_and_the_misunderstood_rate(book: ReplyBook) -> None:
     rows = [
         Example("a", "opt_out", fine="decline"),
         Example("b", "thanks"),
@@ -56,10 +61,33 @@ def test_gold_fine_labels_and_the_misunderstood_rate() -> None:
         Classification("opt_out", 1.0, "rule", "stop"),
         Classification("other", 0.3, "threshold", "payment"),
     ]
-    assert misunderstood_rate(results) == 0.25
-    report = fine_report(rows, results)
+    assert misunderstood_rate(results, book) == 0.25
+    report = fine_report(rows, results, book)
     assert report["accuracy"] == 1.0 and report["fine"]["accuracy"] == 1.0
     assert report["misunderstood"] == 0.25
+
+
+def test_a_message_a_hand_off_rule_or_a_fine_flow_answers_is_not_misunderstood(
+    book: ReplyBook,
+) -> None:
+    rows = [
+        Example("какой размер?", "other", fine="product_question"),
+        Example("кто это?", "other", fine="who_is_this"),
+        Example("позовите оператора", "other", fine="human"),
+        Example("хм", "other"),
+    ]
+    results = [
+        Classification("other", 0.9, "model", "product_question", "какой размер?"),
+        Classification("other", 0.9, "model", "who_is_this", "кто это?"),
+        Classification("other", 0.2, "threshold", None, "позовите оператора"),
+        Classification("other", 0.9, "model", "other", "хм"),
+    ]
+    assert misunderstood_rate(results, book) == 0.25
+    assert fine_report(rows, results, book)["misunderstood"] == 0.25
+
+
+def test_the_new_fine_intents_are_answered_under_other() -> None:
+    assert to_routing("product_question") == "other" and to_routing("who_is_this") == "other"
 
 
 @pytest.mark.parametrize(
@@ -173,3 +201,20 @@ def test_a_reply_flow_with_an_unknown_fine_intent_is_named(root: Path) -> None:
     flows.write_text(text, encoding="utf-8")
     problems = validate_replies(root)
     assert any("unknown fine intent" in p and "nope" in p for p in problems), problems
+
+
+def test_a_who_is_this_flow_needs_the_shops_name(root: Path) -> None:
+    shop = root / "flows" / "shop.yml"
+    shop.write_text(shop.read_text(encoding="utf-8").replace('name: "Example"\n', ""), "utf-8")
+    problems = validate_replies(root)
+    assert any("flows.who_is_this" in p and "needs a name" in p for p in problems), problems
+
+
+def test_a_hand_off_rules_reply_must_be_a_template(root: Path) -> None:
+    rules = root / "flows" / "replies" / "handoff.yml"
+    text = rules.read_text(encoding="utf-8").replace(
+        "reply: utter_reply_handoff_product_question\n", "reply: utter_nope\n"
+    )
+    rules.write_text(text, encoding="utf-8")
+    problems = validate_replies(root)
+    assert any("'utter_nope' is not in domain.yml" in p for p in problems), problems

@@ -23,6 +23,7 @@ ACTIONS: Mapping[str, FlowAction] = {
     "resume": shop_answers.resume,
     "decline": chat_answers.reply_only,
     "welcome": chat_answers.reply_only,
+    "introduce": chat_answers.introduce,
     "acknowledge": chat_answers.acknowledge,
     "clarify": chat_answers.clarify,
     "rate": chat_answers.rate,

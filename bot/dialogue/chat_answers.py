@@ -1,18 +1,38 @@
-"""Answers about the conversation itself: decline, thanks, welcome, a clarifying question,
-a rating, "already paid", opt-out (R-RP3, R-RP6, R-RP7, R-MX4)."""
+"""Answers about the conversation itself: decline, thanks, welcome, who writes and why, a
+clarifying question, a rating, "already paid", opt-out (R-RP3, R-RP6, R-RP7, R-MX4)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.channels.base import OutboundMessage
+from bot.dialogue.context import touch_quick_replies
 from bot.dialogue.flow_call import FlowCall
 from bot.dialogue.opting_out import opt_out as revoke_everything
 from bot.dialogue.paid_checks import plan_check
 from bot.dialogue.satisfaction import record_answer, score_of
+from flows.replies import WELCOME_PAYLOAD
 
 
 async def reply_only(call: FlowCall) -> list[OutboundMessage]:
     """The flow's reply and nothing else (decline, welcome)."""
     return [call.reply(call.flow.reply)]
+
+
+async def introduce(call: FlowCall) -> list[OutboundMessage]:
+    """Who writes and why: the shop and the checkout left unfinished, with the quick replies the
+    last touch offered; without an open checkout, what the bot can do, with the welcome's."""
+    ctx, flow = call.ctx, call.flow
+    shop = ctx.book.shop.name
+    if ctx.checkout is not None and ctx.checkout.status == "open":
+        answer = call.reply(flow.reply, shop=shop)
+        offered = await touch_quick_replies(call.session, ctx.contact.id)
+    else:
+        answer = call.reply(flow.reply_otherwise or flow.reply, shop=shop)
+        welcome = ctx.book.by_payload.get(WELCOME_PAYLOAD)
+        offered = call.reply(welcome.reply).buttons if welcome and welcome.reply else ()
+    call.detail["quick_replies"] = [b.payload for b in offered or answer.buttons]
+    return [replace(answer, buttons=offered or answer.buttons)]
 
 
 async def acknowledge(call: FlowCall) -> list[OutboundMessage]:

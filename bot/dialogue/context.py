@@ -148,6 +148,24 @@ async def current_checkout(session: AsyncSession, contact_id: int) -> Checkout |
     return (await session.scalars(statement)).first()
 
 
+async def touch_quick_replies(session: AsyncSession, contact_id: int) -> tuple[Button, ...]:
+    """The quick replies of the latest touch sent to the contact (none: an empty tuple)."""
+    row = await session.scalar(
+        select(Message)
+        .where(
+            Message.contact_id == contact_id,
+            Message.direction == "out",
+            Message.touch_id.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    items = ((row.buttons or {}).get("items") or []) if row is not None else []
+    return tuple(
+        Button(str(i["payload"]), str(i.get("title", ""))) for i in items if i.get("payload")
+    )
+
+
 async def offered_replies(
     session: AsyncSession, contact_id: int, touch_replies: Any = None
 ) -> dict[str, str]:

@@ -13,9 +13,10 @@ from handoff.queue import escalate
 async def hand_off(
     session: AsyncSession, ctx: ReplyContext, reason: str, detail: dict[str, object]
 ) -> list[OutboundMessage]:
-    """Escalate and tell the shopper a person will answer (and when, after hours)."""
+    """Escalate and tell the shopper a person will answer (and when, after hours), in the
+    words the designers chose for `reason`."""
     await escalate(session, ctx.contact.id, reason, ctx.now, dict(detail), stop_chains=stop_chains)
-    messages = ctx.book.messages
+    in_hours, after_hours = ctx.book.handoff_texts(reason)
     if operator_hours_open(ctx.book.shop, ctx.now):
-        return [ctx.message(messages.handoff)]
-    return [ctx.message(messages.handoff_after_hours, hours=operator_hours_text(ctx.book.shop))]
+        return [ctx.message(in_hours)]
+    return [ctx.message(after_hours, hours=operator_hours_text(ctx.book.shop))]

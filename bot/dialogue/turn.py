@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import InboundMessage, OutboundMessage
 from bot.dialogue.context import ReplyContext
-from bot.dialogue.handoff_rules import handoff_reason
+from bot.dialogue.reading import Reading
 from bot.store.models import Contact, Conversation
 from flows.replies import ReplyBook
+from handoff.queue import OPERATOR_STATES
 from nlu.types import Classification
 
 HandledBy = Literal["bot", "operator"]
@@ -55,10 +56,6 @@ class Turn:
         return self.understood.incoming.message
 
     @property
-    def first(self) -> bool:
-        return self.understood.incoming.first
-
-    @property
     def classification(self) -> Classification:
         return self.understood.classification
 
@@ -68,21 +65,34 @@ class Turn:
 
     @property
     def by_rule(self) -> bool:
-        return self.classification.source == "rule"
+        return self.reading.by_rule
+
+    @property
+    def first(self) -> bool:
+        return self.understood.incoming.first
+
+    @property
+    def held_by_operator(self) -> bool:
+        return self.conversation.state in OPERATOR_STATES
 
     @cached_property
+    def reading(self) -> Reading:
+        """The message read against the designer files, as the routes decide on it."""
+        return Reading(
+            self.classification,
+            self.book,
+            typed=self.message.button_payload is None,
+            first=self.first,
+            held_by_operator=self.held_by_operator,
+        )
+
+    @property
     def asks_to_stop(self) -> bool:
-        """A stop rule or a button whose flow opts out; a rule's decline keeps consent."""
-        c = self.classification
-        if c.intent == "opt_out" and self.by_rule and c.detail != "decline":
-            return True
-        button = self.book.by_payload.get(c.detail or "") if self.by_rule else None
-        return button is not None and button.do == "opt_out"
+        return self.reading.asks_to_stop
 
-    @cached_property
+    @property
     def handoff_reason(self) -> str | None:
-        """Why a person should take this message (R-RP4), or None."""
-        return handoff_reason(self.book, self.classification, self.message)
+        return self.reading.handoff_reason
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,14 @@ from nlu.types import Classification, Classifier
 log = logging.getLogger(__name__)
 
 
+def typed_command(text: str) -> Classification | None:
+    """A typed /status, /help, /operator or one of their plain words, as the payload it means."""
+    command = command_payload(text)
+    if command is None:
+        return None
+    return Classification("other", 1.0, "rule", command, redact(text).text)
+
+
 async def classify_inbound(
     classifier: Classifier, inbound: InboundMessage, offered: Mapping[str, str]
 ) -> Classification:
@@ -23,9 +31,9 @@ async def classify_inbound(
         payload = inbound.button_payload.strip()[:64]
         return Classification("other", 1.0, "rule", payload, payload)
     text = (inbound.text or "").strip()
-    command = command_payload(text)
+    command = typed_command(text)
     if command is not None:
-        return Classification("other", 1.0, "rule", command, redact(text).text)
+        return command
     try:
         result = await classifier.classify(text, offered)
     except Exception:  # the NLU must never take the dialogue down

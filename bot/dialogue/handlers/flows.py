@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.dialogue.actions import run_flow
 from bot.dialogue.flow_call import FlowCall
 from bot.dialogue.handlers import handoff
+from bot.dialogue.reading import Readable
 from bot.dialogue.turn import Decision, Note, Turn
 from flows.replies import ReplyFlow
 from nlu.intents import fine_of
@@ -33,28 +34,28 @@ async def answer_with(turn: Turn, flow: ReplyFlow) -> Decision:
     return Decision(replies, intent, f"flow:{flow.name}", flow.do == "acknowledge", replied)
 
 
-def payload_flow(turn: Turn) -> ReplyFlow | None:
+def payload_flow(read: Readable) -> ReplyFlow | None:
     """The flow a rule's payload starts (a button, its digit or title, a command)."""
-    return turn.book.by_payload.get(turn.classification.detail or "") if turn.by_rule else None
+    return read.book.by_payload.get(read.classification.detail or "") if read.by_rule else None
 
 
-def answer_flow(turn: Turn) -> ReplyFlow | None:
+def answer_flow(read: Readable) -> ReplyFlow | None:
     """The flow a rule's yes / no answers."""
-    detail = turn.classification.detail
-    if not turn.by_rule or detail not in ("yes", "no"):
+    detail = read.classification.detail
+    if not read.by_rule or detail not in ("yes", "no"):
         return None
-    return turn.book.flow_for_answer(detail)
+    return read.book.flow_for_answer(detail)
 
 
-def fine_flow(turn: Turn) -> ReplyFlow | None:
+def fine_flow(read: Readable) -> ReplyFlow | None:
     """The flow of a rule's or the model's fine intent (decline, already_paid, thanks…)."""
-    c = turn.classification
-    return turn.book.flow_for_fine(fine_of(c)) if c.source in ("rule", "model") else None
+    c = read.classification
+    return read.book.flow_for_fine(fine_of(c)) if c.source in ("rule", "model") else None
 
 
-def intent_flow(turn: Turn) -> ReplyFlow:
+def intent_flow(read: Readable) -> ReplyFlow:
     """The flow of the routing intent, else the one for `other`."""
-    return turn.book.flow_for_intent(turn.classification.intent) or turn.book.flows["other"]
+    return read.book.flow_for_intent(read.classification.intent) or read.book.flows["other"]
 
 
 async def quick_reply(turn: Turn) -> Decision:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from bot.dialogue.handlers.flows import answer_with
+from bot.dialogue.reading import Readable
 from bot.dialogue.turn import Decision, Turn
+from flows.replies import WELCOME_PAYLOAD, ReplyFlow
 
-WELCOME_PAYLOAD = "help"  # the flow /help starts is the welcome
+
+def welcome_flow(read: Readable) -> ReplyFlow:
+    return read.book.by_payload[WELCOME_PAYLOAD]
 
 
 async def welcome(turn: Turn) -> Decision:
-    return await answer_with(turn, turn.book.by_payload[WELCOME_PAYLOAD])
+    return await answer_with(turn, welcome_flow(turn))
