@@ -16,6 +16,10 @@ FINE_INTENTS: dict[str, RoutingIntent] = {
     "discount": "discount",
     "thanks": "other",
     "human": "other",
+    # a question about the goods (size, material, stock): the bot cannot answer, a person can
+    "product_question": "other",
+    # "who is this? how did you get my number": the answer says who writes and why
+    "who_is_this": "other",
     "other": "other",
     "nlu_fallback": "other",
 }
