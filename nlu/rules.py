@@ -23,6 +23,8 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "stop messages", "stop texts", "stop spam", "stop spamming", "no more messages",
         "no more texts", "dont text me", "do not text me", "do not contact me",
         "dont contact me", "leave me alone",
+        "go away", "spam", "enough", "enough already", "fuck off", "piss off", "get lost",
+        "stop bothering me", "stop pestering me", "remove my number", "delete my number",
         # ru (incl. translit)
         "стоп", "стопэ", "хватит", "отписаться", "отписка", "отпишите", "отпишите меня",
         "отписать", "отпишись", "стоп рассылка", "стоп спам", "не пишите", "не пишите мне",
@@ -30,14 +32,21 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "хватит мне писать", "перестаньте писать", "не беспокойте", "отменить подписку",
         "stop pishite", "ne pishite", "ne pishite mne", "otpisatsya", "otpishite",
         "otpishite menya", "hvatit", "hvatit pisat",
+        "отстаньте", "отстаньте от меня", "отстань", "отвалите", "отвяжитесь", "надоели",
+        "вы надоели", "вы мне надоели", "достали", "задолбали", "спам", "это спам", "хватит спама",
+        "otstante", "nadoeli", "dostali",
         # pl
         "wypisz", "wypisz mnie", "wypiszcie", "wypiszcie mnie", "wypisać", "wypisac",
         "rezygnuję", "rezygnuje", "rezygnacja", "nie piszcie", "nie piszcie więcej",
         "nie piszcie wiecej", "nie pisz", "przestańcie pisać", "przestancie pisac",
         "dość", "dosc", "koniec",
+        "spadaj", "spadajcie", "odczepcie się", "odczepcie sie", "odczep się", "odczep sie",
+        "dajcie mi spokój", "dajcie mi spokoj", "dajcie spokój", "mam dość", "mam dosc",
+        "przestańcie", "przestancie", "to spam", "odwalcie się",
         # zh (written without spaces; see _compact)
         "退订", "td", "取消订阅", "停止", "停", "停止发送", "别发了", "别再发了", "不要再发了",
         "不要发了", "别烦我",
+        "烦死了", "别烦了", "别再烦我", "够了", "拉黑", "滚", "垃圾短信", "不要骚扰我",
     }
 )  # fmt: skip
 
@@ -81,12 +90,20 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
         "no need", "dont need it", "i dont need it", "im good", "nah im good", "ill pass",
         "never mind", "nevermind", "nvm", "forget it", "no longer interested",
         "not needed anymore", "dont need it anymore", "i dont need it anymore",
+        "no longer need it", "not anymore", "no need anymore", "not interested anymore",
+        "im not interested", "i dont want it", "dont want it", "dont want it anymore",
+        "i dont want it anymore", "not for me", "no im good",
         "не актуально", "неактуально", "уже не актуально", "больше не актуально",
         "не актуально уже", "уже неактуально", "уже не нужно", "уже не надо", "не нужно уже",
         "не нужно", "не надо", "передумал", "передумала", "я передумал", "я передумала",
         "нет спасибо", "спасибо нет", "не интересно", "неинтересно", "не хочу", "уже не хочу",
         "не буду", "не буду брать", "отказываюсь", "раздумал", "раздумала",
         "спасибо не надо", "спасибо не нужно", "мне уже не нужно", "ne aktualno", "peredumal",
+        "не интересует", "уже не интересует", "больше не нужно", "уже не требуется",
+        "не требуется", "передумали", "уже передумал", "уже передумала", "не надо уже",
+        "nie interesuje", "juz nie", "już nie", "już nie trzeba", "juz nie trzeba",
+        "już nie chcę", "juz nie chce", "nie kupię", "nie kupie", "rezygnuję z zakupu",
+        "rezygnuje z zakupu",
         "nieaktualne", "już nieaktualne", "juz nieaktualne", "to już nieaktualne",
         "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki", "rozmyśliłem się",
         "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie", "zmieniłam zdanie",
@@ -96,6 +113,7 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
         "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
         "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
         "不想买了", "不考虑了", "暂时不需要", "先不买了",
+        "不要了谢谢", "不想要了谢谢", "先不要了", "没兴趣了", "不买了谢谢",
     }
 )  # fmt: skip
 # Thanks and acknowledgements: a whole message of these words, at least one of them thanks.

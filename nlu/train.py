@@ -20,10 +20,15 @@ from nlu.supervisor import rasa_environment
 MODEL_PREFIX = "nlu-"
 
 
+# Our own pipeline component (config.yml names it): its code decides the model too.
+PIPELINE_CODE = ("nlu/char_tfidf.py", "nlu/rasa_blend.py")
+
+
 def training_inputs(root: Path) -> list[Path]:
-    """Every file whose content decides the model: NLU data, config.yml, domain.yml."""
+    """Every file whose content decides the model: NLU data, config, domain, our component."""
     data = sorted((root / "nlu" / "data").glob("*.yml"))
-    return [*data, root / "config.yml", root / "domain.yml"]
+    code = [root / name for name in PIPELINE_CODE]
+    return [*data, root / "config.yml", root / "domain.yml", *code]
 
 
 def training_hash(root: Path) -> str:

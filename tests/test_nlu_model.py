@@ -63,3 +63,29 @@ async def test_fine_intents(
 ) -> None:
     result = await rasa_classifier.classify(text)
     assert (result.intent, fine_of(result)) == (intent, fine), (language, text, result)
+
+
+# Written for this test, not copied from nlu/data: questions the bot hands to a person
+# (product_question) and "who is writing to me?" (who_is_this), both routing `other`.
+OTHER_FINE_SENTENCES = [
+    ("ru", "подскажите, эти ботинки маломерят? у меня 41 размер", "product_question"),
+    ("ru", "а куртка из натуральной кожи или эко?", "product_question"),
+    ("ru", "кто вы и откуда взяли мой номер?", "who_is_this"),
+    ("en", "is the sweater wool or acrylic, and does it run big?", "product_question"),
+    ("en", "will this case fit an iphone 14 pro", "product_question"),
+    ("en", "who is this and how did you get my number", "who_is_this"),
+    ("pl", "czy ta kurtka jest z prawdziwej skóry", "product_question"),
+    ("pl", "jaki rozmiar butów wybrać, mam zwykle 39", "product_question"),
+    ("pl", "kto to pisze i skąd macie mój numer?", "who_is_this"),
+    ("zh", "这件毛衣是羊毛的吗 会不会偏小", "product_question"),
+    ("zh", "这个手机壳适合iphone14吗", "product_question"),
+    ("zh", "你们是谁 怎么有我的手机号", "who_is_this"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "fine"), OTHER_FINE_SENTENCES)
+async def test_product_questions_and_who_is_this(
+    rasa_classifier: LiveClassifier, language: str, text: str, fine: str
+) -> None:
+    result = await rasa_classifier.classify(text)
+    assert (result.intent, fine_of(result)) == ("other", fine), (language, text, result)

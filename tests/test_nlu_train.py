@@ -41,6 +41,13 @@ def test_hash_follows_data_config_and_domain(root: Path) -> None:
         assert training_hash(root) != before, path
 
 
+def test_hash_follows_the_pipeline_component_code(root: Path) -> None:
+    before = training_hash(root)
+    component = root / "nlu" / "rasa_blend.py"
+    component.write_text((PROJECT_ROOT / "nlu" / "rasa_blend.py").read_text(encoding="utf-8"))
+    assert training_hash(root) != before
+
+
 def test_unchanged_inputs_skip_training(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = _fake_model(root, training_hash(root))
     # no .venv-rasa under this root: reaching the trainer would raise SystemExit
