@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -78,24 +79,16 @@ async def record_answer(
     return rating
 
 
+@dataclass(eq=False)
 class Satisfaction:
     """Asks the question; composed in bot/dialogue/setup.py with what it needs."""
 
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        clock: Clock,
-        settings: Settings,
-        outbound: Callable[[], Outbound],
-        book: Callable[[], ReplyBook],
-        rules: Callable[[], CountryRules],
-    ) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.settings = settings
-        self.outbound = outbound
-        self.book = book
-        self.rules = rules
+    sessions: SessionFactory
+    clock: Clock
+    settings: Settings
+    outbound: Callable[[], Outbound]
+    book: Callable[[], ReplyBook]
+    rules: Callable[[], CountryRules]
 
     async def after_close(self, contact_id: int, operator_id: int | None) -> str:
         """Ask about the chat an operator just closed; what became of it (for the audit)."""
