@@ -2,9 +2,10 @@
 this tree, alternately in one run, so that both see the same machine.
 
 The earlier commit is checked out (detached, no work tree changes here) under
-var/bench-base/<rev>; it shares this tree's virtual environment. Each round runs the base,
-then this tree, with the same environment (BENCH_* variables pass through); outputs are
-printed under a heading and kept in bench/results/. Bounded by the benchmark's own limits
+var/bench-base/<rev>; it shares this tree's virtual environment. Odd rounds run the base
+first, even rounds this tree first (so the slot favours neither), with the same environment
+(BENCH_* variables pass through); outputs are printed under a heading and kept in
+bench/results/. Bounded by the benchmark's own limits
 times 2 × BENCH_ROUNDS (default 1).
 
 python -m bench.compare webhooks HEAD~1
@@ -71,10 +72,11 @@ def main() -> None:
         " + uncommitted changes" if _git("status", "--porcelain", "--untracked-files=no") else ""
     )
     for round_no in range(1, ROUNDS + 1):
-        for label, tree, title in (
+        pair = [
             ("base", base, f"base {rev} ({base.name})"),
             ("head", ROOT, f"this tree ({head}{dirty})"),
-        ):
+        ]
+        for label, tree, title in pair if round_no % 2 else reversed(pair):
             print(f"\n===== round {round_no}: bench.{name} on {title} =====", flush=True)
             print(run(name, tree, label, round_no), flush=True)
 
