@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from nlu.char_tfidf import classifier, vectorizer
 from nlu.dataset import Example
 from nlu.intents import known_intents
 from nlu.rules import normalize
@@ -59,14 +60,9 @@ class TfidfLogReg:
     """scikit-learn TF-IDF over character n-grams + logistic regression."""
 
     def __init__(self) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
 
-        self.model: Any = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True),
-            LogisticRegression(C=10.0, max_iter=2000),
-        )
+        self.model: Any = make_pipeline(vectorizer(), classifier())
 
     def fit(self, examples: Sequence[Example]) -> TfidfLogReg:
         self.model.fit([e.text.lower() for e in examples], [e.intent for e in examples])

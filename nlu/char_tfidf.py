@@ -15,19 +15,24 @@ from typing import Any
 
 import numpy as np
 
-NGRAMS = (2, 4)  # the same features as the tfidf-lr baseline of nlu/baselines.py
+NGRAMS = (2, 4)
 C = 10.0
 _VOCABULARY = "vocabulary.json"
 _ARRAYS = "weights.npz"
 
 
-def _analyzer() -> Callable[[str], list[str]]:
+def vectorizer() -> Any:
+    """TF-IDF over character n-grams: the features of the blend and of the tfidf-lr baseline."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyze: Callable[[str], list[str]] = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=NGRAMS, lowercase=True
-    ).build_analyzer()
-    return analyze
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True)
+
+
+def classifier() -> Any:
+    """The logistic regression over those features (blend and baseline alike)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=2000)
 
 
 class CharTfidfScorer:
@@ -46,22 +51,17 @@ class CharTfidfScorer:
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.classes = list(classes)
-        self._analyze = _analyzer()
+        self._analyze: Callable[[str], list[str]] = vectorizer().build_analyzer()
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str]) -> CharTfidfScorer:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
-        vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, lowercase=True
-        )
-        features = vectorizer.fit_transform(list(texts))
-        model = LogisticRegression(C=C, max_iter=2000).fit(features, list(labels))
-        vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        features_of = vectorizer()
+        features = features_of.fit_transform(list(texts))
+        model = classifier().fit(features, list(labels))
+        vocabulary = {str(k): int(v) for k, v in features_of.vocabulary_.items()}
         return cls(
             vocabulary,
-            vectorizer.idf_,
+            features_of.idf_,
             model.coef_,
             model.intercept_,
             [str(c) for c in model.classes_],
@@ -70,14 +70,11 @@ class CharTfidfScorer:
     def probabilities(self, text: str) -> dict[str, float]:
         """P(intent | text) for every intent the scorer was fitted on."""
         counts = Counter(self._analyze(text))
-        indexes = [self.vocabulary[g] for g in counts if g in self.vocabulary]
+        known = [(self.vocabulary[g], n) for g, n in counts.items() if g in self.vocabulary]
+        indexes = [index for index, _ in known]
+        # sublinear tf (1 + log count) times idf, as TfidfVectorizer(sublinear_tf=True) does
         values = np.array(
-            [
-                (1.0 + math.log(counts[g])) * self.idf[self.vocabulary[g]]
-                for g in counts
-                if g in self.vocabulary
-            ],
-            dtype=np.float64,
+            [(1.0 + math.log(n)) * self.idf[index] for index, n in known], dtype=np.float64
         )
         norm = float(np.linalg.norm(values))
         logits = self.intercept.copy()
