@@ -27,7 +27,7 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        # the share of DIET's probability in the blend (chosen on nlu/dev)
+        # the share of DIET's probability in the blend; config.yml sets the one chosen on nlu/dev
         return {"model_weight": 0.35}
 
     def __init__(
