@@ -35,7 +35,7 @@ import random
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -360,13 +360,7 @@ def inbound_plan(
 async def main_async(tmp: Path) -> int:
     rng = random.Random(SEED)
     settings = load_settings()
-    fake = FakeWhatsApp(
-        token="sandbox-whatsapp-token",
-        phone_number_id=settings.whatsapp_phone_number_id,
-        app_secret=SECRET,
-        poster=Poster(),
-        callbacks=False,
-    )
+    fake = FakeWhatsApp(replace(settings, whatsapp_app_secret=SECRET), Poster(), callbacks=False)
     fake.faults = FaultProfile(
         error_500=float(os.environ.get("BENCH_FAULT_500", "0.05")),
         accept_then_hang=float(os.environ.get("BENCH_FAULT_HANG", "0.02")),

@@ -9,6 +9,7 @@ import httpx
 
 from bot.channels.fakes.loopback import LoopbackServer, Poster
 from bot.channels.fakes.whatsapp import FakeWhatsApp, FaultProfile
+from bot.settings import Settings
 
 
 def test_fault_shares_follow_the_profile() -> None:
@@ -20,8 +21,8 @@ def test_fault_shares_follow_the_profile() -> None:
 
 
 async def test_every_request_is_recorded_and_only_accepted_ones_carry_an_id() -> None:
-    fake = FakeWhatsApp(token="t", phone_number_id="1", app_secret="s", poster=Poster(),
-                        callbacks=False)  # fmt: skip
+    credentials = Settings(whatsapp_token="t", whatsapp_phone_number_id="1")
+    fake = FakeWhatsApp(credentials, Poster(), callbacks=False)
     fake.faults = FaultProfile(0.3, 0.1, 0.2, hang=0.2, rng=random.Random(2))
     server = LoopbackServer(fake.app())
     url = await server.start()

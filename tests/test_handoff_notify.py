@@ -26,7 +26,8 @@ CHAT = "-1001234567"
 
 @pytest.fixture
 async def telegram() -> AsyncIterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram(token=TOKEN, secret_token="s", poster=Poster(), username="nudge_bot")
+    credentials = Settings(telegram_bot_token=TOKEN, telegram_bot_username="nudge_bot")
+    fake = FakeTelegram(credentials, Poster())
     server = LoopbackServer(fake.app())
     url = await server.start()
     yield fake, url

@@ -34,13 +34,9 @@ from bot.app_keys import (
     WEBHOOK_CHANNELS,
 )
 from bot.channels.base import ChannelClient, InboundMessage, OutboundMessage, WebhookChannel
-from bot.channels.fakes.providers import (
-    SANDBOX_TELEGRAM_TOKEN,
-    SANDBOX_WHATSAPP_TOKEN,
-    FakeProviders,
-)
+from bot.channels.fakes.providers import FakeProviders
 from bot.channels.pacing import Pacer
-from bot.channels.telegram import TELEGRAM_URL, TelegramChannel, make_bot
+from bot.channels.telegram import SANDBOX_TELEGRAM_TOKEN, TELEGRAM_URL, TelegramChannel, make_bot
 from bot.channels.telegram_binding import (
     LinkBinder,
     LinkConfig,
@@ -49,7 +45,7 @@ from bot.channels.telegram_binding import (
     get_telegram_link,
 )
 from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioSmsChannel
-from bot.channels.whatsapp import GRAPH_URL, WhatsAppChannel
+from bot.channels.whatsapp import GRAPH_URL, SANDBOX_WHATSAPP_TOKEN, WhatsAppChannel
 from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.webhooks.inbox import Inbox, inbox_health

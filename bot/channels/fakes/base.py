@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.fakes.loopback import Poster
+from bot.settings import Settings
 
 
 @dataclass
@@ -37,8 +38,10 @@ class FakeProvider:
     """The state the tests steer and read: `script` answers the next sends to an address,
     `attempts` counts the sends tried per address, `sent` keeps the accepted ones."""
 
-    def __init__(self, poster: Poster) -> None:
+    def __init__(self, settings: Settings, poster: Poster, *, callbacks: bool = True) -> None:
+        self.settings = settings  # the credentials it accepts are the ones the channels send
         self.poster = poster
+        self.callbacks = callbacks
         self.script: dict[str, list[Scripted]] = {}
         self.attempts: Counter[str] = Counter()
         self.sent: deque[dict[str, Any]] = deque(maxlen=10_000)

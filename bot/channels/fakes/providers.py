@@ -6,11 +6,7 @@ from bot.channels.fakes.loopback import LoopbackServer, Poster
 from bot.channels.fakes.telegram import FakeTelegram
 from bot.channels.fakes.twilio import FakeTwilio
 from bot.channels.fakes.whatsapp import FakeWhatsApp
-from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID
 from bot.settings import Settings
-
-SANDBOX_WHATSAPP_TOKEN = "sandbox-whatsapp-token"
-SANDBOX_TELEGRAM_TOKEN = "123456789:sandbox-telegram-token"
 
 
 class FakeProviders:
@@ -18,26 +14,9 @@ class FakeProviders:
 
     def __init__(self, settings: Settings, *, callbacks: bool = True) -> None:
         self.poster = Poster()
-        self.whatsapp = FakeWhatsApp(
-            token=SANDBOX_WHATSAPP_TOKEN,
-            phone_number_id=settings.whatsapp_phone_number_id,
-            app_secret=settings.whatsapp_app_secret,
-            poster=self.poster,
-            callbacks=callbacks,
-        )
-        self.twilio = FakeTwilio(
-            account_sid=SANDBOX_ACCOUNT_SID,
-            auth_token=settings.twilio_auth_token,
-            public_url=settings.public_url,
-            poster=self.poster,
-            callbacks=callbacks,
-        )
-        self.telegram = FakeTelegram(
-            token=SANDBOX_TELEGRAM_TOKEN,
-            secret_token=settings.telegram_secret_token,
-            poster=self.poster,
-            username=settings.telegram_bot_username,
-        )
+        self.whatsapp = FakeWhatsApp(settings, self.poster, callbacks=callbacks)
+        self.twilio = FakeTwilio(settings, self.poster, callbacks=callbacks)
+        self.telegram = FakeTelegram(settings, self.poster)
         self.servers = {
             "whatsapp": LoopbackServer(self.whatsapp.app()),
             "sms": LoopbackServer(self.twilio.app()),

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
+from bot.channels.telegram import SANDBOX_TELEGRAM_TOKEN
+from bot.settings import Settings
 
 
 def _fail(code: int, description: str, **extra: Any) -> web.Response:
@@ -21,11 +23,9 @@ def _fail(code: int, description: str, **extra: Any) -> web.Response:
 class FakeTelegram(FakeProvider):
     """getMe, sendMessage, answerCallbackQuery, setWebhook; `blocked` chats answer 403."""
 
-    def __init__(self, *, token: str, secret_token: str, poster: Poster, username: str) -> None:
-        super().__init__(poster)
-        self.token = token
-        self.secret_token = secret_token
-        self.username = username
+    def __init__(self, settings: Settings, poster: Poster) -> None:
+        super().__init__(settings, poster)
+        self.token = settings.telegram_bot_token or SANDBOX_TELEGRAM_TOKEN
         self.blocked: set[str] = set()
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(100_000)
@@ -59,7 +59,12 @@ class FakeTelegram(FakeProvider):
 
     def me(self) -> dict[str, Any]:
         bot_id = int(self.token.split(":", 1)[0]) if self.token.split(":", 1)[0].isdigit() else 1
-        return {"id": bot_id, "is_bot": True, "first_name": "Nudge", "username": self.username}
+        return {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "Nudge",
+            "username": self.settings.telegram_bot_username,
+        }
 
     @staticmethod
     def _ok(result: Any) -> web.Response:
@@ -96,7 +101,7 @@ class FakeTelegram(FakeProvider):
     async def post(self, update: dict[str, Any]) -> int:
         headers = {
             "Content-Type": "application/json",
-            "X-Telegram-Bot-Api-Secret-Token": self.secret_token,
+            "X-Telegram-Bot-Api-Secret-Token": self.settings.telegram_secret_token,
         }
         return await self.poster.post("/webhooks/telegram", json.dumps(update).encode(), headers)
 

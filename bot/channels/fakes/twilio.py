@@ -13,7 +13,8 @@ from aiohttp import web
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
 from bot.channels.sms_segments import sms_segments
-from bot.channels.twilio_sms import compute_signature
+from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, compute_signature
+from bot.settings import Settings
 
 # Twilio's own opt-out keywords (its Advanced Opt-Out): after one, sends fail with 21610.
 TWILIO_STOP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -32,14 +33,9 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
 class FakeTwilio(FakeProvider):
     """`POST /2010-04-01/Accounts/{sid}/Messages.json` with basic auth, answering `SM…` sids."""
 
-    def __init__(
-        self, *, account_sid: str, auth_token: str, public_url: str, poster: Poster, callbacks: bool
-    ) -> None:
-        super().__init__(poster)
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        self.public_url = public_url
-        self.callbacks = callbacks
+    def __init__(self, settings: Settings, poster: Poster, *, callbacks: bool = True) -> None:
+        super().__init__(settings, poster, callbacks=callbacks)
+        self.account_sid = settings.twilio_account_sid or SANDBOX_ACCOUNT_SID
         self.opted_out: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -49,7 +45,9 @@ class FakeTwilio(FakeProvider):
         return app
 
     def _authorized(self, request: web.Request) -> bool:
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        expected = base64.b64encode(
+            f"{self.account_sid}:{self.settings.twilio_auth_token}".encode()
+        ).decode()
         sid_ok = request.match_info["sid"] == self.account_sid
         return sid_ok and request.headers.get("Authorization") == f"Basic {expected}"
 
@@ -115,7 +113,7 @@ class FakeTwilio(FakeProvider):
 
     async def post_signed(self, url: str, params: dict[str, str]) -> int:
         """Twilio signs the URL it was given plus the sorted POST parameters."""
-        signature = compute_signature(url, params.items(), self.auth_token)
+        signature = compute_signature(url, params.items(), self.settings.twilio_auth_token)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,
@@ -145,7 +143,7 @@ class FakeTwilio(FakeProvider):
             "SmsStatus": "received",
             "ApiVersion": "2010-04-01",
         }
-        return await self.post_signed(self.public_url + "/webhooks/twilio", params)
+        return await self.post_signed(self.settings.public_url + "/webhooks/twilio", params)
 
     async def stop(self) -> None:
         for task in list(self.tasks):

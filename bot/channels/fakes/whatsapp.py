@@ -16,7 +16,8 @@ from aiohttp import web
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.base import Scripted as Scripted  # the tests script answers from here
 from bot.channels.fakes.loopback import Poster
-from bot.channels.whatsapp import sign
+from bot.channels.whatsapp import SANDBOX_WHATSAPP_TOKEN, sign
+from bot.settings import Settings
 
 
 @dataclass
@@ -60,14 +61,8 @@ def graph_error(code: int, message: str, details: str = "") -> dict[str, Any]:
 class FakeWhatsApp(FakeProvider):
     """Accepts sends like the Cloud API; `unavailable` numbers are not on WhatsApp."""
 
-    def __init__(
-        self, *, token: str, phone_number_id: str, app_secret: str, poster: Poster, callbacks: bool
-    ) -> None:
-        super().__init__(poster)
-        self.token = token
-        self.phone_number_id = phone_number_id
-        self.app_secret = app_secret
-        self.callbacks = callbacks
+    def __init__(self, settings: Settings, poster: Poster, *, callbacks: bool = True) -> None:
+        super().__init__(settings, poster, callbacks=callbacks)
         self.unavailable: set[str] = set()
         self.unavailable_async = False  # report 131026 in a failed status instead of at once
         self.pending: list[dict[str, Any]] = []
@@ -83,9 +78,10 @@ class FakeWhatsApp(FakeProvider):
         return app
 
     async def messages(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        token = self.settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN
+        if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
-        if request.match_info["phone_number_id"] != self.phone_number_id:
+        if request.match_info["phone_number_id"] != self.settings.whatsapp_phone_number_id:
             return web.json_response(graph_error(100, "Unsupported post request."), status=400)
         try:
             body = await request.json()
@@ -166,7 +162,7 @@ class FakeWhatsApp(FakeProvider):
             "messaging_product": "whatsapp",
             "metadata": {
                 "display_phone_number": "15550000000",
-                "phone_number_id": self.phone_number_id,
+                "phone_number_id": self.settings.whatsapp_phone_number_id,
             },
             **value,
         }
@@ -181,7 +177,7 @@ class FakeWhatsApp(FakeProvider):
         body = json.dumps(self.envelope(value)).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Hub-Signature-256": sign(body, self.app_secret),
+            "X-Hub-Signature-256": sign(body, self.settings.whatsapp_app_secret),
         }
         return await self.poster.post("/webhooks/whatsapp", body, headers)
 
