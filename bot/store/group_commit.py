@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,31 +33,25 @@ def _one(_: object) -> int:
     return 1
 
 
+@dataclass(eq=False)
 class GroupCommit(Generic[ItemT, ResultT]):
     """The one group-commit writer. `commit` writes a batch in one transaction and returns
     one result per item, in order; `size` weighs an item against `max_size` (a batch holds
     at least one item); `before_batch`, when given, runs before each batch is taken (a short
     gather under load)."""
 
-    def __init__(
-        self,
-        commit: Callable[[Sequence[ItemT]], Awaitable[Sequence[ResultT]]],
-        *,
-        max_size: int = 500,
-        size: Callable[[ItemT], int] = _one,
-        alone_on_failure: bool = True,
-        before_batch: Callable[[], Awaitable[None]] | None = None,
-        name: str = "group-commit",
-    ) -> None:
-        self.commit = commit
-        self.max_size = max_size
-        self.size = size
-        self.alone_on_failure = alone_on_failure
-        self.before_batch = before_batch
-        self.name = name
-        self.pending: deque[tuple[ItemT, asyncio.Future[ResultT]]] = deque()
-        self.committing: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
-        self.task: asyncio.Task[None] | None = None
+    commit: Callable[[Sequence[ItemT]], Awaitable[Sequence[ResultT]]]
+    _: KW_ONLY
+    max_size: int = 500
+    size: Callable[[ItemT], int] = _one
+    alone_on_failure: bool = True
+    before_batch: Callable[[], Awaitable[None]] | None = None
+    name: str = "group-commit"
+    pending: deque[tuple[ItemT, asyncio.Future[ResultT]]] = field(default_factory=deque, init=False)
+    committing: list[tuple[ItemT, asyncio.Future[ResultT]]] = field(
+        default_factory=list, init=False
+    )
+    task: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def submit(self, item: ItemT) -> ResultT:
         """Queue the item; its result once the batch carrying it is committed."""
