@@ -64,24 +64,18 @@ async def _checkout_id(
     )
 
 
+# A consent row keeps these fields exactly as the shop sent them.
+_CONSENT_AS_GIVEN = {"channel", "purpose", "source", "text_shown", "text_version"}
+
+
 async def apply_one(
     session: AsyncSession, event: ShopEvent, contact_id: int, checkout_id: int | None
 ) -> int | None:
     """Apply a non-bulk event; return the checkout it concerns, if any."""
     at = event.occurred_at
     if isinstance(event, ConsentGranted):
-        session.add(
-            Consent(
-                contact_id=contact_id,
-                channel=event.channel,
-                purpose=event.purpose,
-                source=event.source,
-                text_shown=event.text_shown,
-                text_version=event.text_version,
-                granted_at=at,
-                event_id=event.id,
-            )
-        )
+        shown = event.model_dump(include=_CONSENT_AS_GIVEN)
+        session.add(Consent(contact_id=contact_id, granted_at=at, event_id=event.id, **shown))
         await session.flush()
         return None
     if isinstance(event, ConsentRevoked):
