@@ -39,8 +39,8 @@ class SendItem:
     contact: Contact
     channel: ChannelName
     message: OutboundMessage
-    touch_id: int | None = None
     author: str = "bot"
+    touch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ class Outbound:
         touch_id: int | None = None,
         author: str = "bot",
     ) -> Sent:
-        row = self._row(SendItem(contact, channel, message, touch_id, author))
+        row = self._row(SendItem(contact, channel, message, author, touch_id))
 
         async def record(session: AsyncSession) -> int:
             session.add(row)

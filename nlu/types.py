@@ -13,7 +13,7 @@ ROUTING_INTENTS: tuple[RoutingIntent, ...] = ("payment", "delivery", "discount",
 Source = Literal["rule", "model", "threshold", "unavailable"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per shopper message
 class Classification:
     intent: RoutingIntent
     confidence: float
