@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.app_keys import CLOCK, FAKES, INBOUND_HANDLER, OUTBOUND, SESSIONS
 from bot.channels.base import Button, InboundMessage, OutboundMessage
-from bot.store.models import Contact, Message
+from bot.dialogue.storing import received_row
+from bot.store.models import Contact
 from tests.browser_fixtures import click, wait
 from tests.conftest import API_KEY
 from tests.factory import consent
@@ -33,17 +34,8 @@ def echo_bot(app: Any) -> Any:
             contact = (
                 await session.scalars(select(Contact).where(Contact.phone == item.address))
             ).one()
-            session.add(
-                Message(
-                    contact_id=contact.id,
-                    direction="in",
-                    channel=item.channel,
-                    address=item.address,
-                    text=item.text or f"[{item.button_payload}]",
-                    status="received",
-                    created_at=app[CLOCK].now(),
-                )
-            )
+            text = item.text or f"[{item.button_payload}]"
+            session.add(received_row(item, contact.id, text, app[CLOCK].now()))
         said = item.button_payload or item.text
         buttons = (Button("yes", "Да"), Button("no", "Нет"))
         await app[OUTBOUND].send(contact, "whatsapp", OutboundMessage(f"echo: {said}", buttons))

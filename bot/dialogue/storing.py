@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from bot.channels.base import OutboundMessage
+from bot.channels.base import InboundMessage, OutboundMessage
 from bot.dialogue.context import ReplyContext, current_checkout
 from bot.dialogue.pipeline import Step
 from bot.dialogue.turn import Decision, Stored, Turn, Understood
 from bot.store.db import SessionFactory
 from bot.store.models import Message
 from handoff.queue import conversation_for
+
+
+def received_row(
+    inbound: InboundMessage, contact_id: int, text: str, at: datetime, intent: str | None = None
+) -> Message:
+    """The stored row of a shopper's message (`text` already redacted)."""
+    return Message(
+        contact_id=contact_id,
+        direction="in",
+        channel=inbound.channel,
+        address=inbound.address,
+        text=text,
+        intent=intent,
+        provider_message_id=inbound.provider_message_id,
+        status="received",
+        created_at=at,
+    )
 
 
 class StoreAndRoute:
@@ -29,19 +47,7 @@ class StoreAndRoute:
         inbound, contact = incoming.message, incoming.contact
         async with self.sessions.begin() as session:
             conversation = await conversation_for(session, contact.id, now, lock=True)
-            session.add(
-                Message(
-                    contact_id=contact.id,
-                    direction="in",
-                    channel=inbound.channel,
-                    address=inbound.address,
-                    text=c.redacted_text,
-                    intent=c.intent,
-                    provider_message_id=inbound.provider_message_id,
-                    status="received",
-                    created_at=now,
-                )
-            )
+            session.add(received_row(inbound, contact.id, c.redacted_text, now, c.intent))
             await session.flush()
             conversation.last_inbound_at = now
             conversation.last_channel = inbound.channel
