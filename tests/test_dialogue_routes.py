@@ -65,11 +65,13 @@ def _model(fine: str, intent: Any, text: str) -> Classification:
 def test_each_kind_of_message_takes_its_route(
     book: ReplyBook, classification: Classification, state: str, first: bool, route: str
 ) -> None:
-    assert route_for(_turn(book, classification, state=state, first=first)).name == route
+    assert route_for(_turn(book, classification, state=state, first=first).reading).name == route
 
 
 def test_the_last_route_takes_everything_left(book: ReplyBook) -> None:
-    assert ROUTES[-1].applies(_turn(book, Classification("other", 0.3, "threshold", None, "?")))
+    assert ROUTES[-1].takes(
+        _turn(book, Classification("other", 0.3, "threshold", None, "?")).reading
+    )
     assert len({r.name for r in ROUTES}) == len(ROUTES)
 
 

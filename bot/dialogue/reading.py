@@ -5,36 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
 
 from bot.dialogue.handoff_rules import handoff_reason
 from flows.replies import ReplyBook
 from nlu.types import Classification
-
-
-class Readable(Protocol):
-    """What a route's predicate and a flow picker may read."""
-
-    @property
-    def classification(self) -> Classification: ...
-
-    @property
-    def book(self) -> ReplyBook: ...
-
-    @property
-    def first(self) -> bool: ...
-
-    @property
-    def held_by_operator(self) -> bool: ...
-
-    @property
-    def by_rule(self) -> bool: ...
-
-    @property
-    def asks_to_stop(self) -> bool: ...
-
-    @property
-    def handoff_reason(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,6 @@ class Turn:
         return self.ctx.book
 
     @property
-    def by_rule(self) -> bool:
-        return self.reading.by_rule
-
-    @property
     def first(self) -> bool:
         return self.understood.incoming.first
 
@@ -85,14 +81,6 @@ class Turn:
             first=self.first,
             held_by_operator=self.held_by_operator,
         )
-
-    @property
-    def asks_to_stop(self) -> bool:
-        return self.reading.asks_to_stop
-
-    @property
-    def handoff_reason(self) -> str | None:
-        return self.reading.handoff_reason
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from flows.replies import ReplyFlow
 async def by_rule(turn: Turn) -> Decision:
     """A hand-off rule matched (payload, the model's fine intent, wording) or the NLU is down."""
     c = turn.classification
-    reason = turn.handoff_reason
+    reason = turn.reading.handoff_reason
     assert reason is not None  # the route's predicate
     await pause_chains(turn.session, turn.ctx.contact.id, "reply", turn.ctx.now)
     detail: dict[str, object] = {"intent": c.intent, "source": c.source, "detail": c.detail}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bot.dialogue.handlers.flows import answer_with
-from bot.dialogue.reading import Readable
+from bot.dialogue.reading import Reading
 from bot.dialogue.turn import Decision, Turn
 from flows.replies import ReplyFlow
 
 
-def stop_flow(read: Readable) -> ReplyFlow:
+def stop_flow(read: Reading) -> ReplyFlow:
     return read.book.flows["opt_out"]
 
 
 async def opt_out(turn: Turn) -> Decision:
-    return await answer_with(turn, stop_flow(turn))
+    return await answer_with(turn, stop_flow(turn.reading))
