@@ -7,8 +7,7 @@ from decimal import Decimal
 
 from bot.channels.base import OutboundMessage
 from bot.dialogue.context import matching_promotion
-from bot.settings import Settings
-from bot.touches.policy import Context, Decision
+from bot.touches.policy import Context
 from flows.loader import STOP_HINTS, FlowSet
 from flows.model import Step
 from flows.templates import render
@@ -44,34 +43,35 @@ def render_touch(
     ctx: Context,
     step: Step,
     step_name: str,
-    decision: Decision,
     flows: FlowSet,
-    settings: Settings,
+    default_language: str,
     *,
+    template: bool,
+    now: datetime,
     template_key: str | None = None,
-    now: datetime | None = None,
 ) -> OutboundMessage | None:
     """The message of the touch of `step` named `step_name` (an order-status step carries the
-    shop status after a colon), or None when no template fits (e.g. no WhatsApp template)."""
+    shop status after a colon), or None when no template fits; `template`: it must go as a
+    WhatsApp template (outside the 24-hour window)."""
     segment = segment_of(ctx, step_name)
     key = template_key or step.template_for(ctx.chain.variant, segment)
     if key is None or key not in flows.templates.by_name:
         return None
-    language = ctx.contact.language or settings.default_language
-    variant = flows.templates.get(key, language, settings.default_language)
+    language = ctx.contact.language or default_language
+    variant = flows.templates.get(key, language, default_language)
     checkout = ctx.checkout
     promotion = ""
     if PROMOTION in variant.text:  # an incentive: only a promotion the shop runs (R-PZ1)
-        promo = matching_promotion(flows.shop, checkout, now) if now is not None else None
+        promo = matching_promotion(flows.shop, checkout, now)
         plain = step.template_for(None, segment)
         if promo is None and (plain is None or plain == key):
             return None
         if promo is None:
             assert plain is not None
-            variant = flows.templates.get(plain, language, settings.default_language)
+            variant = flows.templates.get(plain, language, default_language)
         else:
             promotion = promo.title.get(variant.language) or next(iter(promo.title.values()))
-    if decision.template and not variant.whatsapp_template:
+    if template and not variant.whatsapp_template:
         return None
     order_id = ctx.chain.order_id or (checkout.order_id if checkout is not None else None) or ""
     link = ""
@@ -98,7 +98,7 @@ def render_touch(
     return OutboundMessage(
         text=text,
         buttons=variant.buttons,
-        template=variant.whatsapp_template if decision.template else None,
+        template=variant.whatsapp_template if template else None,
         template_params=(values["first_name"], values["item"], values["total"], values["link"]),
         language=variant.language,
     )

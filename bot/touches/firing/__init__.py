@@ -126,7 +126,7 @@ class Firing:
                     await self.sender.mark_sending(session, chunks[0], now)
                 for n, chunk in enumerate(chunks):
                     # Committed `sending`: now, and only now, the provider calls (R-SR9).
-                    await self.sender.send_chunk(chunk)
+                    await self.sender.send_chunk(chunk, now)
                     following = chunks[n + 1] if n + 1 < len(chunks) else []
                     # One commit: this chunk's outcomes and the next chunk's mark.
                     async with self.transactions.lookups() as session:

@@ -38,7 +38,15 @@ async def decide_batch(
             continue
         decision = decide(ctx, step, now, flows, settings)
         if decision.action == "send":
-            message = render_touch(ctx, step, touch.step, decision, flows, settings, now=now)
+            message = render_touch(
+                ctx,
+                step,
+                touch.step,
+                flows,
+                settings.default_language,
+                template=decision.template,
+                now=now,
+            )
             if message is None:
                 decision = Decision(
                     "skip", reasons.NO_WHATSAPP_TEMPLATE, stop_chain=reasons.NO_TEMPLATE

@@ -73,7 +73,7 @@ class Sender:
             await session.execute(delete(_MESSAGES).where(among(session, _MESSAGES.c.id, orphans)))
         chunk[:] = [j for j in chunk if j.touch.id in marked]
 
-    async def _prepare(self, job: Job) -> str:
+    async def _prepare(self, job: Job, now: datetime) -> str:
         """Call the retry hook; the rule the touch will carry."""
         touch, ctx, decision = job.touch, job.ctx, job.decision
         step = ctx.flow.step_named(touch.step)
@@ -86,23 +86,24 @@ class Sender:
                 ctx,
                 step,
                 touch.step,
-                decision,
                 self.flows.current,
-                self.settings,
+                self.settings.default_language,
+                template=decision.template,
+                now=now,
                 template_key=step.retry_hook.on_success,
             )
             job.message = fixed or job.message
             return reasons.RETRY_HOOK_SUCCEEDED
         return reasons.RETRY_HOOK_FAILED
 
-    async def send_chunk(self, chunk: list[Job]) -> None:
+    async def send_chunk(self, chunk: list[Job], now: datetime) -> None:
         """Retry hooks (after the `sending` commit), the provider calls, then SMS fallbacks;
         each job gets its result. Anything unexpected leaves a touch `unknown`: flagged,
         never re-sent (R-SR9)."""
         hooked = [j for j in chunk if j.hooked]
         if hooked:
             rules = await asyncio.gather(
-                *(self._prepare(j) for j in hooked), return_exceptions=True
+                *(self._prepare(j, now) for j in hooked), return_exceptions=True
             )
             written: list[Job] = []
             for job, rule in zip(hooked, rules, strict=True):
