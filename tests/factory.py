@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.store.models import Checkout, Contact
+from bot.store.models import Chain, Checkout, Contact, Touch
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Monday
 PHONE = "+79161234567"
@@ -206,3 +206,19 @@ def checkout_row(contact_id: int, kid: str = "k1", **fields: Any) -> Checkout:
         "updated_at": START,
     }
     return Checkout(**(base | fields))
+
+
+def touch_row(chain: Chain, step: str, due_at: datetime, **fields: Any) -> Touch:
+    """A planned WhatsApp touch of `chain`'s flow and variant, created when due; not yet added."""
+    base: dict[str, Any] = {
+        "chain_id": chain.id,
+        "contact_id": chain.contact_id,
+        "flow": chain.flow,
+        "variant": chain.variant,
+        "channel": "whatsapp",
+        "step": step,
+        "due_at": due_at,
+        "status": "planned",
+        "created_at": due_at,
+    }
+    return Touch(**(base | fields))

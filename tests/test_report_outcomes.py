@@ -33,7 +33,7 @@ from bot.store.models import (
 )
 from bot.webhooks.statuses import apply_statuses
 from tests.conftest import AUTH
-from tests.factory import checkout_row, checkout_updated, contact_row, order_paid
+from tests.factory import checkout_row, checkout_updated, contact_row, order_paid, touch_row
 from tests.reports_fixtures import chain_of_c1
 
 Client = TestClient[Any, Any]
@@ -321,14 +321,10 @@ async def _random_world(client: Client, rng: random.Random, contacts: int) -> Wo
                 )
                 for step in ("first", "second", "third")[: rng.choice((1, 2, 3))]:
                     sent_at = _h(rng) if rng.random() < 0.9 else None
-                    touch = Touch(
-                        chain_id=chain.id,
-                        contact_id=contact.id,
-                        flow=flow,
-                        step=step,
-                        variant=chain.variant,
-                        channel="whatsapp",
-                        due_at=sent_at or at(200),
+                    touch = touch_row(
+                        chain,
+                        step,
+                        sent_at or at(200),
                         status="sent" if sent_at else "planned",
                         sent_at=sent_at,
                         created_at=at(-40),

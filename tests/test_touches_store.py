@@ -18,7 +18,7 @@ from bot.store.models import AuditEntry, Chain, Checkout, Event, Message, Touch
 from bot.touches.recovery import recover
 from bot.touches.retention import purge
 from tests.conftest import AUTH, make_settings
-from tests.factory import at
+from tests.factory import at, touch_row
 from tests.touches_fixtures import Shop
 
 
@@ -126,19 +126,7 @@ async def test_three_touches_per_chain_at_most(client: Any) -> None:
         chain = await session.scalar(select(Chain))
         assert chain is not None
         chain.status = "active"
-        session.add(
-            Touch(
-                chain_id=chain.id,
-                contact_id=chain.contact_id,
-                flow=chain.flow,
-                step="touch_3",
-                variant=chain.variant,
-                channel="whatsapp",
-                due_at=at(days=3),
-                status="planned",
-                created_at=at(days=3),
-            )
-        )
+        session.add(touch_row(chain, "touch_3", at(days=3)))
     await shop.advance(hours=1)
     assert len(await shop.outbox("c1")) == 3
     assert "R-SR3 3 touches per chain" in [e["rule"] for e in await shop.timeline("c1")]
