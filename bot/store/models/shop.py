@@ -26,9 +26,9 @@ class ApiKey(IdRow):
     __tablename__ = "api_keys"
     shop: Mapped[str] = mapped_column(String(64), default="default")
     name: Mapped[str] = mapped_column(String(100))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class Contact(IdRow):
