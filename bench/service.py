@@ -34,19 +34,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A throw-away PostgreSQL database; yields its SQLAlchemy URL."""
-    name = f"nudge_bench_{uuid.uuid4().hex[:8]}"
+def postgres_database(admin_dsn: str = PG_ADMIN, prefix: str = "nudge_bench") -> Iterator[str]:
+    """A throw-away PostgreSQL database made through `admin_dsn`; yields its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN)
+        connection = await asyncpg.connect(admin_dsn)
         try:
             await connection.execute(sql)
         finally:
             await connection.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
         yield f"{base}/{name}"
     finally:

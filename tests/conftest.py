@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
+from bench.service import postgres_database
 from bot.app import create_app
 from bot.clock import SandboxClock
 from bot.settings import PROJECT_ROOT, Settings, load_settings
@@ -50,21 +50,9 @@ def pg_database() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_ADMIN_DSN}")
         pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    name = f"nudge_test_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    upgrade_to_head(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database(PG_ADMIN_DSN, "nudge_test") as url:
+        upgrade_to_head(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
