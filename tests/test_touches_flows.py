@@ -78,7 +78,13 @@ async def test_five_failures_go_to_manual_review(client: Any) -> None:
 
 
 async def _retry_client(
-    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, db_url: str, clock: Any, ok: bool
+    aiohttp_client: Any,
+    aiohttp_server: Any,
+    tmp_path: Path,
+    db_url: str,
+    clock: Any,
+    ok: bool,
+    root: Path = PROJECT_ROOT,
 ) -> tuple[Any, list[dict[str, Any]]]:
     calls: list[dict[str, Any]] = []
 
@@ -89,7 +95,8 @@ async def _retry_client(
     fake = web.Application()
     fake.router.add_post("/retry", retry)
     server = await aiohttp_server(fake)
-    settings = make_settings(tmp_path, db_url, shop_retry_url=str(server.make_url("/retry")))
+    url = str(server.make_url("/retry"))
+    settings = make_settings(tmp_path, db_url, root=root, shop_retry_url=url)
     app = create_app(settings, clock=clock, run_nlu=False, run_scheduler=False)
     return await aiohttp_client(app), calls
 
@@ -111,6 +118,30 @@ async def test_platform_error_retry_succeeds(
     await shop.advance(days=2)
     out = await shop.outbox("c1")
     assert len(out) == 1 and "всё прошло" in out[0]["text"]
+
+
+async def test_a_retry_success_template_with_a_promotion_names_the_promotion(
+    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, db_url: str, clock: Any
+) -> None:
+    """The success template is rendered like a first touch: its {promotion} is the shop's
+    promotion this checkout matches, not a fallback to the step's own (failure) text."""
+    root = tmp_path / "designer"
+    shutil.copytree(PROJECT_ROOT / "flows", root / "flows")
+    shutil.copy(PROJECT_ROOT / "domain.yml", root / "domain.yml")
+    flow = root / "flows" / "recovery" / "payment_platform.yml"
+    text = flow.read_text()
+    assert "on_success: touch_payment_fixed" in text
+    flow.write_text(text.replace("touch_payment_fixed", "touch_abandoned_3_incentive"))
+    client, calls = await _retry_client(
+        aiohttp_client, aiohttp_server, tmp_path, db_url, clock, True, root
+    )
+    shop = Shop(client)
+    await shop.start("c1", stage="payment")
+    await shop.post(payment_failed("c1", "platform_error", at(minutes=0)))
+    await shop.advance(minutes=2)
+    out = await shop.outbox("c1")
+    assert len(calls) == 1 and len(out) == 1
+    assert "скидка 5% на заказ от 5000 ₽" in out[0]["text"] and "сбой" not in out[0]["text"]
 
 
 async def test_platform_error_retry_fails_reminds(
