@@ -46,7 +46,7 @@ import httpx
 from bench.faults_cluster import Instance, PrivatePostgres, daytime_zone
 from bench.service import free_port
 from bot.channels.fakes.loopback import LoopbackServer, Poster
-from bot.channels.fakes.whatsapp import FakeWhatsApp, FaultProfile
+from bot.channels.fakes.whatsapp import FakeWhatsApp, FaultProfile, shopper_writes, webhook_body
 from bot.channels.whatsapp import sign
 from bot.settings import load_settings
 
@@ -159,25 +159,8 @@ async def stream_inbound(
     async def deliver(item: Inbound) -> None:
         await asyncio.sleep(max(0.0, item.at - run.now()))
         text = "СТОП" if item.stop else "Когда доставка?"
-        message = {
-            "from": phone(item.index),
-            "id": item.wamid,
-            "timestamp": str(int(time.time())),
-            "type": "text",
-            "text": {"body": text},
-        }
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
-            "contacts": [{"profile": {"name": "Anna"}, "wa_id": phone(item.index)}],
-            "messages": [message],
-        }
-        body = json.dumps(
-            {
-                "object": "whatsapp_business_account",
-                "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-            }
-        ).encode()
+        value = shopper_writes(phone(item.index), item.wamid, text)
+        body = json.dumps(webhook_body(value, "1")).encode()
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)}
         while item.acked_at is None:
             live = [i for i in instances if i.url]

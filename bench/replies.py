@@ -26,6 +26,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.app_keys import OUTBOUND, SERVICE_URL
 from bot.channels.base import OutboundMessage, SendResult
+from bot.channels.fakes.whatsapp import shopper_writes, webhook_body
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.settings import load_settings
@@ -62,24 +63,8 @@ class Stopwatch:
 
 
 def _webhook(wa_id: str, text: str) -> bytes:
-    message = {
-        "from": wa_id,
-        "id": f"wamid.bench-{secrets.token_hex(8)}",
-        "timestamp": str(int(time.time())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "1555", "phone_number_id": "100000000000001"},
-        "contacts": [{"profile": {"name": "Anna"}, "wa_id": wa_id}],
-        "messages": [message],
-    }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-    }
-    return json.dumps(body, ensure_ascii=False).encode()
+    value = shopper_writes(wa_id, f"wamid.bench-{secrets.token_hex(8)}", text)
+    return json.dumps(webhook_body(value, "100000000000001"), ensure_ascii=False).encode()
 
 
 def _events(count: int) -> list[dict[str, Any]]:

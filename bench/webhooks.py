@@ -36,6 +36,7 @@ from bench.service import (
     running_service,
     sqlite_database,
 )
+from bot.channels.fakes.whatsapp import shopper_writes, webhook_body
 from bot.channels.twilio_sms import compute_signature
 from bot.channels.whatsapp import sign
 
@@ -73,26 +74,8 @@ Prepared = tuple[bytes, dict[str, str]]
 
 def whatsapp(n: int, run: str) -> Prepared:
     phone = f"7916{n % 10_000_000:07d}"
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
-        "contacts": [{"profile": {"name": "Anna"}, "wa_id": phone}],
-        "messages": [
-            {
-                "from": phone,
-                "id": f"wamid.{run}.{n}",
-                "timestamp": "1772442000",
-                "type": "text",
-                "text": {"body": "Когда доставка?"},
-            }
-        ],
-    }
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-        }
-    ).encode()
+    value = shopper_writes(phone, f"wamid.{run}.{n}", "Когда доставка?", at=1772442000)
+    body = json.dumps(webhook_body(value, "1")).encode()
     return body, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, WA_SECRET)}
 
 

@@ -17,6 +17,7 @@ from bot.app import create_app
 from bot.app_keys import FAKES, INBOUND_HANDLER, OUTBOUND, SESSIONS
 from bot.channels.base import InboundMessage
 from bot.channels.fakes.providers import FakeProviders
+from bot.channels.fakes.whatsapp import shopper_writes, webhook_body
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.settings import Settings
@@ -100,32 +101,11 @@ async def unprocessed(client: TestClient[Any, Any]) -> int:
 
 def wa_payload(value: dict[str, Any]) -> dict[str, Any]:
     """A webhook body as in Meta's payload examples."""
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "100000000000001"},
-        **value,
-    }
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
+    return webhook_body(value, "100000000000001")
 
 
 def wa_text(wamid: str, phone: str = "79161234567", text: str = "Привет") -> dict[str, Any]:
-    return wa_payload(
-        {
-            "contacts": [{"profile": {"name": "Anna"}, "wa_id": phone}],
-            "messages": [
-                {
-                    "from": phone,
-                    "id": wamid,
-                    "timestamp": "1772442000",
-                    "type": "text",
-                    "text": {"body": text},
-                }
-            ],
-        }
-    )
+    return wa_payload(shopper_writes(phone, wamid, text, at=1772442000))
 
 
 def wa_status(wamid: str, status: str, code: int | None = None) -> dict[str, Any]:

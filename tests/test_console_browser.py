@@ -18,6 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.app import create_app
 from bot.app_keys import FAKES
+from bot.channels.fakes.whatsapp import shopper_writes, webhook_body
 from bot.channels.whatsapp import sign
 from bot.clock import SandboxClock
 from bot.store.db import make_engine, make_session_factory
@@ -36,30 +37,9 @@ def _whatsapp(
     base: str, secret: str, *, text: str | None = None, button: str | None = None
 ) -> None:
     """The shopper writes: a signed Cloud API webhook, as Meta would post it."""
-    message: dict[str, Any] = {
-        "from": WA_ID,
-        "id": f"wamid.e2e-{time.monotonic_ns()}",
-        "timestamp": str(int(time.time())),
-    }
-    if button is not None:
-        reply = {"id": button, "title": button}
-        message |= {
-            "type": "interactive",
-            "interactive": {"type": "button_reply", "button_reply": reply},
-        }
-    else:
-        message |= {"type": "text", "text": {"body": text}}
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "1555", "phone_number_id": "100000000000001"},
-        "contacts": [{"profile": {"name": "Anna"}, "wa_id": WA_ID}],
-        "messages": [message],
-    }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-    }
-    raw = json.dumps(body).encode()
+    tapped = (button, button) if button is not None else None
+    value = shopper_writes(WA_ID, f"wamid.e2e-{time.monotonic_ns()}", text, tapped)
+    raw = json.dumps(webhook_body(value, "100000000000001")).encode()
     response = httpx.post(
         f"{base}/webhooks/whatsapp",
         content=raw,

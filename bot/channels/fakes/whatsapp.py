@@ -58,6 +58,34 @@ def graph_error(code: int, message: str, details: str = "") -> dict[str, Any]:
     }
 
 
+def webhook_body(value: dict[str, Any], phone_number_id: str) -> dict[str, Any]:
+    """A webhook body around one change `value`, shaped as Meta's payload examples."""
+    metadata = {"display_phone_number": "15550000000", "phone_number_id": phone_number_id}
+    value = {"messaging_product": "whatsapp", "metadata": metadata, **value}
+    change = {"value": value, "field": "messages"}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "100000000000000", "changes": [change]}],
+    }
+
+
+def shopper_writes(
+    wa_id: str, wamid: str, text: str | None, button: tuple[str, str] | None = None, at: int = 0
+) -> dict[str, Any]:
+    """The change `value` of one shopper message: typed `text`, or a tapped reply `button`
+    (id, title); sent at `at` (Unix seconds), now when 0."""
+    message: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(at or int(time.time()))}
+    if button is not None:
+        reply = {"id": button[0], "title": button[1]}
+        message |= {
+            "type": "interactive",
+            "interactive": {"type": "button_reply", "button_reply": reply},
+        }
+    else:
+        message |= {"type": "text", "text": {"body": text or ""}}
+    return {"contacts": [{"profile": {"name": "Shopper"}, "wa_id": wa_id}], "messages": [message]}
+
+
 class FakeWhatsApp(FakeProvider):
     """Accepts sends like the Cloud API; `unavailable` numbers are not on WhatsApp."""
 
@@ -157,24 +185,8 @@ class FakeWhatsApp(FakeProvider):
             batch, self.pending = self.pending[:500], self.pending[500:]
             await self.post({"statuses": batch})
 
-    def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {
-                "display_phone_number": "15550000000",
-                "phone_number_id": self.settings.whatsapp_phone_number_id,
-            },
-            **value,
-        }
-        return {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {"id": "100000000000000", "changes": [{"value": value, "field": "messages"}]}
-            ],
-        }
-
     async def post(self, value: dict[str, Any]) -> int:
-        body = json.dumps(self.envelope(value)).encode()
+        body = json.dumps(webhook_body(value, self.settings.whatsapp_phone_number_id)).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature-256": sign(body, self.settings.whatsapp_app_secret),
@@ -186,24 +198,11 @@ class FakeWhatsApp(FakeProvider):
     ) -> int:
         """The shopper writes or taps a reply button: a signed messages webhook to the service."""
         self._seq += 1
-        wa_id = phone.lstrip("+")
-        message: dict[str, Any] = {
-            "from": wa_id,
-            "id": "wamid."
-            + base64.b64encode(f"in-{self._seq}-{os.urandom(6).hex()}".encode()).decode(),
-            "timestamp": str(int(time.time())),
-        }
-        if button is not None:
-            message["type"] = "interactive"
-            message["interactive"] = {
-                "type": "button_reply",
-                "button_reply": {"id": button, "title": title},
-            }
-        else:
-            message["type"] = "text"
-            message["text"] = {"body": text or ""}
-        contacts = [{"profile": {"name": "Shopper"}, "wa_id": wa_id}]
-        return await self.post({"contacts": contacts, "messages": [message]})
+        wamid = (
+            "wamid." + base64.b64encode(f"in-{self._seq}-{os.urandom(6).hex()}".encode()).decode()
+        )
+        tapped = (button, title) if button is not None else None
+        return await self.post(shopper_writes(phone.lstrip("+"), wamid, text, tapped))
 
     async def stop(self) -> None:
         if self._flusher is not None:
