@@ -50,20 +50,16 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CharTfidfBlend:
-        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+        # Rasa has merged get_default_config() into `config` already (GraphNode)
+        return cls(config, model_storage, resource)
 
     @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> CharTfidfBlend:
-        with model_storage.read_from(resource) as directory:
-            scorer = CharTfidfScorer.load(directory)
-        return cls({**cls.get_default_config(), **config}, model_storage, resource, scorer)
+    def load(cls, **kwargs: Any) -> CharTfidfBlend:
+        """For inference: `create`'s component with the scorer trained into the resource."""
+        blend = cls.create(**kwargs)
+        with blend._model_storage.read_from(blend._resource) as directory:
+            blend.scorer = CharTfidfScorer.load(directory)
+        return blend
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get("text") and m.get("intent")]
