@@ -1,7 +1,8 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
 Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/tests;
-`--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic).
+`--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
+`--set dev2` on nlu/dev2 (a second dev set written apart, also used for tuning).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ SET_TITLES = {
     "heldout": "fresh held-out with fine intents, never used for tuning",
     "tests": "held-out routing rows, never used for tuning",
     "dev": "dev set: rows used for tuning, optimistic",
+    "dev2": "second dev set written apart, used for tuning",
 }
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
@@ -107,7 +109,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/tests or nlu/dev (used for tuning)",
+        help="nlu/heldout (default when present), nlu/tests, nlu/dev or nlu/dev2 (tuning sets)",
     )
     return parser.parse_args(argv)
 

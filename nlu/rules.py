@@ -17,13 +17,12 @@ from nlu.types import ROUTING_INTENTS, RoutingIntent
 STOP_PHRASES: frozenset[str] = frozenset(
     {
         # en — carrier keywords and their everyday forms
-        "stop", "stopall", "stop all", "unsubscribe", "unsub", "cancel", "end", "quit",
-        "optout", "opt out", "opt me out", "unsubscribe me", "remove me", "stop it",
-        "stop texting", "stop messaging", "stop sending", "stop the messages",
-        "stop messages", "stop texts", "stop spam", "stop spamming", "no more messages",
-        "no more texts", "dont text me", "do not text me", "do not contact me",
-        "dont contact me", "leave me alone",
-        "go away", "spam", "enough", "enough already", "fuck off", "piss off", "get lost",
+        "stop", "stopall", "stop all", "unsubscribe", "unsub", "cancel", "end", "quit", "optout",
+        "opt out", "opt me out", "unsubscribe me", "remove me", "stop it", "stop texting",
+        "stop messaging", "stop sending", "stop the messages", "stop messages", "stop texts",
+        "stop spam", "stop spamming", "no more messages", "no more texts", "dont text me",
+        "do not text me", "do not contact me", "dont contact me", "leave me alone", "go away",
+        "spam", "enough", "enough already", "fuck off", "piss off", "get lost",
         "stop bothering me", "stop pestering me", "remove my number", "delete my number",
         # ru (incl. translit)
         "стоп", "стопэ", "хватит", "отписаться", "отписка", "отпишите", "отпишите меня",
@@ -31,16 +30,14 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "не пишите больше", "больше не пишите", "не пишите мне больше", "хватит писать",
         "хватит мне писать", "перестаньте писать", "не беспокойте", "отменить подписку",
         "stop pishite", "ne pishite", "ne pishite mne", "otpisatsya", "otpishite",
-        "otpishite menya", "hvatit", "hvatit pisat",
-        "отстаньте", "отстаньте от меня", "отстань", "отвалите", "отвяжитесь", "надоели",
-        "вы надоели", "вы мне надоели", "достали", "задолбали", "спам", "это спам", "хватит спама",
-        "otstante", "nadoeli", "dostali",
+        "otpishite menya", "hvatit", "hvatit pisat", "отстаньте", "отстаньте от меня", "отстань",
+        "отвалите", "отвяжитесь", "надоели", "вы надоели", "вы мне надоели", "достали",
+        "задолбали", "спам", "это спам", "хватит спама", "otstante", "nadoeli", "dostali",
         # pl
-        "wypisz", "wypisz mnie", "wypiszcie", "wypiszcie mnie", "wypisać", "wypisac",
-        "rezygnuję", "rezygnuje", "rezygnacja", "nie piszcie", "nie piszcie więcej",
-        "nie piszcie wiecej", "nie pisz", "przestańcie pisać", "przestancie pisac",
-        "dość", "dosc", "koniec",
-        "spadaj", "spadajcie", "odczepcie się", "odczepcie sie", "odczep się", "odczep sie",
+        "wypisz", "wypisz mnie", "wypiszcie", "wypiszcie mnie", "wypisać", "wypisac", "rezygnuję",
+        "rezygnuje", "rezygnacja", "nie piszcie", "nie piszcie więcej", "nie piszcie wiecej",
+        "nie pisz", "przestańcie pisać", "przestancie pisac", "dość", "dosc", "koniec", "spadaj",
+        "spadajcie", "odczepcie się", "odczepcie sie", "odczep się", "odczep sie",
         "dajcie mi spokój", "dajcie mi spokoj", "dajcie spokój", "mam dość", "mam dosc",
         "przestańcie", "przestancie", "to spam", "odwalcie się",
         # zh (written without spaces; see _compact)
@@ -55,12 +52,11 @@ POLITENESS: frozenset[str] = frozenset(
     {
         "please", "pls", "plz", "pleas", "thanks", "thank", "you", "thx", "ty", "now", "just",
         "ok", "okay", "sorry", "asap", "already", "all", "me", "it", "immediately", "right",
-        "away", "to", "reply", "send", "text", "i", "want",
-        "пожалуйста", "пожалуйсто", "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо",
-        "спс", "все", "уже", "сейчас", "меня", "мне", "ну", "срочно", "вообще", "плс",
-        "pozhaluysta", "pojaluysta", "spasibo",
-        "proszę", "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "mnie", "już", "juz",
-        "teraz", "natychmiast",
+        "away", "to", "reply", "send", "text", "i", "want", "пожалуйста", "пожалуйсто",
+        "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо", "спс", "все", "уже", "сейчас", "меня",
+        "мне", "ну", "срочно", "вообще", "плс", "pozhaluysta", "pojaluysta", "spasibo", "proszę",
+        "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "mnie", "już", "juz", "teraz",
+        "natychmiast",
         "请", "谢谢", "谢", "吧", "了", "啊", "哦", "呀", "吗", "您", "麻烦", "好吗",
     }
 )  # fmt: skip
@@ -69,16 +65,15 @@ YES_WORDS: frozenset[str] = frozenset(
     {
         "yes", "yeah", "yep", "yup", "y", "sure", "ok", "okay", "k", "of course", "yes please",
         "да", "ага", "угу", "конечно", "давайте", "давай", "ок", "окей", "хорошо", "да давайте",
-        "da", "ага да",
-        "tak", "jasne", "pewnie", "oczywiście", "oczywiscie", "dobrze",
+        "da", "ага да", "tak", "jasne", "pewnie", "oczywiście", "oczywiscie", "dobrze",
         "是", "是的", "好", "好的", "要", "可以", "行", "嗯",
     }
 )  # fmt: skip
 NO_WORDS: frozenset[str] = frozenset(
     {
-        "no", "nope", "nah", "n", "no thanks", "no thank you", "not now",
-        "нет", "неа", "не", "не надо", "не нужно", "нет спасибо", "net",
-        "nie", "nie dziękuję", "nie dziekuje", "nie teraz",
+        "no", "nope", "nah", "n", "no thanks", "no thank you", "not now", "нет", "неа", "не",
+        "не надо", "не нужно", "нет спасибо", "net", "nie", "nie dziękuję", "nie dziekuje",
+        "nie teraz",
         "不", "不要", "不用", "不是", "不了", "不需要", "不用了",
     }
 )  # fmt: skip
@@ -92,24 +87,23 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
         "not needed anymore", "dont need it anymore", "i dont need it anymore",
         "no longer need it", "not anymore", "no need anymore", "not interested anymore",
         "im not interested", "i dont want it", "dont want it", "dont want it anymore",
-        "i dont want it anymore", "not for me", "no im good",
-        "не актуально", "неактуально", "уже не актуально", "больше не актуально",
-        "не актуально уже", "уже неактуально", "уже не нужно", "уже не надо", "не нужно уже",
-        "не нужно", "не надо", "передумал", "передумала", "я передумал", "я передумала",
-        "нет спасибо", "спасибо нет", "не интересно", "неинтересно", "не хочу", "уже не хочу",
-        "не буду", "не буду брать", "отказываюсь", "раздумал", "раздумала",
-        "спасибо не надо", "спасибо не нужно", "мне уже не нужно", "ne aktualno", "peredumal",
-        "не интересует", "уже не интересует", "больше не нужно", "уже не требуется",
-        "не требуется", "передумали", "уже передумал", "уже передумала", "не надо уже",
-        "nie interesuje", "juz nie", "już nie", "już nie trzeba", "juz nie trzeba",
+        "i dont want it anymore", "not for me", "no im good", "не актуально", "неактуально",
+        "уже не актуально", "больше не актуально", "не актуально уже", "уже неактуально",
+        "уже не нужно", "уже не надо", "не нужно уже", "не нужно", "не надо", "передумал",
+        "передумала", "я передумал", "я передумала", "нет спасибо", "спасибо нет", "не интересно",
+        "неинтересно", "не хочу", "уже не хочу", "не буду", "не буду брать", "отказываюсь",
+        "раздумал", "раздумала", "спасибо не надо", "спасибо не нужно", "мне уже не нужно",
+        "ne aktualno", "peredumal", "не интересует", "уже не интересует", "больше не нужно",
+        "уже не требуется", "не требуется", "передумали", "уже передумал", "уже передумала",
+        "не надо уже", "nie interesuje", "juz nie", "już nie", "już nie trzeba", "juz nie trzeba",
         "już nie chcę", "juz nie chce", "nie kupię", "nie kupie", "rezygnuję z zakupu",
-        "rezygnuje z zakupu",
-        "nieaktualne", "już nieaktualne", "juz nieaktualne", "to już nieaktualne",
-        "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki", "rozmyśliłem się",
-        "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie", "zmieniłam zdanie",
-        "już nie potrzebuję", "juz nie potrzebuje", "nie jestem zainteresowany",
-        "nie jestem zainteresowana", "nie interesuje mnie", "nie chcę", "nie chce",
-        "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba", "odpuszczam",
+        "rezygnuje z zakupu", "nieaktualne", "już nieaktualne", "juz nieaktualne",
+        "to już nieaktualne", "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki",
+        "rozmyśliłem się", "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie",
+        "zmieniłam zdanie", "już nie potrzebuję", "juz nie potrzebuje",
+        "nie jestem zainteresowany", "nie jestem zainteresowana", "nie interesuje mnie",
+        "nie chcę", "nie chce", "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba",
+        "odpuszczam",
         "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
         "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
         "不想买了", "不考虑了", "暂时不需要", "先不买了",
@@ -119,18 +113,18 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
 # Thanks and acknowledgements: a whole message of these words, at least one of them thanks.
 THANKS_WORDS: frozenset[str] = frozenset(
     {
-        "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate",
-        "спасибо", "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo",
-        "dzięki", "dzieki", "dziękuję", "dziekuje", "dziękówka",
+        "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate", "спасибо",
+        "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo", "dzięki", "dzieki",
+        "dziękuję", "dziekuje", "dziękówka",
         "谢谢", "多谢", "感谢", "谢啦", "谢了",
     }
 )  # fmt: skip
 _THANKS_COMPANIONS: frozenset[str] = frozenset(
     {
-        "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool",
-        "super", "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо",
-        "супер", "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne",
-        "for", "the", "reminder", "info", "за", "напоминание", "информацию", "za",
+        "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool", "super",
+        "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо", "супер",
+        "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne", "for", "the", "reminder",
+        "info", "за", "напоминание", "информацию", "za",
         "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
     }
 )  # fmt: skip

@@ -126,7 +126,18 @@ def test_report_reads_the_chosen_set(root: Path) -> None:
     assert tests["en"][0].text == _first_test_row(root, "en")[0]
     assert _parse_args([], root).row_set == "tests"
     assert _parse_args(["--set", "dev"]).row_set == "dev"
+    assert _parse_args(["--set", "dev2"]).row_set == "dev2"
     with pytest.raises(SystemExit):
         _parse_args(["--set", "train"])
     with pytest.raises(ValueError, match="unknown row set"):
         heldout_rows(root, "data")
+
+
+def test_report_reads_the_second_dev_set(root: Path) -> None:
+    dev2 = root / "nlu" / "dev2"
+    dev2.mkdir()
+    for lang in LANGUAGES:
+        (dev2 / f"{lang}.tsv").write_text(f"{HEADER}dev2 row in {lang}\tdiscount\n", "utf-8")
+    rows = heldout_rows(root, "dev2")
+    assert [r.text for r in rows["pl"]] == ["dev2 row in pl"]
+    assert rows["zh"][0].intent == "discount"
