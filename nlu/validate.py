@@ -13,9 +13,10 @@ from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
-# nlu/tests: the fresh held-out set; nlu/dev: the first held-out rows, used to choose the
-# pipeline; nlu/heldout: the fine-intent held-out set (optional until it lands)
-HELDOUT_SETS = ("dev", "tests", "heldout")
+# nlu/tests: the fresh held-out set; nlu/dev and nlu/dev2 (written apart): rows used for
+# tuning; nlu/heldout: the fine-intent held-out set (optional until it lands)
+TUNING_SETS = ("dev", "dev2")
+HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout")
 MIN_HELDOUT_PER_INTENT = 40
 
 
@@ -97,10 +98,11 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests (fresh held-out) and nlu/dev (rows once used for tuning): sane and apart.
+    """nlu/tests and nlu/heldout (held out) and nlu/dev, nlu/dev2 (used for tuning): sane and
+    apart.
 
-    A row of nlu/tests that is also in nlu/dev or in the training data (same text, any case)
-    is a problem: the test set would no longer be held out.
+    A held-out row that is also in a tuning set or in the training data (same text, any case)
+    is a problem: the set would no longer be held out.
     """
     seen_elsewhere: dict[str, str] = {}
     for example in _readable_training(root):
@@ -109,7 +111,7 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
         )
     for name in HELDOUT_SETS:
         directory = root / "nlu" / name
-        if name in ("dev", "heldout") and not directory.exists():
+        if name != "tests" and not directory.exists():
             continue  # optional sets; nlu/tests is not
         counts: dict[str, int] = defaultdict(int)
         for language in LANGUAGES:
@@ -137,11 +139,11 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
                 if key in first_line:
                     problems.append(f"{path}:{row.line}: duplicate of line {first_line[key]}")
                 first_line.setdefault(key, row.line)
-                if name != "dev" and key in seen_elsewhere:
+                if name not in TUNING_SETS and key in seen_elsewhere:
                     problems.append(
                         f"{path}:{row.line}: also in {seen_elsewhere[key]}, so not held out"
                     )
-                if name == "dev":
+                if name in TUNING_SETS:
                     seen_elsewhere.setdefault(key, f"{path.relative_to(root)}:{row.line}")
         if name == "tests":
             for intent in ROUTING_INTENTS:

@@ -51,7 +51,7 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
-    for row_set in ("tests", "dev"):
+    for row_set in ("tests", "dev", "dev2"):
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
         assert all(rows[lang] for lang in LANGUAGES), row_set
@@ -83,6 +83,18 @@ def test_test_row_in_dev_is_not_held_out(root: Path) -> None:
     problems = validate_nlu(root)
     tests_file = root / "nlu" / "tests" / "zh.tsv"
     assert f"{tests_file}:2: also in nlu/dev/pl.tsv:{line}, so not held out" in problems
+
+
+def test_test_row_in_the_second_dev_set_is_not_held_out(root: Path) -> None:
+    text, intent = _first_test_row(root, "ru")
+    dev2 = root / "nlu" / "dev2"
+    dev2.mkdir()
+    for lang in LANGUAGES:
+        (dev2 / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
+    line = _append(dev2 / "en.tsv", f"{text}\t{intent}")
+    problems = validate_nlu(root)
+    tests_file = root / "nlu" / "tests" / "ru.tsv"
+    assert f"{tests_file}:2: also in nlu/dev2/en.tsv:{line}, so not held out" in problems
 
 
 def test_dev_rows_are_validated_too(root: Path) -> None:
