@@ -48,7 +48,7 @@ from bench.service import free_port
 from bot.channels.fakes.loopback import LoopbackServer, Poster
 from bot.channels.fakes.whatsapp import FakeWhatsApp, FaultProfile, shopper_writes, webhook_body
 from bot.channels.whatsapp import sign
-from bot.settings import load_settings
+from bot.settings import load_settings, sandbox_credentials
 
 N = int(os.environ.get("BENCH_TOUCHES", "5000"))
 SPREAD = float(os.environ.get("BENCH_SPREAD", "180"))
@@ -343,7 +343,8 @@ def inbound_plan(
 async def main_async(tmp: Path) -> int:
     rng = random.Random(SEED)
     settings = load_settings()
-    fake = FakeWhatsApp(replace(settings, whatsapp_app_secret=SECRET), Poster(), callbacks=False)
+    fake_settings = sandbox_credentials(replace(settings, whatsapp_app_secret=SECRET))
+    fake = FakeWhatsApp(fake_settings, Poster(), callbacks=False)
     fake.faults = FaultProfile(
         error_500=float(os.environ.get("BENCH_FAULT_500", "0.05")),
         accept_then_hang=float(os.environ.get("BENCH_FAULT_HANG", "0.02")),
@@ -360,7 +361,7 @@ async def main_async(tmp: Path) -> int:
         "NUDGE_API_KEY": KEY,
         "NUDGE_SANDBOX": "1",
         "NUDGE_NLU_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: NLU down
-        "NUDGE_WHATSAPP_TOKEN": "sandbox-whatsapp-token",
+        "NUDGE_WHATSAPP_TOKEN": fake_settings.whatsapp_token,  # the fake's, on loopback
         "NUDGE_WHATSAPP_API_URL": fake_url,
         "NUDGE_SEND_TIMEOUT_SECONDS": str(SEND_TIMEOUT),
         "NUDGE_INBOX_LEASE_SECONDS": "10",

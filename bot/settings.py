@@ -40,6 +40,13 @@ SANDBOX_SECRETS: dict[str, str] = {
     "NUDGE_TELEGRAM_LINK_SECRET": "sandbox-telegram-link-secret",
 }
 
+# Public provider credentials the fakes accept, in each provider's format (python-telegram-bot
+# checks a token's shape). Filled in only where the fakes are wired: a value here makes a
+# provider count as configured, so load_settings must never fill them.
+SANDBOX_WHATSAPP_TOKEN = "sandbox-whatsapp-token"
+SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
+SANDBOX_TELEGRAM_TOKEN = "123456789:sandbox-telegram-token"
+
 
 def _flag(value: object) -> object:
     if not isinstance(value, str):
@@ -168,6 +175,17 @@ class Settings:
     @property
     def providers_configured(self) -> bool:
         return bool(self.whatsapp_token or self.twilio_account_sid or self.telegram_bot_token)
+
+
+def sandbox_credentials(settings: Settings) -> Settings:
+    """A copy whose empty provider credentials hold the public sandbox values the fakes accept;
+    for the fakes and the channels that talk to them, never for live wiring."""
+    return dataclasses.replace(
+        settings,
+        whatsapp_token=settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN,
+        twilio_account_sid=settings.twilio_account_sid or SANDBOX_ACCOUNT_SID,
+        telegram_bot_token=settings.telegram_bot_token or SANDBOX_TELEGRAM_TOKEN,
+    )
 
 
 class _Environment(BaseSettings):

@@ -36,7 +36,7 @@ from bot.app_keys import (
 from bot.channels.base import ChannelClient, InboundMessage, OutboundMessage, WebhookChannel
 from bot.channels.fakes.providers import FakeProviders
 from bot.channels.pacing import Pacer
-from bot.channels.telegram import SANDBOX_TELEGRAM_TOKEN, TELEGRAM_URL, TelegramChannel, make_bot
+from bot.channels.telegram import TELEGRAM_URL, TelegramChannel, make_bot
 from bot.channels.telegram_binding import (
     LinkBinder,
     LinkConfig,
@@ -44,10 +44,10 @@ from bot.channels.telegram_binding import (
     check_answers,
     get_telegram_link,
 )
-from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, TWILIO_URL, TwilioSmsChannel
-from bot.channels.whatsapp import GRAPH_URL, SANDBOX_WHATSAPP_TOKEN, WhatsAppChannel
+from bot.channels.twilio_sms import TWILIO_URL, TwilioSmsChannel
+from bot.channels.whatsapp import GRAPH_URL, WhatsAppChannel
 from bot.outbound import Outbound
-from bot.settings import Settings
+from bot.settings import Settings, sandbox_credentials
 from bot.webhooks.inbox import Inbox, inbox_health
 from bot.webhooks.ledger import RetryPolicy
 from bot.webhooks.routes import add_routes
@@ -64,12 +64,15 @@ def _pacer(settings: Settings, per_number: float) -> Pacer:
 def _channels_of(
     settings: Settings, http: httpx.AsyncClient, urls: dict[str, str] | None
 ) -> dict[str, WebhookChannel]:
-    """Every provider's channel by its webhook name; sending to the fakes when `urls` is given."""
-    fake = urls is not None
-    telegram_token = settings.telegram_bot_token or (SANDBOX_TELEGRAM_TOKEN if fake else "")
+    """Every provider's channel by its webhook name; sending to the fakes when `urls` is given.
+
+    Live, a provider without credentials gets an empty one (it does not send, see `_sending`)."""
+    if urls is not None:
+        settings = sandbox_credentials(settings)  # the values FakeProviders accepts
+    telegram_token = settings.telegram_bot_token
     whatsapp = WhatsAppChannel(
         http,
-        token=settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN,
+        token=settings.whatsapp_token,
         phone_number_id=settings.whatsapp_phone_number_id,
         api_url=urls["whatsapp"] if urls else settings.whatsapp_api_url or GRAPH_URL,
         pacer=_pacer(settings, settings.whatsapp_rate_per_second),
@@ -78,7 +81,7 @@ def _channels_of(
     )
     sms = TwilioSmsChannel(
         http,
-        account_sid=settings.twilio_account_sid or SANDBOX_ACCOUNT_SID,
+        account_sid=settings.twilio_account_sid,
         auth_token=settings.twilio_auth_token,
         from_number=settings.twilio_from_number,
         status_callback=settings.public_url + "/webhooks/twilio",

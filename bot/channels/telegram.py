@@ -45,7 +45,6 @@ from bot.channels.parsing import (
 )
 
 TELEGRAM_URL = "https://api.telegram.org"
-SANDBOX_TELEGRAM_TOKEN = "123456789:sandbox-telegram-token"
 MAX_CALLBACK_BYTES = 64
 
 # Which failed sends surely were not processed (retried) and which may have been delivered

@@ -30,7 +30,6 @@ from bot.channels.sms_segments import sms_segments
 from nlu.rules import is_stop
 
 TWILIO_URL = "https://api.twilio.com"
-SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
 _STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 _STATUS_MAP["undelivered"] = "failed"
 

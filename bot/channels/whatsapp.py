@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.facebook.com"
 GRAPH_VERSION = "v21.0"
-SANDBOX_WHATSAPP_TOKEN = "sandbox-whatsapp-token"
 MAX_BUTTONS = 3
 MAX_TITLE = 20
 MAX_INTERACTIVE_BODY = 1024

@@ -6,13 +6,14 @@ from bot.channels.fakes.loopback import LoopbackServer, Poster
 from bot.channels.fakes.telegram import FakeTelegram
 from bot.channels.fakes.twilio import FakeTwilio
 from bot.channels.fakes.whatsapp import FakeWhatsApp
-from bot.settings import Settings
+from bot.settings import Settings, sandbox_credentials
 
 
 class FakeProviders:
     """The fake Graph API, Twilio and Telegram Bot API, and where they post callbacks."""
 
     def __init__(self, settings: Settings, *, callbacks: bool = True) -> None:
+        settings = sandbox_credentials(settings)  # what the channels to the fakes hold too
         self.poster = Poster()
         self.whatsapp = FakeWhatsApp(settings, self.poster, callbacks=callbacks)
         self.twilio = FakeTwilio(settings, self.poster, callbacks=callbacks)

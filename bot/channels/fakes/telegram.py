@@ -11,7 +11,6 @@ from aiohttp import web
 
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
-from bot.channels.telegram import SANDBOX_TELEGRAM_TOKEN
 from bot.settings import Settings
 
 
@@ -25,7 +24,7 @@ class FakeTelegram(FakeProvider):
 
     def __init__(self, settings: Settings, poster: Poster) -> None:
         super().__init__(settings, poster)
-        self.token = settings.telegram_bot_token or SANDBOX_TELEGRAM_TOKEN
+        self.token = settings.telegram_bot_token
         self.blocked: set[str] = set()
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(100_000)

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.loopback import Poster
 from bot.channels.sms_segments import sms_segments
-from bot.channels.twilio_sms import SANDBOX_ACCOUNT_SID, compute_signature
+from bot.channels.twilio_sms import compute_signature
 from bot.settings import Settings
 
 # Twilio's own opt-out keywords (its Advanced Opt-Out): after one, sends fail with 21610.
@@ -35,7 +35,7 @@ class FakeTwilio(FakeProvider):
 
     def __init__(self, settings: Settings, poster: Poster, *, callbacks: bool = True) -> None:
         super().__init__(settings, poster, callbacks=callbacks)
-        self.account_sid = settings.twilio_account_sid or SANDBOX_ACCOUNT_SID
+        self.account_sid = settings.twilio_account_sid
         self.opted_out: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.channels.fakes.base import FakeProvider
 from bot.channels.fakes.base import Scripted as Scripted  # the tests script answers from here
 from bot.channels.fakes.loopback import Poster
-from bot.channels.whatsapp import SANDBOX_WHATSAPP_TOKEN, sign
+from bot.channels.whatsapp import sign
 from bot.settings import Settings
 
 
@@ -106,8 +106,7 @@ class FakeWhatsApp(FakeProvider):
         return app
 
     async def messages(self, request: web.Request) -> web.Response:
-        token = self.settings.whatsapp_token or SANDBOX_WHATSAPP_TOKEN
-        if request.headers.get("Authorization") != f"Bearer {token}":
+        if request.headers.get("Authorization") != f"Bearer {self.settings.whatsapp_token}":
             return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
         if request.match_info["phone_number_id"] != self.settings.whatsapp_phone_number_id:
             return web.json_response(graph_error(100, "Unsupported post request."), status=400)
