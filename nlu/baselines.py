@@ -5,24 +5,21 @@ Both predict the training labels (fine intents); the report maps them onto routi
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from nlu.char_tfidf import classifier, vectorizer
+from nlu.char_tfidf import classifier, is_cjk, vectorizer
 from nlu.dataset import Example
 from nlu.intents import known_intents
 from nlu.rules import normalize
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _tokens(text: str) -> list[str]:
     """Words; CJK runs become character bigrams (Chinese has no spaces)."""
     tokens: list[str] = []
     for word in normalize(text).split():
-        if _CJK.search(word):
+        if is_cjk(word):
             tokens.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
         else:
             tokens.append(word)

@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.char_tfidf import CharTfidfScorer, blend, is_cjk
 
 TEXTS = [
     "where is my order",
@@ -49,3 +49,20 @@ def test_blend_weights_both_rankings_and_counts_a_missing_intent_as_zero() -> No
     ranking = blend({"stop": 0.9, "decline": 0.1}, {"decline": 0.8, "other": 0.2}, 0.25)
     assert ranking[0][0] == "decline"
     assert dict(ranking) == pytest.approx({"decline": 0.625, "stop": 0.225, "other": 0.15})
+
+
+@pytest.mark.parametrize(
+    ("text", "chinese"),
+    [
+        ("不要了", True),
+        ("不需要了 thanks", True),
+        ("謝謝", True),
+        ("bu yao le", False),
+        ("не актуально", False),
+        ("nieaktualne", False),
+        ("👍", False),
+    ],
+)
+def test_chinese_text_is_told_from_pinyin_and_other_scripts(text: str, chinese: bool) -> None:
+    # the blend gives Chinese text its own DIET weight (config.yml cjk_model_weight)
+    assert is_cjk(text) is chinese
