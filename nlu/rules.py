@@ -103,7 +103,8 @@ DECLINE_PHRASES: frozenset[str] = frozenset(
         "zmieniłam zdanie", "już nie potrzebuję", "juz nie potrzebuje",
         "nie jestem zainteresowany", "nie jestem zainteresowana", "nie interesuje mnie",
         "nie chcę", "nie chce", "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba",
-        "odpuszczam",
+        "odpuszczam", "nie aktualne", "ne nado", "ne nuzhno", "uzhe ne nado", "uzhe ne nuzhno",
+        "neaktualno", "bu yao le", "buyao le", "buyaole", "bu yong le", "buyong le", "bu mai le",
         "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
         "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
         "不想买了", "不考虑了", "暂时不需要", "先不买了",
@@ -116,7 +117,7 @@ THANKS_WORDS: frozenset[str] = frozenset(
         "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate", "спасибо",
         "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo", "dzięki", "dzieki",
         "dziękuję", "dziekuje", "dziękówka",
-        "谢谢", "多谢", "感谢", "谢啦", "谢了",
+        "谢谢", "多谢", "感谢", "谢啦", "谢了", "xiexie", "xie",
     }
 )  # fmt: skip
 _THANKS_COMPANIONS: frozenset[str] = frozenset(
@@ -313,7 +314,7 @@ def is_decline(text: str) -> bool:
     normalized = normalize(text)
     if not normalized:
         return False
-    sentence = " ".join(w for w in normalized.split() if w not in _FILLERS)
+    sentence = " ".join(w for w in normalized.split() if w not in _FILLERS | THANKS_WORDS)
     return any(
         candidate in DECLINE_PHRASES
         for candidate in (normalized, sentence, _compact(normalized), _compact(sentence))

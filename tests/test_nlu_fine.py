@@ -218,3 +218,17 @@ def test_a_hand_off_rules_reply_must_be_a_template(root: Path) -> None:
     rules.write_text(text, encoding="utf-8")
     problems = validate_replies(root)
     assert any("'utter_nope' is not in domain.yml" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("buyao le xiexie", "decline"), ("bu yong le, xie xie", "decline"),
+        ("spasibo, ne nado", "decline"), ("не актуально, благодарю", "decline"),
+        ("xiexie", "thanks"), ("xie xie!", "thanks"),
+    ],
+)  # fmt: skip
+def test_pinyin_and_translit_declines_keep_their_thanks_apart(text: str, detail: str) -> None:
+    match = apply_rules(text)
+    assert match is not None and match.detail == detail
+    assert match.intent == ("opt_out" if detail == "decline" else "other")
