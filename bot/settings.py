@@ -104,7 +104,7 @@ class Settings:
     nlu_url: BaseUrl = ""
     nlu_token: str = _secret()
     nlu_port: Annotated[Integer, _between(1, 65535)] = 5005
-    nlu_threshold: Annotated[float, _between(0.0, 1.0)] = 0.3
+    nlu_threshold: Annotated[float, _between(0.0, 1.0)] = 0.25
     nlu_timeout_seconds: Annotated[float, _between(0.05, 60.0, "NUDGE_NLU_TIMEOUT")] = 2.0
     sandbox: Flag = True  # unset: on unless a provider credential is set
     default_timezone: Annotated[str, AfterValidator(_iana_zone)] = "Europe/Moscow"
