@@ -129,8 +129,7 @@ _THANKS_COMPANIONS: frozenset[str] = frozenset(
         "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
     }
 )  # fmt: skip
-# Whole-message opt-out sentences, matched on `normalize`d text with fillers removed (see
-# _FILLERS). Each is a complete request to stop contacting, so nothing may follow it.
+# Whole-message opt-out sentences (normalized, _FILLERS removed): nothing may follow them.
 
 
 def _any(words: str) -> str:
@@ -225,6 +224,7 @@ _FILLERS: frozenset[str] = frozenset(
         "proszę", "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "teraz", "natychmiast",
     }
 )  # fmt: skip
+_AROUND_A_DECLINE = _FILLERS | THANKS_WORDS  # "спасибо, не надо", "buyao le xiexie"
 # Chinese: 不要/别/勿 + (再) + (给我) + contact verb (+ object), after polite particles are gone.
 _ZH_STOP = re.compile(
     r"^(?:(?:不要|别|勿|不用|不必|请勿)再?(?:给我|跟我|向我)?(?:发|打扰|联系|推送|骚扰|提醒|打电话)"
@@ -314,7 +314,7 @@ def is_decline(text: str) -> bool:
     normalized = normalize(text)
     if not normalized:
         return False
-    sentence = " ".join(w for w in normalized.split() if w not in _FILLERS | THANKS_WORDS)
+    sentence = " ".join(w for w in normalized.split() if w not in _AROUND_A_DECLINE)
     return any(
         candidate in DECLINE_PHRASES
         for candidate in (normalized, sentence, _compact(normalized), _compact(sentence))
