@@ -2,8 +2,8 @@
 
 Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2` and `--set dev3` on nlu/dev2 and nlu/dev3 (dev sets written apart, also used
-for tuning; dev3 is rich in negative-sounding replies that are not opt-outs).
+`--set dev2`, `--set dev3`, `--set dev4` on nlu/dev2..dev4 (dev sets written apart, also used
+for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ SET_TITLES = {
     "dev": "dev set: rows used for tuning, optimistic",
     "dev2": "second dev set written apart, used for tuning",
     "dev3": "third dev set written apart (opt-out precision and recall), used for tuning",
+    "dev4": "fourth dev set written apart (plain replies), used for tuning",
 }
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
@@ -111,7 +112,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2, dev3",
+        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev4",
     )
     return parser.parse_args(argv)
 

@@ -51,7 +51,7 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
-    for row_set in ("tests", "dev", "dev2", "dev3"):
+    for row_set in ("tests", "dev", "dev2", "dev3", "dev4"):
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
         assert all(rows[lang] for lang in LANGUAGES), row_set
@@ -140,6 +140,7 @@ def test_report_reads_the_chosen_set(root: Path) -> None:
     assert _parse_args(["--set", "dev"]).row_set == "dev"
     assert _parse_args(["--set", "dev2"]).row_set == "dev2"
     assert _parse_args(["--set", "dev3"]).row_set == "dev3"
+    assert _parse_args(["--set", "dev4"]).row_set == "dev4"
     with pytest.raises(SystemExit):
         _parse_args(["--set", "train"])
     with pytest.raises(ValueError, match="unknown row set"):
