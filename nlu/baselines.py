@@ -9,10 +9,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from nlu.char_tfidf import classifier, is_cjk, vectorizer
+from nlu.char_tfidf import classifier, vectorizer
 from nlu.dataset import Example
 from nlu.intents import known_intents
-from nlu.rules import normalize
+from nlu.rules import is_cjk, normalize
 
 
 def _tokens(text: str) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,14 +107,6 @@ class CharTfidfScorer:
                 arrays["intercept"],
                 names["classes"],
             )
-
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-def is_cjk(text: str) -> bool:
-    """Whether the text holds Chinese characters (pinyin is Latin script and does not count)."""
-    return _CJK.search(text) is not None
 
 
 def blend(

@@ -17,7 +17,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.char_tfidf import CharTfidfScorer, blend, is_cjk
+from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.rules import is_cjk
 
 RANKING_LENGTH = 10
 
@@ -77,15 +78,15 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
         if self.scorer is None:
             return messages
         for message in messages:
-            text = message.get("text")
+            text = str(message.get("text") or "")
             if not text:
                 continue
             before = {
                 str(item["name"]): float(item["confidence"])
                 for item in message.get("intent_ranking") or []
             }
-            weight = self.cjk_model_weight if is_cjk(str(text)) else self.model_weight
-            ranking = blend(before, self.scorer.probabilities(str(text)), weight)
+            weight = self.cjk_model_weight if is_cjk(text) else self.model_weight
+            ranking = blend(before, self.scorer.probabilities(text), weight)
             name, confidence = ranking[0]
             message.set("intent", {"name": name, "confidence": confidence}, add_to_output=True)
             message.set(

@@ -241,6 +241,14 @@ _SCRIPT_BOUNDARY = re.compile(
 )
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def is_cjk(text: str) -> bool:
+    """Whether the text holds Chinese characters (pinyin is Latin script and does not count)."""
+    return _CJK.search(text) is not None
+
+
 def _is_cjk_word(word: str) -> bool:
     return bool(word) and all("\u3400" <= ch <= "\u9fff" for ch in word)
 

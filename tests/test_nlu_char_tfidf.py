@@ -9,7 +9,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from nlu.char_tfidf import CharTfidfScorer, blend, is_cjk
+from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.rules import is_cjk
 
 TEXTS = [
     "where is my order",

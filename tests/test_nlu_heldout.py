@@ -10,7 +10,7 @@ import pytest
 from bot.settings import PROJECT_ROOT
 from nlu.dataset import LANGUAGES
 from nlu.report import _parse_args, heldout_rows
-from nlu.validate import validate_nlu
+from nlu.validate import TUNING_SETS, validate_nlu
 
 HEADER = "text\tintent\n"
 
@@ -51,7 +51,7 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
-    for row_set in ("tests", "dev", "dev2", "dev3", "dev4"):
+    for row_set in ("tests", *TUNING_SETS):
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
         assert all(rows[lang] for lang in LANGUAGES), row_set

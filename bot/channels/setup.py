@@ -69,7 +69,6 @@ def _channels_of(
     Live, a provider without credentials gets an empty one (it does not send, see `_sending`)."""
     if urls is not None:
         settings = sandbox_credentials(settings)  # the values FakeProviders accepts
-    telegram_token = settings.telegram_bot_token
     whatsapp = WhatsAppChannel(
         http,
         token=settings.whatsapp_token,
@@ -90,9 +89,9 @@ def _channels_of(
         public_url=settings.public_url,
     )
     bot = None
-    if telegram_token:
+    if settings.telegram_bot_token:
         bot = make_bot(
-            telegram_token,
+            settings.telegram_bot_token,
             urls["telegram"] if urls else settings.telegram_api_url or TELEGRAM_URL,
             timeout=settings.send_timeout_seconds,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from nlu.rules import normalize
+from nlu.rules import is_cjk, normalize
 
 # payload → whole messages (normalized) that mean it; "/status" etc. are matched separately
 _WORDS: dict[str, frozenset[str]] = {
@@ -37,7 +37,6 @@ _SLASH = re.compile(r"^\s*/(status|help|start|menu|operator)(@\w+)?\s*$", re.IGN
 _SLASH_PAYLOAD = {"status": "status", "help": "help", "start": "help", "menu": "help",
                   "operator": "operator"}  # fmt: skip
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _POLISH = re.compile(r"[ąćęłńóśźż]|\b(dzień|czesc|cześć|gdzie|jest|zamówieni|prosz|mam|nie)\b")
 
 
@@ -47,7 +46,7 @@ def command_payload(text: str) -> str | None:
     if match:
         return _SLASH_PAYLOAD[match.group(1).lower()]
     normalized = normalize(text)
-    compact = normalized.replace(" ", "") if _CJK.search(normalized) else normalized
+    compact = normalized.replace(" ", "") if is_cjk(normalized) else normalized
     for payload, words in _WORDS.items():
         if normalized in words or compact in words:
             return payload
@@ -59,7 +58,7 @@ def guess_language(text: str, default: str) -> str:
     lowered = text.casefold()
     if _CYRILLIC.search(lowered):
         return "ru"
-    if _CJK.search(lowered):
+    if is_cjk(lowered):
         return "zh"
     if _POLISH.search(lowered):
         return "pl"
