@@ -2,8 +2,9 @@
 
 Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2`, `--set dev3`, `--set dev4` on nlu/dev2..dev4 (dev sets written apart, also used
-for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies).
+`--set dev2` .. `--set dev5` on nlu/dev2..dev5 (dev sets written apart, also used
+for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
+dev5 follows the held-out set's writing brief).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ SET_TITLES = {
     "dev2": "second dev set written apart, used for tuning",
     "dev3": "third dev set written apart (opt-out precision and recall), used for tuning",
     "dev4": "fourth dev set written apart (plain replies), used for tuning",
+    "dev5": "fifth dev set written apart from the held-out set's brief, used for tuning",
 }
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
@@ -112,7 +114,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev4",
+        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev5",
     )
     return parser.parse_args(argv)
 
