@@ -101,8 +101,8 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
     """nlu/tests and nlu/heldout (held out) and nlu/dev, nlu/dev2..dev5 (used for tuning):
     sane and apart.
 
-    A held-out row that is also in a tuning set or in the training data (same text, any case)
-    is a problem: the set would no longer be held out.
+    A row that is also in the training data or in an earlier set (same text, any case) is a
+    problem: a held-out set would no longer be held out, a tuning set would flatter the model.
     """
     seen_elsewhere: dict[str, str] = {}
     for example in _readable_training(root):
@@ -114,6 +114,8 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
         if name != "tests" and not directory.exists():
             continue  # optional sets; nlu/tests is not
         counts: dict[str, int] = defaultdict(int)
+        # one text in two languages of a set ("ok", "👍") is fine; in two sets it is not
+        seen_in_set: dict[str, str] = {}
         for language in LANGUAGES:
             path = directory / f"{language}.tsv"
             try:
@@ -139,12 +141,15 @@ def _check_heldout(root: Path, problems: list[str]) -> None:
                 if key in first_line:
                     problems.append(f"{path}:{row.line}: duplicate of line {first_line[key]}")
                 first_line.setdefault(key, row.line)
-                if name not in TUNING_SETS and key in seen_elsewhere:
+                if key in seen_elsewhere:
+                    purpose = "apart" if name in TUNING_SETS else "held out"
                     problems.append(
-                        f"{path}:{row.line}: also in {seen_elsewhere[key]}, so not held out"
+                        f"{path}:{row.line}: also in {seen_elsewhere[key]}, so not {purpose}"
                     )
                 if name in TUNING_SETS:
-                    seen_elsewhere.setdefault(key, f"{path.relative_to(root)}:{row.line}")
+                    seen_in_set.setdefault(key, f"{path.relative_to(root)}:{row.line}")
+        for key, place in seen_in_set.items():
+            seen_elsewhere.setdefault(key, place)
         if name == "tests":
             for intent in ROUTING_INTENTS:
                 if counts[intent] < MIN_HELDOUT_PER_INTENT:

@@ -97,6 +97,38 @@ def test_test_row_in_the_second_dev_set_is_not_held_out(root: Path) -> None:
     assert f"{tests_file}:2: also in nlu/dev2/en.tsv:{line}, so not held out" in problems
 
 
+def test_dev_row_in_training_data_is_not_apart(root: Path) -> None:
+    data = root / "nlu" / "data" / "pl.yml"
+    data.write_text(
+        data.read_text(encoding="utf-8")
+        + "- intent: other\n  examples: |\n    - Dev Row One In Ru\n",
+        encoding="utf-8",
+    )
+    problems = validate_nlu(root)
+    dev = root / "nlu" / "dev" / "ru.tsv"
+    assert any(
+        p.startswith(f"{dev}:2: also in nlu/data/pl.yml:") and p.endswith("so not apart")
+        for p in problems
+    ), problems
+
+
+def test_row_of_one_tuning_set_in_another_is_not_apart(root: Path) -> None:
+    dev2 = root / "nlu" / "dev2"
+    dev2.mkdir()
+    for lang in LANGUAGES:
+        (dev2 / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
+    line = _append(dev2 / "zh.tsv", "dev row two in en\tpayment")
+    problems = validate_nlu(root)
+    assert f"{dev2 / 'zh.tsv'}:{line}: also in nlu/dev/en.tsv:3, so not apart" in problems
+
+
+def test_one_text_in_two_languages_of_a_tuning_set_is_fine(root: Path) -> None:
+    dev = root / "nlu" / "dev"
+    _append(dev / "en.tsv", "👌🏻👌🏻\tother")
+    _append(dev / "pl.tsv", "👌🏻👌🏻\tother")
+    assert validate_nlu(root) == []
+
+
 def test_dev_rows_are_validated_too(root: Path) -> None:
     dev = root / "nlu" / "dev" / "ru.tsv"
     bad_intent = _append(dev, "привет\tgreet")
