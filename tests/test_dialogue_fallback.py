@@ -21,7 +21,7 @@ from tests.dialogue_fixtures import say, shopper
 
 Client = TestClient[Any, Any]
 
-# In nlu/rules.py's STOP_PHRASES and STOP_SENTENCES, not among the ten words of a short list.
+# In nlu/rule_words.py's STOP_PHRASES and STOP_SENTENCES, not among the ten words of a short list.
 ONLY_IN_THE_FULL_LIST = ("stop texting me", "хватит", "wypiszcie mnie", "别再发了")
 
 

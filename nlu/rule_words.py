@@ -1,0 +1,227 @@
+"""The words and sentences R-RP1's rules match, per language (nlu/rules.py applies them)."""
+
+from __future__ import annotations
+
+import re
+
+# A whole message made of one of these (plus politeness) is an opt-out.
+STOP_PHRASES: frozenset[str] = frozenset(
+    {
+        # en — carrier keywords and their everyday forms
+        "stop", "stopall", "stop all", "unsubscribe", "unsub", "cancel", "end", "quit", "optout",
+        "opt out", "opt me out", "unsubscribe me", "remove me", "stop it", "stop texting",
+        "stop messaging", "stop sending", "stop the messages", "stop messages", "stop texts",
+        "stop spam", "stop spamming", "no more messages", "no more texts", "dont text me",
+        "do not text me", "do not contact me", "dont contact me", "leave me alone", "go away",
+        "spam", "enough", "enough already", "fuck off", "piss off", "get lost",
+        "stop bothering me", "stop pestering me", "remove my number", "delete my number",
+        # ru (incl. translit)
+        "стоп", "стопэ", "хватит", "отписаться", "отписка", "отпишите", "отпишите меня",
+        "отписать", "отпишись", "стоп рассылка", "стоп спам", "не пишите", "не пишите мне",
+        "не пишите больше", "больше не пишите", "не пишите мне больше", "хватит писать",
+        "хватит мне писать", "перестаньте писать", "не беспокойте", "отменить подписку",
+        "stop pishite", "ne pishite", "ne pishite mne", "otpisatsya", "otpishite",
+        "otpishite menya", "hvatit", "hvatit pisat", "отстаньте", "отстаньте от меня", "отстань",
+        "отвалите", "отвяжитесь", "надоели", "вы надоели", "вы мне надоели", "достали",
+        "задолбали", "спам", "это спам", "хватит спама", "otstante", "nadoeli", "dostali",
+        # pl
+        "wypisz", "wypisz mnie", "wypiszcie", "wypiszcie mnie", "wypisać", "wypisac", "rezygnuję",
+        "rezygnuje", "rezygnacja", "nie piszcie", "nie piszcie więcej", "nie piszcie wiecej",
+        "nie pisz", "przestańcie pisać", "przestancie pisac", "dość", "dosc", "koniec", "spadaj",
+        "spadajcie", "odczepcie się", "odczepcie sie", "odczep się", "odczep sie",
+        "dajcie mi spokój", "dajcie mi spokoj", "dajcie spokój", "mam dość", "mam dosc",
+        "przestańcie", "przestancie", "to spam", "odwalcie się",
+        # zh (written without spaces; see _compact)
+        "退订", "td", "取消订阅", "停止", "停", "停止发送", "别发了", "别再发了", "不要再发了",
+        "不要发了", "别烦我",
+        "烦死了", "别烦了", "别再烦我", "够了", "拉黑", "滚", "垃圾短信", "不要骚扰我",
+    }
+)  # fmt: skip
+
+# Words that may surround a stop word without changing its meaning.
+POLITENESS: frozenset[str] = frozenset(
+    {
+        "please", "pls", "plz", "pleas", "thanks", "thank", "you", "thx", "ty", "now", "just",
+        "ok", "okay", "sorry", "asap", "already", "all", "me", "it", "immediately", "right",
+        "away", "to", "reply", "send", "text", "i", "want", "пожалуйста", "пожалуйсто",
+        "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо", "спс", "все", "уже", "сейчас", "меня",
+        "мне", "ну", "срочно", "вообще", "плс", "pozhaluysta", "pojaluysta", "spasibo", "proszę",
+        "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "mnie", "już", "juz", "teraz",
+        "natychmiast",
+        "请", "谢谢", "谢", "吧", "了", "啊", "哦", "呀", "吗", "您", "麻烦", "好吗",
+    }
+)  # fmt: skip
+
+YES_WORDS: frozenset[str] = frozenset(
+    {
+        "yes", "yeah", "yep", "yup", "y", "sure", "ok", "okay", "k", "of course", "yes please",
+        "да", "ага", "угу", "конечно", "давайте", "давай", "ок", "окей", "хорошо", "да давайте",
+        "da", "ага да", "tak", "jasne", "pewnie", "oczywiście", "oczywiscie", "dobrze",
+        "是", "是的", "好", "好的", "要", "可以", "行", "嗯",
+    }
+)  # fmt: skip
+NO_WORDS: frozenset[str] = frozenset(
+    {
+        "no", "nope", "nah", "n", "no thanks", "no thank you", "not now", "нет", "неа", "не",
+        "не надо", "не нужно", "нет спасибо", "net", "nie", "nie dziękuję", "nie dziekuje",
+        "nie teraz",
+        "不", "不要", "不用", "不是", "不了", "不需要", "不用了",
+    }
+)  # fmt: skip
+# The commonest whole-message declines ("not this order"; consent stays), after FILLERS go.
+DECLINE_PHRASES: frozenset[str] = frozenset(
+    {
+        "no thanks", "no thank you", "no thx", "not interested", "changed my mind",
+        "i changed my mind", "no thanks changed my mind", "no longer needed", "not needed",
+        "no need", "dont need it", "i dont need it", "im good", "nah im good", "ill pass",
+        "never mind", "nevermind", "nvm", "forget it", "no longer interested",
+        "not needed anymore", "dont need it anymore", "i dont need it anymore",
+        "no longer need it", "not anymore", "no need anymore", "not interested anymore",
+        "im not interested", "i dont want it", "dont want it", "dont want it anymore",
+        "i dont want it anymore", "not for me", "no im good", "не актуально", "неактуально",
+        "уже не актуально", "больше не актуально", "не актуально уже", "уже неактуально",
+        "уже не нужно", "уже не надо", "не нужно уже", "не нужно", "не надо", "передумал",
+        "передумала", "я передумал", "я передумала", "нет спасибо", "спасибо нет", "не интересно",
+        "неинтересно", "не хочу", "уже не хочу", "не буду", "не буду брать", "отказываюсь",
+        "раздумал", "раздумала", "спасибо не надо", "спасибо не нужно", "мне уже не нужно",
+        "ne aktualno", "peredumal", "не интересует", "уже не интересует", "больше не нужно",
+        "уже не требуется", "не требуется", "передумали", "уже передумал", "уже передумала",
+        "не надо уже", "nie interesuje", "juz nie", "już nie", "już nie trzeba", "juz nie trzeba",
+        "już nie chcę", "juz nie chce", "nie kupię", "nie kupie", "rezygnuję z zakupu",
+        "rezygnuje z zakupu", "nieaktualne", "już nieaktualne", "juz nieaktualne",
+        "to już nieaktualne", "nie dziękuję", "nie dziekuje", "nie dzięki", "nie dzieki",
+        "rozmyśliłem się", "rozmyśliłam się", "rozmyslilem sie", "zmieniłem zdanie",
+        "zmieniłam zdanie", "już nie potrzebuję", "juz nie potrzebuje",
+        "nie jestem zainteresowany", "nie jestem zainteresowana", "nie interesuje mnie",
+        "nie chcę", "nie chce", "nie skorzystam", "nie potrzebuję", "nie potrzebuje", "nie trzeba",
+        "odpuszczam", "nie aktualne", "ne nado", "ne nuzhno", "uzhe ne nado", "uzhe ne nuzhno",
+        "neaktualno", "bu yao le", "buyao le", "buyaole", "bu yong le", "buyong le", "bu mai le",
+        "不需要", "不需要了", "不要了", "不买了", "不想要了", "改主意了", "我改主意了",
+        "已经不需要了", "不用了谢谢", "不需要了谢谢", "不感兴趣", "没兴趣", "算了", "算了吧",
+        "不想买了", "不考虑了", "暂时不需要", "先不买了",
+        "不要了谢谢", "不想要了谢谢", "先不要了", "没兴趣了", "不买了谢谢",
+    }
+)  # fmt: skip
+# Thanks and acknowledgements: a whole message of these words, at least one of them thanks.
+THANKS_WORDS: frozenset[str] = frozenset(
+    {
+        "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate", "спасибо",
+        "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo", "dzięki", "dzieki",
+        "dziękuję", "dziekuje", "dziękówka",
+        "谢谢", "多谢", "感谢", "谢啦", "谢了", "xiexie", "xie",
+    }
+)  # fmt: skip
+THANKS_COMPANIONS: frozenset[str] = frozenset(
+    {
+        "you", "u", "so", "much", "a", "lot", "very", "it", "ok", "okay", "great", "cool", "super",
+        "big", "many", "большое", "огромное", "вам", "тебе", "ок", "окей", "хорошо", "супер",
+        "понятно", "ясно", "bardzo", "wielkie", "dobrze", "jasne", "for", "the", "reminder",
+        "info", "за", "напоминание", "информацию", "za",
+        "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
+    }
+)  # fmt: skip
+# Whole-message opt-out sentences (normalized, FILLERS removed): nothing may follow them.
+
+
+def _any(words: str) -> str:
+    """A regex group matching any one of the space-separated words ('_' stands for a space)."""
+    return "(" + "|".join(w.replace("_", " ") for w in words.split()) + ")"
+
+
+_EN_CONTACT = _any(
+    "texting messaging contacting calling emailing spamming bothering pinging sending writing "
+    "notifying reminding harassing hitting_me_up blowing_up_my_phone"
+)
+_EN_CHANNEL = _any(
+    "messages msgs texts sms smss notifications reminders promos promotions ads marketing spam "
+    "emails"
+)
+_EN_TARGET = "( " + _any("me us this_number my_number my_phone") + ")?"
+_EN_WHEN = "( " + _any("anymore any_more again ever_again ever at_all") + ")?"
+_EN_LIST = _any(
+    "list lists mailing_list texting_list sms_list contact_list database system marketing "
+    "everything"
+)
+_EN_DET = "( " + _any("the your ur this these all all_your all_the every") + ")?"
+_RU_VERB = _any(
+    "писать слать присылать отправлять спамить названивать звонить беспокоить тревожить "
+    "донимать напоминать"
+)
+_RU_CHANNEL = _any(
+    "сообщения сообщений смс смски смсок sms рассылку рассылки рассылок уведомления "
+    "уведомлений напоминания напоминаний напоминалки рекламу спам"
+)
+_PL_CHANNEL = _any(
+    "wiadomości wiadomosci smsów smsow sms smsy powiadomień powiadomien przypomnień "
+    "przypomnien newslettera reklam spamu maili"
+)
+STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(f"^(?:{pattern})$")
+    for pattern in (
+        # en
+        f"(stop|quit|cease|no more|enough) {_EN_CONTACT}( {_EN_CHANNEL})?{_EN_TARGET}{_EN_WHEN}",
+        f"(stop|quit) (sending|texting) (me )?(these |those |the |your |any |all )?"
+        f"{_EN_CHANNEL}{_EN_WHEN}",
+        f"(no more|stop( the| all| your| these)?|stop all the) {_EN_CHANNEL}",
+        f"(do not|dont|never|pls dont|please dont) "
+        f"(text|message|msg|contact|sms|email|spam|bother|call){_EN_TARGET}{_EN_WHEN}",
+        f"(do not|dont|never) (send|text) me (any more |anymore |more |any |another |other )?"
+        f"{_EN_CHANNEL}?{_EN_WHEN}",
+        f"(unsubscribe|unsub|opt out|optout|remove|delete|take)( me| this number| my number)?"
+        f" (from|off|out of){_EN_DET} ({_EN_LIST}|{_EN_CHANNEL})",
+        "(unsubscribe|unsub|opt out|optout) (me|this number|my number)( from (everything|all))?",
+        "(i want to|i wanna|i would like to|id like to|how do i|how can i|how to|let me) "
+        f"(unsubscribe|unsub|opt out|stop (these |the |your |all )?{_EN_CHANNEL})",
+        "i (do not|dont) want (any more |anymore |more |these |your |any |to (get|receive) "
+        f"(any more |any |these |your )?)?{_EN_CHANNEL}( from (you|your store|this store))?"
+        f"{_EN_WHEN}",
+        "(remove|delete) (me|my number|this number|my phone number)",
+        # ru (incl. translit)
+        f"(хватит|прекратите|перестаньте|перестань|хорош|харе|кончайте) (мне )?{_RU_VERB}"
+        f"( мне| меня)?( (эти|ваши|свои|эту|вашу|свою))?( {_RU_CHANNEL})?( больше)?",
+        f"(не надо|не нужно)( мне)?( больше)?( мне)? {_RU_VERB}( мне| меня)?( больше)?",
+        "(прекратите|хватит|остановите|отключите|отмените|уберите) (мне )?"
+        f"(эту |эти |вашу |ваши |все )?{_RU_CHANNEL}",
+        "(больше )?не (пишите|присылайте|шлите|отправляйте|звоните|беспокойте|спамьте|напоминайте)"
+        "( мне| меня| сюда)?( больше| никогда| ничего)*",
+        "(отпишите|отписать|отпишись|отписаться|удалите|исключите|уберите)"
+        "( меня| мой номер| этот номер)?( (от|из) (всех |ваших |этой |вашей |всего|всех)?"
+        f"({_RU_CHANNEL}|рассылки|базы|списка|списков|рассылок|подписки))?",
+        f"(я )?(больше )?(ничего )?не хочу (больше )?(ничего )?(от вас )?(получать|видеть)"
+        f"( от вас)?( (ваши|вашу|эти|эту|никаких|никакие))?( {_RU_CHANNEL})?( от вас)?",
+        "(hvatit|prekratite|perestante) (pisat|slat|spamit|prisylat)( mne)?",
+        "(ne pishite|ne pisat|ne prisylayte|ne shlite)( mne| menya)?( bolshe)?",
+        "(otpishite|otpisat|otpisatsya|otpishis)( menya)?",
+        # pl
+        "nie (piszcie|pisz|wysyłajcie|wysylajcie|spamujcie|dzwońcie|dzwoncie)"
+        "( do mnie| mi| mnie)?( (więcej|wiecej|już|juz|nic))*",
+        "(przestańcie|przestancie|przestań|przestan) (mi |do mnie )?(pisać|pisac|wysyłać|wysylac|"
+        "spamować|spamowac|dzwonić|dzwonic)( do mnie| mi| mnie)?",
+        "(wypisz|wypiszcie|wypisać|wypisac|usuń|usun|usuńcie|usuncie)"
+        f"( mnie| mój numer| moj numer| ten numer)?( z ({_PL_CHANNEL}|listy|bazy|subskrypcji|"
+        "mailingu|tego))?",
+        f"(rezygnuję|rezygnuje|rezygnacja) z ({_PL_CHANNEL}|subskrypcji|"
+        f"otrzymywania {_PL_CHANNEL})",
+        f"nie (chcę|chce) (więcej |wiecej |żadnych |zadnych )?{_PL_CHANNEL}",
+    )
+)
+# Pure politeness removed before matching STOP_SENTENCES ("me" and "i" carry meaning there).
+FILLERS: frozenset[str] = frozenset(
+    {
+        "please", "pls", "plz", "pleas", "thanks", "thank", "thx", "ty", "now", "just", "ok",
+        "okay", "sorry", "asap", "already", "immediately", "right", "away", "guys", "seriously",
+        "пожалуйста", "пожалуйсто", "пожалуста", "плиз", "плз", "пж", "пжл", "спасибо", "спс",
+        "уже", "сейчас", "ну", "срочно", "вообще", "плс", "немедленно", "pozhaluysta", "spasibo",
+        "proszę", "prosze", "dziękuję", "dziekuje", "dzięki", "dzieki", "teraz", "natychmiast",
+    }
+)  # fmt: skip
+AROUND_A_DECLINE = FILLERS | THANKS_WORDS  # "спасибо, не надо", "buyao le xiexie"
+# Chinese: 不要/别/勿 + (再) + (给我) + contact verb (+ object), after polite particles are gone.
+ZH_STOP = re.compile(
+    r"^(?:(?:不要|别|勿|不用|不必|请勿)再?(?:给我|跟我|向我)?(?:发|打扰|联系|推送|骚扰|提醒|打电话)"
+    r"(?:我)?(?:消息|短信|信息|广告|通知|推送|提醒|这些)*"
+    r"|(?:取消|关闭|停止)(?:所有|全部)?(?:的)?(?:通知|提醒|推送|短信|订阅|消息)"
+    r"|我?不想再?收到(?:你们的|你们)?(?:消息|短信|信息|通知|推送))$"
+)
+# Emoji that on their own mean "stop".
+STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")
