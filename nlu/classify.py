@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
 from nlu.intents import to_routing
-from nlu.redact import redact
+from nlu.redact import redact, without_masks
 from nlu.rules import apply_rules, normalize
 from nlu.types import Classification
 
@@ -61,7 +61,8 @@ class LiveClassifier:
                 # every message the shopper answers offers the checkout: a bare "no" declines it
                 return Classification("opt_out", 1.0, "rule", "decline", clean, removed)
             return Classification(match.intent, 1.0, "rule", match.detail, clean, removed)
-        if not normalize(clean):
+        readable = without_masks(clean)
+        if not normalize(readable):
             # only emoji / punctuation: nothing for a model to read; emoji acknowledge (👍 🙏)
             emoji = any(unicodedata.category(ch) == "So" for ch in clean)
             return Classification(
@@ -70,7 +71,7 @@ class LiveClassifier:
         if self.client is None or not self.ready():
             return Classification("other", 0.0, "unavailable", None, clean, removed)
         try:
-            parse = await self.client.parse(clean)
+            parse = await self.client.parse(readable)
         except NluUnavailable as exc:
             log.warning("NLU unavailable (%s); free text goes to an operator", exc)
             return Classification("other", 0.0, "unavailable", None, clean, removed)

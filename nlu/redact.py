@@ -59,3 +59,12 @@ def redact(text: str) -> Redaction:
     cleaned = _CVV_AFTER.sub(lambda m: f"{m.group('word')}{m.group('gap')}{CVV_MASK}", cleaned)
     cleaned = _CVV_BEFORE.sub(lambda m: f"{CVV_MASK}{m.group('gap')}{m.group('word')}", cleaned)
     return Redaction(cleaned, cleaned != text)
+
+
+_MASKS = re.compile(f"{re.escape(CARD_MASK)}|{re.escape(CVV_MASK)}")
+
+
+def without_masks(text: str) -> str:
+    """The redacted text as the model reads it: the English masks would read as words
+    ("removed" pulled Chinese payment replies to `stop`), so they go."""
+    return " ".join(_MASKS.sub(" ", text).split())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlu.redact import CARD_MASK, CVV_MASK, luhn_valid, redact
+from nlu.redact import CARD_MASK, CVV_MASK, luhn_valid, redact, without_masks
 
 
 def _with_check_digit(body: str) -> str:
@@ -83,3 +83,11 @@ def test_long_runs_of_spaces_cost_linear_time() -> None:
     for text in ("cvv" + " " * 30_000, "123" + " " * 30_000 + "cvv"):
         assert redact(text).text == text
     assert time.perf_counter() - started < 2.0  # quadratic gaps took ~20 s here
+
+
+def test_the_model_reads_the_redacted_text_without_masks() -> None:
+    redacted = redact("卡号 4111 1111 1111 1111 cvv 123 付款失败").text
+    assert CARD_MASK in redacted and CVV_MASK in redacted
+    assert without_masks(redacted) == "卡号 cvv 付款失败"
+    assert without_masks("[card number removed]") == ""
+    assert without_masks("no masks  here") == "no masks here"
