@@ -35,8 +35,16 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "退订", "td", "取消订阅", "停止", "停", "停止发送", "别发了", "别再发了", "不要再发了",
         "不要发了", "别烦我",
         "烦死了", "别烦了", "别再烦我", "够了", "拉黑", "滚", "垃圾短信", "不要骚扰我",
+        "拒收",  # the reply Chinese SMS footers ask for
+        "垃圾讯息", "垃圾简讯",
     }
 )  # fmt: skip
+
+# Traditional characters of the words above, read as simplified ones (謝謝 → 谢谢, 別發了 → 别发了).
+TRADITIONAL_TO_SIMPLIFIED = str.maketrans(
+    "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨",
+    "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货",
+)
 
 # Words that may surround a stop word without changing its meaning.
 POLITENESS: frozenset[str] = frozenset(
@@ -107,7 +115,7 @@ THANKS_WORDS: frozenset[str] = frozenset(
     {
         "thanks", "thank", "thx", "ty", "tysm", "thnx", "cheers", "appreciate", "спасибо",
         "спасибки", "спс", "благодарю", "пасиб", "пасибо", "spasibo", "dzięki", "dzieki",
-        "dziękuję", "dziekuje", "dziękówka",
+        "dziękuję", "dziekuje", "dziękówka", "мерси", "merci", "сенкс", "thanx", "tnx", "tks",
         "谢谢", "多谢", "感谢", "谢啦", "谢了", "xiexie", "xie",
     }
 )  # fmt: skip

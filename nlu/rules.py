@@ -22,6 +22,7 @@ from nlu.rule_words import (
     STOP_SENTENCES,
     THANKS_COMPANIONS,
     THANKS_WORDS,
+    TRADITIONAL_TO_SIMPLIFIED,
     YES_WORDS,
     ZH_STOP,
 )
@@ -56,8 +57,10 @@ class RuleMatch:
 
 
 def normalize(text: str) -> str:
-    """Lower-case words only: no punctuation, emoji, symbols; ё→е; single spaces."""
+    """Lower-case words only: no punctuation, emoji, symbols; ё→е; simplified Chinese; single
+    spaces."""
     text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    text = text.translate(TRADITIONAL_TO_SIMPLIFIED)
     text = text.replace("'", "")  # don't → dont
     kept = []
     for ch in text:

@@ -102,7 +102,11 @@ def test_the_new_fine_intents_are_answered_under_other() -> None:
         ("спасибо 🙏", "other", "thanks"),
         ("thank you so much", "other", "thanks"),
         ("谢谢你", "other", "thanks"),
+        ("мерси", "other", "thanks"),
+        ("謝謝您", "other", "thanks"),
         ("СТОП", "opt_out", "stop"),
+        ("拒收", "opt_out", "stop"),
+        ("請別再發了", "opt_out", "stop"),
     ],
 )
 def test_commonest_declines_and_thanks_are_rules(text: str, intent: str, detail: str) -> None:
