@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flows.status_labels import check_status_labels
 from flows.templates import LANGUAGES, Templates, load_templates, load_yaml_with_lines
 from nlu.intents import FINE_INTENTS
 from nlu.types import ROUTING_INTENTS, RoutingIntent
@@ -355,6 +356,7 @@ def read_reply_book(
         _check_template(templates, flow.reply_otherwise, path, flow.line, problems)
         if flow.do == "introduce" and not shop.name:
             problems.append(f"{path}:{flow.line}: flows.{flow.name}: flows/shop.yml needs a name")
+    problems.extend(check_status_labels(templates))  # utter_order_status_<status>
     empty = Messages(handoff="", handoff_after_hours="", card_data="")
     problems.extend(shop_problems)
     book = ReplyBook(flows, tuple(rules), messages or empty, shop, templates)

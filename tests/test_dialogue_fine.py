@@ -111,7 +111,8 @@ async def test_status_command_answers_the_last_status_with_its_tracking_link(
     await _order_status(client, "shipped", tracking_url="https://track.example/RU123")
     for text in ("/status", "где мой заказ?"):
         result = await say(client, text)
-        assert "shipped" in texts(result) and "https://track.example/RU123" in texts(result)
+        assert "Статус вашего заказа: передан в доставку." in texts(result)
+        assert "https://track.example/RU123" in texts(result)
         assert result["handled_by"] == "bot"
 
 
@@ -150,10 +151,10 @@ async def test_a_stranger_cannot_read_another_persons_order(client: Client) -> N
     await shopper(client)
     await _order_status(client, "shipped", tracking_url="https://track.example/RU123")
     result = await say(client, "/status", phone=STRANGER)
-    assert "shipped" not in texts(result) and "track.example" not in texts(result)
+    assert "передан в доставку" not in texts(result) and "track.example" not in texts(result)
     assert result["handled_by"] == "operator"
     mine = await say(client, "/status")
-    assert "shipped" in texts(mine)
+    assert "передан в доставку" in texts(mine)
 
 
 async def test_a_stranger_on_telegram_and_a_bad_address(client: Client) -> None:

@@ -2,6 +2,7 @@
 
 Only the contact the message came from is looked up (by their channel address), so nobody
 can read another person's order. Late or lost, or no status at all: a delivery dispute.
+The shop's status code is shown as its label in the shopper's language (flows/status_labels.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.channels.base import OutboundMessage
 from bot.dialogue.escalation import hand_off
 from bot.dialogue.flow_call import FlowCall, HandedOver
 from bot.store.models import Checkout
+from flows.status_labels import status_label
 
 # The shopper says the order is late or lost: an operator, whatever the status says.
 LATE_OR_LOST = re.compile(
@@ -59,10 +61,13 @@ async def answer_order_status(call: FlowCall) -> list[OutboundMessage] | HandedO
         detail: dict[str, object] = {"flow": flow.name, "status": status}
         return HandedOver(await hand_off(call.session, call.ctx, reason, detail))
     template = flow.reply if order.tracking_url or not flow.reply_otherwise else None
+    ctx = call.ctx
+    shop_status = order.order_status or ""
+    label = status_label(ctx.book.templates, shop_status, ctx.language, ctx.default_language)
     return [
         call.reply(
             template or flow.reply_otherwise,
-            status=order.order_status,
+            status=label,
             tracking_url=order.tracking_url or "",
         )
     ]
