@@ -13,9 +13,9 @@ from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
-# nlu/tests: the fresh held-out set; nlu/dev, nlu/dev2..dev6 (written apart): rows used for
+# nlu/tests: the fresh held-out set; nlu/dev, nlu/dev2..dev7 (written apart): rows used for
 # tuning; nlu/heldout: the fine-intent held-out set (optional until it lands)
-TUNING_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6")
+TUNING_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout")
 MIN_HELDOUT_PER_INTENT = 40
 
@@ -98,7 +98,7 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests and nlu/heldout (held out) and nlu/dev, nlu/dev2..dev6 (used for tuning):
+    """nlu/tests and nlu/heldout (held out) and nlu/dev, nlu/dev2..dev7 (used for tuning):
     sane and apart.
 
     A row that is also in the training data or in an earlier set (same text, any case) is a
