@@ -191,7 +191,7 @@ STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
         "(прекратите|хватит|остановите|отключите|отмените|уберите) (мне )?"
         f"(эту |эти |вашу |ваши |все )?{_RU_CHANNEL}",
         "(больше )?не (пишите|присылайте|шлите|отправляйте|звоните|беспокойте|спамьте|напоминайте)"
-        "( мне| меня| сюда)?( больше| никогда| ничего)*",
+        "( мне| меня| сюда)?( больше| никогда| ничего)*( на (телефон|этот номер|мой номер|номер))?",
         "(отпишите|отписать|отпишись|отписаться|удалите|исключите|уберите)"
         "( меня| мой номер| этот номер)?( (от|из) (всех |ваших |этой |вашей |всего|всех)?"
         f"({_RU_CHANNEL}|рассылки|базы|списка|списков|рассылок|подписки))?",
@@ -202,7 +202,8 @@ STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
         "(otpishite|otpisat|otpisatsya|otpishis)( menya)?",
         # pl
         "nie (piszcie|pisz|wysyłajcie|wysylajcie|spamujcie|dzwońcie|dzwoncie)"
-        "( do mnie| mi| mnie)?( (więcej|wiecej|już|juz|nic))*",
+        f"( do mnie| mi| mnie)?( (więcej|wiecej|już|juz|nic|żadnych|zadnych))*( {_PL_CHANNEL})?"
+        "( na (telefon|ten numer|mój numer|moj numer|komórkę|komorke))?",
         "(przestańcie|przestancie|przestań|przestan) (mi |do mnie )?(pisać|pisac|wysyłać|wysylac|"
         "spamować|spamowac|dzwonić|dzwonic)( do mnie| mi| mnie)?",
         "(wypisz|wypiszcie|wypisać|wypisac|usuń|usun|usuńcie|usuncie)"

@@ -82,8 +82,9 @@ def test_no_false_opt_out(text: str) -> None:
         "отпишите меня от рассылки", "не хочу больше получать ваши смс",
         "удалите мой номер из базы", "prekratite pisat",
         "nie piszcie do mnie więcej", "przestańcie mi wysyłać", "wypiszcie mnie z listy",
-        "rezygnuję z powiadomień", "nie chcę więcej smsów",
-        "请不要再给我发消息了", "别再打扰我了", "取消所有通知", "我不想再收到你们的短信",
+        "rezygnuję z powiadomień", "nie chcę więcej smsów", "nie wysylajcie mi juz nic na telefon",
+        "больше не присылайте ничего на телефон", "请不要再给我发消息了", "别再打扰我了",
+        "取消所有通知", "我不想再收到你们的短信",
     ],
 )  # fmt: skip
 def test_whole_message_opt_out_sentences(text: str) -> None:
@@ -99,7 +100,8 @@ def test_whole_message_opt_out_sentences(text: str) -> None:
         "take off the discount", "не пишите что доставка бесплатная если это не так",
         "удалите товар из корзины", "не хочу получать заказ курьером",
         "не надо писать что скидка", "usuń produkt z koszyka",
-        "nie pisz do kuriera", "不要发货了", "不要发顺丰", "取消订单",
+        "nie pisz do kuriera", "nie wysyłajcie paczki do paczkomatu",
+        "не присылайте на телефон чек, лучше на почту", "不要发货了", "不要发顺丰", "取消订单",
     ],
 )  # fmt: skip
 def test_opt_out_sentences_stay_whole_message(text: str) -> None:
