@@ -4,7 +4,7 @@ Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/te
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
 `--set dev2` .. `--set dev7` on nlu/dev2..dev7 (dev sets written apart, also used
 for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
-dev5 follows the held-out set's writing brief).
+dev5..dev7 follow the held-out set's writing brief).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ STOP_PHRASES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-# Traditional characters of the words above, read as simplified ones (謝謝 → 谢谢, 別發了 → 别发了).
+# Traditional characters common in replies, read as simplified ones (謝謝 → 谢谢, 別發了 → 别发了).
 TRADITIONAL_TO_SIMPLIFIED = str.maketrans(
     "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨",
     "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货",
@@ -128,7 +128,6 @@ THANKS_COMPANIONS: frozenset[str] = frozenset(
         "przypomnienie", "你", "您", "非常", "好的", "好", "太", "了", "啦", "提醒",
     }
 )  # fmt: skip
-# Whole-message opt-out sentences (normalized, FILLERS removed): nothing may follow them.
 
 
 def _any(words: str) -> str:
@@ -163,6 +162,7 @@ _PL_CHANNEL = _any(
     "wiadomości wiadomosci smsów smsow sms smsy powiadomień powiadomien przypomnień "
     "przypomnien newslettera reklam spamu maili"
 )
+# Whole-message opt-out sentences (normalized, FILLERS removed): nothing may follow them.
 STOP_SENTENCES: tuple[re.Pattern[str], ...] = tuple(
     re.compile(f"^(?:{pattern})$")
     for pattern in (
