@@ -20,11 +20,12 @@ log = logging.getLogger(__name__)
 # of the service's provider tokens, database URL or other secrets (R-PS7).
 _PASSED_ENV = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ"})
 # Reads the API token from stdin and hands it to Rasa's own argument parser inside the process,
-# so /proc/<pid>/cmdline (readable by every local user) never shows it.
+# so /proc/<pid>/cmdline (readable by every local user) never shows it; `--auth-token=` keeps a
+# token that starts with "-" from being read as an option.
 _LAUNCHER = (
     "import sys\n"
     "token = sys.stdin.readline().strip()\n"
-    "sys.argv = ['rasa', *sys.argv[1:], '--auth-token', token]\n"
+    "sys.argv = ['rasa', *sys.argv[1:], '--auth-token=' + token]\n"
     "from rasa.__main__ import main\n"
     "sys.exit(main())\n"
 )
