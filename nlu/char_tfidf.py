@@ -119,3 +119,16 @@ def blend(
         for name in names
     }
     return sorted(mixed.items(), key=lambda item: (-item[1], item[0]))
+
+
+def reweigh(
+    ranking: Sequence[tuple[str, float]], weights: dict[str, float]
+) -> list[tuple[str, float]]:
+    """The ranking with some intents' probabilities scaled, renormalised to sum 1, best first."""
+    if not weights:
+        return list(ranking)
+    scaled = {name: p * weights.get(name, 1.0) for name, p in ranking}
+    total = sum(scaled.values())
+    if total <= 0:
+        return list(ranking)
+    return sorted(((n, p / total) for n, p in scaled.items()), key=lambda item: (-item[1], item[0]))

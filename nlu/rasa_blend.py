@@ -17,7 +17,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.char_tfidf import CharTfidfScorer, blend, reweigh
 from nlu.rules import is_cjk
 
 RANKING_LENGTH = 10
@@ -31,7 +31,7 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
     def get_default_config() -> dict[str, Any]:
         # the share of DIET's probability in the blend, for text with Chinese characters and
         # for the rest; config.yml sets the ones chosen on the dev sets
-        return {"model_weight": 0.35, "cjk_model_weight": 0.35}
+        return {"model_weight": 0.35, "cjk_model_weight": 0.35, "intent_weights": {}}
 
     def __init__(
         self,
@@ -42,6 +42,10 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
     ) -> None:
         self.model_weight = float(config["model_weight"])
         self.cjk_model_weight = float(config["cjk_model_weight"])
+        self.intent_weights = {
+            str(name): float(weight)
+            for name, weight in (config.get("intent_weights") or {}).items()
+        }
         self._model_storage = model_storage
         self._resource = resource
         self.scorer = scorer
@@ -86,7 +90,9 @@ class CharTfidfBlend(GraphComponent):  # type: ignore[misc]
                 for item in message.get("intent_ranking") or []
             }
             weight = self.cjk_model_weight if is_cjk(text) else self.model_weight
-            ranking = blend(before, self.scorer.probabilities(text), weight)
+            ranking = reweigh(
+                blend(before, self.scorer.probabilities(text), weight), self.intent_weights
+            )
             name, confidence = ranking[0]
             message.set("intent", {"name": name, "confidence": confidence}, add_to_output=True)
             message.set(

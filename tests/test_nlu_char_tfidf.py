@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.char_tfidf import CharTfidfScorer, blend, reweigh
 from nlu.rules import is_cjk
 
 TEXTS = [
@@ -67,3 +67,17 @@ def test_blend_weights_both_rankings_and_counts_a_missing_intent_as_zero() -> No
 def test_chinese_text_is_told_from_pinyin_and_other_scripts(text: str, chinese: bool) -> None:
     # the blend gives Chinese text its own DIET weight (config.yml cjk_model_weight)
     assert is_cjk(text) is chinese
+
+
+def test_reweigh_scales_named_intents_and_renormalises() -> None:
+    ranking = reweigh([("who_is_this", 0.45), ("stop", 0.4), ("other", 0.15)], {"stop": 1.3})
+    assert ranking[0][0] == "stop"
+    assert dict(ranking) == pytest.approx(
+        {"stop": 0.52 / 1.12, "who_is_this": 0.45 / 1.12, "other": 0.15 / 1.12}
+    )
+    assert sum(p for _, p in ranking) == pytest.approx(1.0)
+
+
+def test_reweigh_without_weights_keeps_the_ranking() -> None:
+    ranking = [("payment", 0.7), ("stop", 0.3)]
+    assert reweigh(ranking, {}) == ranking

@@ -59,6 +59,21 @@ FINE_SENTENCES = [
     ("zh", "卡号4111111111111111，付款一直失败怎么办", "payment", "payment"),
     ("ru", "я оплатил картой 4111 1111 1111 1111, деньги уже списались", "payment", "already_paid"),
     ("pl", "karta 4111 1111 1111 1111 nie przechodzi", "payment", "payment"),
+    # a stop request at the end of a long complaint (config.yml intent_weights: stop)
+    (
+        "en",
+        "I get three of these a day and I'm sick of it. Don't send me anything else, "
+        "not about orders, not about sales.",
+        "opt_out",
+        "stop",
+    ),
+    (
+        "ru",
+        "Ваши напоминания мне не нужны, я сама решу когда покупать. "
+        "Больше мне не пишите ни по этому заказу ни по другим.",
+        "opt_out",
+        "stop",
+    ),
 ]
 
 
