@@ -2,9 +2,9 @@
 
 Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2` .. `--set dev7` on nlu/dev2..dev7 (dev sets written apart, also used
+`--set dev2` .. `--set dev8` on nlu/dev2..dev8 (dev sets written apart, also used
 for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
-dev5..dev7 follow the held-out set's writing brief).
+dev5..dev8 follow the held-out set's writing brief).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ SET_TITLES = {
     "dev5": "fifth dev set written apart from the held-out set's brief, used for tuning",
     "dev6": "sixth dev set written apart from the held-out set's brief, used for tuning",
     "dev7": "seventh dev set from the held-out set's brief, opt-out heavy, used for tuning",
+    "dev8": "eighth dev set from the held-out set's brief, used for tuning",
 }
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
@@ -116,7 +117,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev7",
+        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev8",
     )
     return parser.parse_args(argv)
 

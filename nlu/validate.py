@@ -15,7 +15,7 @@ MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
 # nlu/tests: the fresh held-out set; nlu/dev, nlu/dev2..dev7 (written apart): rows used for
 # tuning; nlu/heldout: the fine-intent held-out set (optional until it lands)
-TUNING_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
+TUNING_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
 HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout")
 MIN_HELDOUT_PER_INTENT = 40
 
