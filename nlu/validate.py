@@ -186,6 +186,22 @@ def _check_config(root: Path, problems: list[str]) -> None:
         problems.append(f"{path}:{line}: every pipeline step needs a name")
     if not any(isinstance(n, str) and n.endswith("Classifier") for n in names):
         problems.append(f"{path}:{line}: the pipeline has no intent classifier")
+    for step in pipeline:
+        if isinstance(step, dict) and "intent_weights" in step:
+            _check_intent_weights(path, step["intent_weights"], problems)
+
+
+def _check_intent_weights(path: Path, weights: object, problems: list[str]) -> None:
+    """The blend's `intent_weights`: known fine intents, each a positive number."""
+    line = _line_of(path, "intent_weights:")
+    if not isinstance(weights, dict):
+        problems.append(f"{path}:{line}: intent_weights must map intents to numbers")
+        return
+    for name, weight in weights.items():
+        if name not in fine_intents():
+            problems.append(f"{path}:{line}: intent_weights names unknown intent {name!r}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            problems.append(f"{path}:{line}: intent_weights[{name!r}] must be a positive number")
 
 
 def validate_nlu(root: Path) -> list[str]:

@@ -187,3 +187,22 @@ def test_report_reads_the_second_dev_set(root: Path) -> None:
     rows = heldout_rows(root, "dev2")
     assert [r.text for r in rows["pl"]] == ["dev2 row in pl"]
     assert rows["zh"][0].intent == "discount"
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("stpo: 1.3", "intent_weights names unknown intent 'stpo'"),
+        ("stop: 0", "intent_weights['stop'] must be a positive number"),
+        ("stop: high", "intent_weights['stop'] must be a positive number"),
+    ],
+)
+def test_a_bad_intent_weight_in_config_is_named(root: Path, weights: str, message: str) -> None:
+    config = root / "config.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "      stop: 1.3\n" in text
+    config.write_text(text.replace("      stop: 1.3\n", f"      {weights}\n"), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "intent_weights:" in row)
+    assert [p for p in validate_nlu(root) if "intent_weights" in p] == [
+        f"{config}:{line}: {message}"
+    ]
