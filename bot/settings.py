@@ -24,6 +24,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nlu.types import DEFAULT_THRESHOLD
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,7 +106,7 @@ class Settings:
     nlu_url: BaseUrl = ""
     nlu_token: str = _secret()
     nlu_port: Annotated[Integer, _between(1, 65535)] = 5005
-    nlu_threshold: Annotated[float, _between(0.0, 1.0)] = 0.25
+    nlu_threshold: Annotated[float, _between(0.0, 1.0)] = DEFAULT_THRESHOLD
     nlu_timeout_seconds: Annotated[float, _between(0.05, 60.0, "NUDGE_NLU_TIMEOUT")] = 2.0
     sandbox: Flag = True  # unset: on unless a provider credential is set
     default_timezone: Annotated[str, AfterValidator(_iana_zone)] = "Europe/Moscow"

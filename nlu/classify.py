@@ -11,7 +11,7 @@ from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
 from nlu.rules import apply_rules, normalize
-from nlu.types import Classification
+from nlu.types import DEFAULT_THRESHOLD, Classification
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class LiveClassifier:
     def __init__(
         self,
         client: RasaClient | None,
-        threshold: float = 0.6,
+        threshold: float = DEFAULT_THRESHOLD,
         *,
         ready: Callable[[], bool] | None = None,
         observe: Callable[[float], None] | None = None,
@@ -96,7 +96,7 @@ class LiveClassifier:
 def build_classifier(
     url: str | Callable[[], str] | None,
     token: str | Callable[[], str] | None = None,
-    threshold: float = 0.6,
+    threshold: float = DEFAULT_THRESHOLD,
     *,
     timeout: float = 2.0,
     breaker: CircuitBreaker | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.supervisor import latest_model, rasa_environment, rasa_executable
 from nlu.train import current_model, training_hash
@@ -105,7 +105,6 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def rasa_classifier(rasa_url: str) -> AsyncIterator[LiveClassifier]:
     """The live classification path (rules → Rasa → threshold) against `rasa_url`, with the
     service's default NUDGE_NLU_THRESHOLD."""
-    threshold = Settings.nlu_threshold
-    classifier = build_classifier(rasa_url, RASA_TOKEN, threshold, timeout=10.0)
+    classifier = build_classifier(rasa_url, RASA_TOKEN, timeout=10.0)
     yield classifier
     await classifier.aclose()
