@@ -40,6 +40,7 @@ TARGET_OPT_OUT_PRECISION = 0.97
 TARGET_MISUNDERSTOOD = 0.05
 SET_TITLES = {
     "heldout": "fresh held-out with fine intents, never used for tuning",
+    "heldout2": "sealed held-out with fine intents, written 2026-12-04, never used for tuning",
     "tests": "held-out routing rows, never used for tuning",
     "dev": "dev set: rows used for tuning, optimistic",
     "dev2": "second dev set written apart, used for tuning",
@@ -117,7 +118,8 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/tests; tuning sets: nlu/dev, dev2..dev8",
+        help="nlu/heldout (default when present), nlu/heldout2 (sealed), nlu/tests; "
+        "tuning sets: nlu/dev, dev2..dev8",
     )
     return parser.parse_args(argv)
 

@@ -206,3 +206,32 @@ def test_a_bad_intent_weight_in_config_is_named(root: Path, weights: str, messag
     assert [p for p in validate_nlu(root) if "intent_weights" in p] == [
         f"{config}:{line}: {message}"
     ]
+
+
+def _sealed_set(root: Path) -> Path:
+    sealed = root / "nlu" / "heldout2"
+    sealed.mkdir()
+    for lang in LANGUAGES:
+        (sealed / f"{lang}.tsv").write_text(f"{HEADER}sealed row in {lang}\tother\n", "utf-8")
+    return sealed
+
+
+def test_a_sealed_set_is_apart_from_the_older_held_out_sets_too(root: Path) -> None:
+    sealed = _sealed_set(root)
+    assert validate_nlu(root) == []
+    text, intent = _first_test_row(root, "pl")
+    line = _append(sealed / "pl.tsv", f"{text.upper()}\t{intent}")
+    assert validate_nlu(root) == [
+        f"{sealed / 'pl.tsv'}:{line}: also in nlu/tests/pl.tsv:2, so not held out"
+    ]
+
+
+def test_the_older_held_out_sets_may_share_rows_with_each_other(root: Path) -> None:
+    # nlu/tests and nlu/heldout predate the check; only a sealed set must be apart from them
+    text, intent = _first_test_row(root, "en")
+    heldout = root / "nlu" / "heldout"
+    heldout.mkdir()
+    for lang in LANGUAGES:
+        (heldout / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
+    _append(heldout / "en.tsv", f"{text}\t{intent}")
+    assert validate_nlu(root) == []
