@@ -1,6 +1,7 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
-Rows: nlu/heldout/*.tsv (the fine-intent held-out set) when present, else nlu/tests;
+Rows: nlu/heldout2/*.tsv (the sealed fine-intent held-out set) when present, else
+nlu/heldout, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
 `--set dev2` .. `--set dev8` on nlu/dev2..dev8 (dev sets written apart, also used
 for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
@@ -58,8 +59,11 @@ Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
-    """nlu/heldout once it exists, else nlu/tests."""
-    return "heldout" if (root / "nlu" / "heldout").is_dir() else "tests"
+    """The newest held-out set that exists: nlu/heldout2 (sealed), nlu/heldout, else nlu/tests."""
+    for name in ("heldout2", "heldout"):
+        if (root / "nlu" / name).is_dir():
+            return name
+    return "tests"
 
 
 def heldout_rows(root: Path, row_set: str) -> dict[str, list[Example]]:
@@ -118,7 +122,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(SET_TITLES),
         default=default_set(root),
-        help="nlu/heldout (default when present), nlu/heldout2 (sealed), nlu/tests; "
+        help="held-out sets: nlu/heldout2 (the default when present), nlu/heldout, nlu/tests; "
         "tuning sets: nlu/dev, dev2..dev8",
     )
     return parser.parse_args(argv)

@@ -219,6 +219,7 @@ def _sealed_set(root: Path) -> Path:
 def test_a_sealed_set_is_apart_from_the_older_held_out_sets_too(root: Path) -> None:
     sealed = _sealed_set(root)
     assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout2"  # the report's default
     text, intent = _first_test_row(root, "pl")
     line = _append(sealed / "pl.tsv", f"{text.upper()}\t{intent}")
     assert validate_nlu(root) == [
