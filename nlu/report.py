@@ -40,8 +40,8 @@ TARGET_OPT_OUT_RECALL = 0.99
 TARGET_OPT_OUT_PRECISION = 0.97
 TARGET_MISUNDERSTOOD = 0.05
 SET_TITLES = {
-    "heldout": "fresh held-out with fine intents, never used for tuning",
-    "heldout2": "sealed held-out with fine intents, written 2026-12-04, never used for tuning",
+    "heldout": "first held-out with fine intents, once used to choose a model, optimistic",
+    "heldout2": "sealed held-out with fine intents, never used for tuning or choosing",
     "tests": "held-out routing rows, never used for tuning",
     "dev": "dev set: rows used for tuning, optimistic",
     "dev2": "second dev set written apart, used for tuning",

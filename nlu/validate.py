@@ -13,9 +13,8 @@ from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
-# nlu/tests: the fresh held-out set; nlu/dev, nlu/dev2..dev8 (written apart): rows used for
-# tuning; nlu/heldout: the fine-intent held-out set (optional until it lands); nlu/heldout2: a
-# sealed held-out set, apart from every other set, for the next honest look
+# nlu/tests, nlu/heldout: the older held-out sets; nlu/dev, nlu/dev2..dev8 (written apart): rows
+# used for tuning; nlu/heldout2: the sealed held-out set, apart from every other set
 TUNING_SETS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
 SEALED_SETS = ("heldout2",)
 HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout", *SEALED_SETS)
@@ -100,8 +99,8 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests and nlu/heldout (held out) and nlu/dev, nlu/dev2..dev7 (used for tuning):
-    sane and apart.
+    """nlu/tests, nlu/heldout and nlu/heldout2 (held out) and nlu/dev, nlu/dev2..dev8 (used for
+    tuning): sane and apart.
 
     A row that is also in the training data or in an earlier set (same text, any case) is a
     problem: a held-out set would no longer be held out, a tuning set would flatter the model.
