@@ -54,11 +54,6 @@ FINE_SENTENCES = [
     ("pl", "gdzie jest moja paczka", "delivery", "where_is_my_order"),
     ("zh", "不买了，谢谢", "opt_out", "decline"),
     ("zh", "已经付过钱了", "payment", "already_paid"),
-    # a card number is redacted first; the class must be the one without it (R-RP5)
-    ("zh", "我用这张卡4111 1111 1111 1111付过款了，钱已经扣了", "payment", "already_paid"),
-    ("zh", "卡号4111111111111111，付款一直失败怎么办", "payment", "payment"),
-    ("ru", "я оплатил картой 4111 1111 1111 1111, деньги уже списались", "payment", "already_paid"),
-    ("pl", "karta 4111 1111 1111 1111 nie przechodzi", "payment", "payment"),
     # a stop request at the end of a long complaint (config.yml intent_weights: stop)
     (
         "en",
@@ -109,3 +104,22 @@ async def test_product_questions_and_who_is_this(
 ) -> None:
     result = await rasa_classifier.classify(text)
     assert (result.intent, fine_of(result)) == ("other", fine), (language, text, result)
+
+
+# A card number in the reply is redacted first; the class must be the one without it (R-RP5).
+CARD_SENTENCES = [
+    ("zh", "我用这张卡4111 1111 1111 1111付过款了，钱已经扣了", "already_paid"),
+    ("zh", "卡号4111111111111111，付款一直失败怎么办", "payment"),
+    ("ru", "я оплатил картой 4111 1111 1111 1111, деньги уже списались", "already_paid"),
+    ("en", "my card 4111111111111111 keeps getting declined", "payment"),
+    ("pl", "karta 4111 1111 1111 1111 nie przechodzi", "payment"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "fine"), CARD_SENTENCES)
+async def test_a_card_number_does_not_change_the_class(
+    rasa_classifier: LiveClassifier, language: str, text: str, fine: str
+) -> None:
+    result = await rasa_classifier.classify(text)
+    assert "4111" not in result.redacted_text and result.card_data_removed
+    assert (result.intent, fine_of(result)) == ("payment", fine), (language, text, result)
