@@ -39,6 +39,16 @@ def _append(path: Path, text: str) -> int:
     return len(lines) + 1
 
 
+def _row_set(root: Path, name: str, intent: str | None = None) -> Path:
+    """nlu/<name> with a file per language: empty, or one row "<name> row in <lang>"."""
+    directory = root / "nlu" / name
+    directory.mkdir()
+    for lang in LANGUAGES:
+        row = f"{name} row in {lang}\t{intent}\n" if intent else ""
+        (directory / f"{lang}.tsv").write_text(f"{HEADER}{row}", encoding="utf-8")
+    return directory
+
+
 def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
     text, intent = (
         (root / "nlu" / "tests" / f"{lang}.tsv")
@@ -87,10 +97,7 @@ def test_test_row_in_dev_is_not_held_out(root: Path) -> None:
 
 def test_test_row_in_the_second_dev_set_is_not_held_out(root: Path) -> None:
     text, intent = _first_test_row(root, "ru")
-    dev2 = root / "nlu" / "dev2"
-    dev2.mkdir()
-    for lang in LANGUAGES:
-        (dev2 / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
+    dev2 = _row_set(root, "dev2")
     line = _append(dev2 / "en.tsv", f"{text}\t{intent}")
     problems = validate_nlu(root)
     tests_file = root / "nlu" / "tests" / "ru.tsv"
@@ -113,10 +120,7 @@ def test_dev_row_in_training_data_is_not_apart(root: Path) -> None:
 
 
 def test_row_of_one_tuning_set_in_another_is_not_apart(root: Path) -> None:
-    dev2 = root / "nlu" / "dev2"
-    dev2.mkdir()
-    for lang in LANGUAGES:
-        (dev2 / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
+    dev2 = _row_set(root, "dev2")
     line = _append(dev2 / "zh.tsv", "dev row two in en\tpayment")
     problems = validate_nlu(root)
     assert f"{dev2 / 'zh.tsv'}:{line}: also in nlu/dev/en.tsv:3, so not apart" in problems
@@ -180,10 +184,7 @@ def test_report_reads_the_chosen_set(root: Path) -> None:
 
 
 def test_report_reads_the_second_dev_set(root: Path) -> None:
-    dev2 = root / "nlu" / "dev2"
-    dev2.mkdir()
-    for lang in LANGUAGES:
-        (dev2 / f"{lang}.tsv").write_text(f"{HEADER}dev2 row in {lang}\tdiscount\n", "utf-8")
+    _row_set(root, "dev2", "discount")
     rows = heldout_rows(root, "dev2")
     assert [r.text for r in rows["pl"]] == ["dev2 row in pl"]
     assert rows["zh"][0].intent == "discount"
@@ -208,16 +209,8 @@ def test_a_bad_intent_weight_in_config_is_named(root: Path, weights: str, messag
     ]
 
 
-def _sealed_set(root: Path) -> Path:
-    sealed = root / "nlu" / "heldout2"
-    sealed.mkdir()
-    for lang in LANGUAGES:
-        (sealed / f"{lang}.tsv").write_text(f"{HEADER}sealed row in {lang}\tother\n", "utf-8")
-    return sealed
-
-
 def test_a_sealed_set_is_apart_from_the_older_held_out_sets_too(root: Path) -> None:
-    sealed = _sealed_set(root)
+    sealed = _row_set(root, "heldout2", "other")
     assert validate_nlu(root) == []
     assert _parse_args([], root).row_set == "heldout2"  # the report's default
     text, intent = _first_test_row(root, "pl")
@@ -230,9 +223,5 @@ def test_a_sealed_set_is_apart_from_the_older_held_out_sets_too(root: Path) -> N
 def test_the_older_held_out_sets_may_share_rows_with_each_other(root: Path) -> None:
     # nlu/tests and nlu/heldout predate the check; only a sealed set must be apart from them
     text, intent = _first_test_row(root, "en")
-    heldout = root / "nlu" / "heldout"
-    heldout.mkdir()
-    for lang in LANGUAGES:
-        (heldout / f"{lang}.tsv").write_text(HEADER, encoding="utf-8")
-    _append(heldout / "en.tsv", f"{text}\t{intent}")
+    _append(_row_set(root, "heldout") / "en.tsv", f"{text}\t{intent}")
     assert validate_nlu(root) == []
