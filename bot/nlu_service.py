@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from bot.app_keys import CLASSIFIER, HEALTH_PROBES, METRICS, NLU_SUPERVISOR, SETTINGS
 from nlu.classify import LiveClassifier
 from nlu.client import RasaClient
+from nlu.sentence_encoder import sentence_model, served_encoder
 
 # The concrete classifier (app[CLASSIFIER] is typed by the protocol only).
 LIVE_CLASSIFIER = web.AppKey("nlu_live_classifier", LiveClassifier)
@@ -42,7 +44,14 @@ async def _connect_supervised(app: web.Application) -> AsyncIterator[None]:
         )
         classifier.ready = lambda: supervisor.status == "ok"
         app[HEALTH_PROBES]["nlu"] = lambda: classifier.status
+    warming = None
+    if classifier.encoder is not None and classifier.client is not None:
+        # loading torch and the encoder takes seconds: not on the first English reply's time
+        warming = asyncio.create_task(asyncio.to_thread(sentence_model))
     yield
+    if warming is not None:
+        with contextlib.suppress(Exception):
+            await warming
     with contextlib.suppress(Exception):
         await classifier.aclose()
 
@@ -57,6 +66,7 @@ def setup(app: web.Application) -> None:
         else None,
         settings.nlu_threshold,
         observe=metrics.nlu_seconds.observe,
+        encoder=served_encoder(settings.root),
     )
     app[LIVE_CLASSIFIER] = classifier
     app[CLASSIFIER] = classifier

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
 
-from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
+from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
 from nlu.rules import apply_rules, normalize
+from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,11 @@ class LiveClassifier:
         *,
         ready: Callable[[], bool] | None = None,
         observe: Callable[[float], None] | None = None,
+        encoder: EncoderScorer | None = None,
     ) -> None:
         self.client = client
+        # English text: the sentence encoder's reading blended into Rasa's (None: Rasa alone)
+        self.encoder = encoder
         self.threshold = threshold
         # False while a supervised server is (re)starting: skip the HTTP call altogether
         self.ready = ready or (lambda: True)
@@ -75,6 +80,8 @@ class LiveClassifier:
         except NluUnavailable as exc:
             log.warning("NLU unavailable (%s); free text goes to an operator", exc)
             return Classification("other", 0.0, "unavailable", None, clean, removed)
+        if self.encoder is not None and self.encoder.applies(readable):
+            parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
         model_intent = parse.intent
         confidence = parse.confidence
         if model_intent == "nlu_fallback":
@@ -88,6 +95,13 @@ class LiveClassifier:
         routing = to_routing(model_intent)
         return Classification(routing, confidence, "model", model_intent, clean, removed)
 
+    @staticmethod
+    def _with_encoder(encoder: EncoderScorer, parse: Parse, text: str) -> Parse:
+        # a server that sends no ranking still names its intent: blend that one
+        ranking = encoder.blend(parse.ranking or ((parse.intent, parse.confidence),), text)
+        name, confidence = ranking[0]
+        return Parse(name, confidence, tuple(ranking))
+
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()
@@ -100,8 +114,10 @@ def build_classifier(
     *,
     timeout: float = 2.0,
     breaker: CircuitBreaker | None = None,
+    encoder: EncoderScorer | None = None,
 ) -> LiveClassifier:
     """A classifier against the Rasa server at `url` (None: rules only, free text unavailable)."""
     if url is None or url == "":
-        return LiveClassifier(None, threshold)
-    return LiveClassifier(RasaClient(url, token, timeout=timeout, breaker=breaker), threshold)
+        return LiveClassifier(None, threshold, encoder=encoder)
+    client = RasaClient(url, token, timeout=timeout, breaker=breaker)
+    return LiveClassifier(client, threshold, encoder=encoder)

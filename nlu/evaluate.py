@@ -24,6 +24,7 @@ from flows.replies import ReplyBook, load_reply_book
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
 from nlu.intents import DEFAULT_FINE, FINE_INTENTS, fine_intents, fine_of, known_intents, to_routing
+from nlu.sentence_encoder import served_encoder
 from nlu.supervisor import RasaSupervisor
 from nlu.types import ROUTING_INTENTS, Classification
 
@@ -136,7 +137,12 @@ async def live_classifier(
 ) -> AsyncIterator[LiveClassifier]:
     """The classifier live replies use: NUDGE_NLU_URL if set, else a Rasa server started here."""
     if settings.nlu_url:
-        classifier = build_classifier(settings.nlu_url, settings.nlu_token, settings.nlu_threshold)
+        classifier = build_classifier(
+            settings.nlu_url,
+            settings.nlu_token,
+            settings.nlu_threshold,
+            encoder=served_encoder(settings.root),
+        )
         try:
             yield classifier
         finally:
@@ -157,7 +163,11 @@ async def live_classifier(
                 f"the NLU server did not become ready; see {supervisor.log_path}"
             ) from exc
         classifier = build_classifier(
-            supervisor.url, supervisor.token, settings.nlu_threshold, timeout=10.0
+            supervisor.url,
+            supervisor.token,
+            settings.nlu_threshold,
+            timeout=10.0,
+            encoder=served_encoder(settings.root),
         )
         try:
             yield classifier

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +17,8 @@ import yaml
 
 from bot.cli_commands import REGISTRARS, Commands
 from bot.settings import Settings
+from nlu.dataset import all_training_examples
+from nlu.sentence_encoder import EncoderScorer, encoder_dir, is_trained
 from nlu.supervisor import rasa_environment
 
 MODEL_PREFIX = "nlu-"
@@ -22,6 +26,9 @@ MODEL_PREFIX = "nlu-"
 
 # Our own pipeline component (config.yml names it): its code decides the model too.
 PIPELINE_CODE = ("nlu/char_tfidf.py", "nlu/rasa_blend.py")
+# The English encoder scorer beside each model: retrained alone when only its code changes.
+ENCODER_CODE = ("nlu/char_tfidf.py", "nlu/sentence_encoder.py")
+_ENCODER_SOURCE = "source.json"
 
 
 def training_inputs(root: Path) -> list[Path]:
@@ -32,8 +39,18 @@ def training_inputs(root: Path) -> list[Path]:
 
 
 def training_hash(root: Path) -> str:
+    return _digest(root, training_inputs(root))
+
+
+def encoder_hash(root: Path) -> str:
+    """The hash of what decides the encoder scorer: the NLU data and its code."""
+    data = sorted((root / "nlu" / "data").glob("*.yml"))
+    return _digest(root, [*data, *(root / name for name in ENCODER_CODE)])
+
+
+def _digest(root: Path, paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in training_inputs(root):
+    for path in paths:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
@@ -77,6 +94,7 @@ def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
         # Touch it so the supervisor (newest by mtime) serves this one.
         os.utime(existing)
         print(f"NLU model is up to date: {existing.relative_to(root)} (training skipped)")
+        train_encoder(root, existing)
         return existing
     rasa = root / ".venv-rasa" / "bin" / "rasa"
     if not rasa.exists():
@@ -114,7 +132,28 @@ def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
     os.utime(model)
     _prune(models_dir, keep=model)
     print(f"NLU model trained in {time.monotonic() - started:.0f}s: {model.relative_to(root)}")
+    train_encoder(root, model)
     return model
+
+
+def train_encoder(root: Path, model: Path) -> Path:
+    """The English sentence-encoder scorer beside `model`, unless one from the same inputs is."""
+    directory = encoder_dir(model)
+    wanted = encoder_hash(root)
+    source = directory / _ENCODER_SOURCE
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        if is_trained(directory) and json.loads(source.read_text())["sha256"] == wanted:
+            return directory
+    started = time.monotonic()
+    scorer = EncoderScorer.fit(all_training_examples(root / "nlu" / "data"))
+    staging = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    scorer.save(staging)
+    (staging / _ENCODER_SOURCE).write_text(json.dumps({"sha256": wanted}))
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)  # a crash mid-save leaves no half-written scorer to serve
+    print(f"sentence encoder scorer trained in {time.monotonic() - started:.0f}s: {directory.name}")
+    return directory
 
 
 def _prune(models_dir: Path, keep: Path) -> None:
@@ -126,6 +165,7 @@ def _prune(models_dir: Path, keep: Path) -> None:
         if old != keep:
             old.unlink(missing_ok=True)
             _sidecar(old).unlink(missing_ok=True)
+            shutil.rmtree(encoder_dir(old), ignore_errors=True)
 
 
 def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from nlu.classify import LiveClassifier, build_classifier
+from nlu.sentence_encoder import encoder_for
 from nlu.supervisor import latest_model, rasa_environment, rasa_executable
 from nlu.train import current_model, training_hash
 
@@ -103,8 +104,12 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def rasa_classifier(rasa_url: str) -> AsyncIterator[LiveClassifier]:
-    """The live classification path (rules → Rasa → threshold) against `rasa_url`, with the
-    service's default NUDGE_NLU_THRESHOLD."""
-    classifier = build_classifier(rasa_url, RASA_TOKEN, timeout=10.0)
+    """The live classification path (rules → Rasa and the English sentence encoder →
+    threshold) against `rasa_url`, with the service's default NUDGE_NLU_THRESHOLD."""
+    model = model_for_tests()
+    encoder = encoder_for(model) if model is not None else None
+    if encoder is None:
+        _unavailable("the model has no sentence encoder beside it (nudge train)")
+    classifier = build_classifier(rasa_url, RASA_TOKEN, timeout=10.0, encoder=encoder)
     yield classifier
     await classifier.aclose()

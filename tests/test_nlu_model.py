@@ -69,6 +69,10 @@ FINE_SENTENCES = [
         "opt_out",
         "stop",
     ),
+    # English declines worded past the training examples: Rasa alone read them as payment and
+    # product_question; the sentence encoder's reading (nlu/sentence_encoder.py) gets them
+    ("en", "no cash on delivery option so I'll pass", "opt_out", "decline"),
+    ("en", "I have lost interest in this purchase", "opt_out", "decline"),
 ]
 
 

@@ -15,6 +15,8 @@ from bot.app import create_app
 from bot.app_keys import CLASSIFIER
 from bot.clock import SandboxClock
 from bot.settings import Settings
+from nlu.sentence_encoder import served_encoder
+from tests.rasa_fixture import IN_CI
 
 
 @pytest.fixture
@@ -25,6 +27,14 @@ async def fake_rasa() -> AsyncIterator[str]:
         return web.json_response({"model_file": "nlu.tar.gz"})
 
     async def parse(request: web.Request) -> web.Response:
+        if (await request.json())["text"] == "I have lost interest in this purchase":
+            # Rasa alone leans to the wrong intent; the English encoder's reading tips it
+            ranking = [
+                {"name": "product_question", "confidence": 0.4},
+                {"name": "decline", "confidence": 0.35},
+                {"name": "other", "confidence": 0.25},
+            ]
+            return web.json_response({"intent": ranking[0], "intent_ranking": ranking})
         return web.json_response({"intent": {"name": "discount", "confidence": 0.9}})
 
     app = web.Application()
@@ -67,6 +77,27 @@ async def test_external_nlu_url_is_used_and_healthy(
     assert health["components"]["nlu"] == "ok"
     metrics = await (await client.get("/metrics")).text()
     assert "nudge_nlu_seconds_count 1.0" in metrics
+
+
+async def test_english_replies_get_the_sentence_encoders_reading(
+    aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, fake_rasa: str
+) -> None:
+    client = await _app_client(
+        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
+    )
+    classifier = client.app[CLASSIFIER]
+    if served_encoder(settings.root) is None:
+        message = "no model with a sentence encoder in models/ (nudge train)"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    result = await classifier.classify("I have lost interest in this purchase")
+    assert (result.intent, result.detail, result.source) == ("opt_out", "decline", "model")
+    # no ranking from the server: its intent is blended, not dropped
+    result = await classifier.classify("any promo codes for me?")
+    assert (result.intent, result.detail) == ("discount", "discount")
+    assert result.confidence > 0.6  # half of it is the server's 0.9
+    # not English: Rasa's reading alone
+    result = await classifier.classify("есть промокод?")
+    assert (result.intent, result.confidence) == ("discount", 0.9)
 
 
 async def test_external_nlu_down_is_degraded_not_a_crash(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,16 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from nlu.intents import fine_intents
-from nlu.train import current_model, train, training_hash, write_nlu_domain
+from nlu.sentence_encoder import encoder_dir, encoder_for, is_trained
+from nlu.train import (
+    _prune,
+    current_model,
+    encoder_hash,
+    train,
+    train_encoder,
+    training_hash,
+    write_nlu_domain,
+)
 from nlu.validate import validate_nlu
 
 
@@ -48,12 +58,88 @@ def test_hash_follows_the_pipeline_component_code(root: Path) -> None:
     assert training_hash(root) != before
 
 
+def test_encoder_hash_follows_data_and_its_code_not_config(root: Path) -> None:
+    before = encoder_hash(root)
+    (root / "config.yml").write_text("# tuned\n", encoding="utf-8")
+    assert encoder_hash(root) == before
+    model_before = training_hash(root)
+    code = root / "nlu" / "sentence_encoder.py"
+    code.write_text((PROJECT_ROOT / "nlu" / "sentence_encoder.py").read_text(encoding="utf-8"))
+    assert encoder_hash(root) != before and training_hash(root) == model_before
+    before = encoder_hash(root)
+    path = root / "nlu" / "data" / "en.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert encoder_hash(root) != before
+
+
 def test_unchanged_inputs_skip_training(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = _fake_model(root, training_hash(root))
+    _fake_encoder(model, encoder_hash(root))
     # no .venv-rasa under this root: reaching the trainer would raise SystemExit
     assert train(root) == model
     assert "training skipped" in capsys.readouterr().out
     assert current_model(root / "models", training_hash(root)) == model
+
+
+def _fake_encoder(model: Path, digest: str = "") -> Path:
+    directory = encoder_dir(model)
+    directory.mkdir()
+    (directory / "classes.json").write_text(json.dumps({"classes": ["stop"]}))
+    (directory / "source.json").write_text(json.dumps({"sha256": digest}))
+    return directory
+
+
+def _small_root(tmp_path: Path) -> Path:
+    """A root whose training data is a few rows per language: fitting the encoder is quick."""
+    data = tmp_path / "small" / "nlu" / "data"
+    data.mkdir(parents=True)
+    rows = {
+        "en": {
+            "stop": ["stop texting me", "unsubscribe"],
+            "payment": ["card declined", "how to pay"],
+        },
+        "ru": {"stop": ["стоп", "не пишите мне"], "payment": ["карта не проходит", "как оплатить"]},
+    }
+    for lang, intents in rows.items():
+        blocks = [
+            f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts)
+            for intent, texts in intents.items()
+        ]
+        (data / f"{lang}.yml").write_text('version: "3.1"\nnlu:\n' + "".join(blocks))
+    return data.parent.parent
+
+
+def test_the_encoder_is_trained_beside_an_up_to_date_model(tmp_path: Path) -> None:
+    root = _small_root(tmp_path)
+    model = _fake_model(root, training_hash(root))
+    directory = train_encoder(root, model)
+    assert directory == encoder_dir(model) and is_trained(directory)
+    assert not directory.with_name(directory.name + ".partial").exists()
+    scorer = encoder_for(model)
+    assert scorer is not None and sorted(scorer.classes) == ["payment", "stop"]
+    assert scorer.applies("please stop texting me") and not scorer.applies("не пишите мне")
+    # a second call keeps the trained one
+    stamp = (directory / "weights.npz").stat().st_mtime_ns
+    assert train_encoder(root, model) == directory
+    assert (directory / "weights.npz").stat().st_mtime_ns == stamp
+    # new English examples (the Rasa model's name aside): trained again, in place
+    path = root / "nlu" / "data" / "en.yml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "- intent: decline\n  examples: |\n    - no thanks\n"
+    )
+    assert train_encoder(root, model) == directory
+    retrained = encoder_for(model)
+    assert retrained is not None and "decline" in retrained.classes
+
+
+def test_old_models_go_with_their_encoders(root: Path) -> None:
+    models = [_fake_model(root, str(n) * 64) for n in range(4)]
+    encoders = [_fake_encoder(model) for model in models]
+    for age, model in enumerate(models):  # models[0] is the oldest
+        os.utime(model, (1_000_000 + age, 1_000_000 + age))
+    _prune(root / "models", keep=models[-1])
+    assert not models[0].exists() and not encoders[0].exists()
+    assert all(m.exists() for m in models[1:]) and all(e.exists() for e in encoders[1:])
 
 
 def test_changed_inputs_need_training(root: Path) -> None:

