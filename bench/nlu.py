@@ -1,5 +1,8 @@
 """`make bench-nlu`: classification latency through the live path (rules + Rasa over HTTP).
 
+English free text is timed twice side by side: with the sentence encoder's reading
+(the shipped path) and with Rasa's alone (the encoder switched off), its baseline.
+
 Uses NUDGE_NLU_URL when set, else starts the Rasa server from models/ on a free loopback
 port. Sequential requests (one shopper message at a time), bounded by BENCH_SECONDS
 (default 20 s) or BENCH_REQUESTS (default 400) per phase, whichever comes first.
@@ -56,18 +59,24 @@ async def main() -> None:
         "starting the NLU server …" if not settings.nlu_url else f"using {settings.nlu_url}",
         flush=True,
     )
+    english = [row.text for row in read_tsv(root / "nlu" / "tests" / "en.tsv")]
     async with live_classifier(settings) as classifier:
-        for text in free_text[:20]:  # warm-up: TensorFlow builds its graph on first calls
+        for text in free_text[:20] + english[:5]:  # warm-up: TF's graph, torch and the encoder
             await classifier.classify(text)
+        encoder = classifier.encoder
         phases = {
-            "rules only": RULE_MESSAGES,
-            "free text (Rasa)": free_text,
-            "mixed 1:1": [
-                m for pair in zip(RULE_MESSAGES * 40, free_text, strict=False) for m in pair
-            ],
+            "rules only": (RULE_MESSAGES, encoder),
+            "free text (all)": (free_text, encoder),
+            "mixed 1:1": (
+                [m for pair in zip(RULE_MESSAGES * 40, free_text, strict=False) for m in pair],
+                encoder,
+            ),
+            "en, with encoder": (english, encoder),
+            "en, Rasa alone": (english, None),
         }
         print(f"\n{'phase':<18} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  sources")
-        for name, messages in phases.items():
+        for name, (messages, phase_encoder) in phases.items():
+            classifier.encoder = phase_encoder
             timings, sources = await _phase(classifier, messages)
             ms = [t * 1000 for t in timings]
             p50, p99 = _percentile(ms, 0.5), _percentile(ms, 0.99)
