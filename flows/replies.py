@@ -25,7 +25,7 @@ from nlu.types import ROUTING_INTENTS, RoutingIntent
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
     "clarify", "handoff", "already_paid", "acknowledge", "order_status", "welcome", "rate",
-    "introduce",
+    "introduce", "postpone",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]

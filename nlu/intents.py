@@ -15,6 +15,8 @@ FINE_INTENTS: dict[str, RoutingIntent] = {
     "delivery": "delivery",
     "discount": "discount",
     "thanks": "other",
+    # "busy now, will look tonight", "need to ask my husband": put off, neither no nor a question
+    "later": "other",
     "human": "other",
     # a question about the goods (size, material, stock): the bot cannot answer, a person can
     "product_question": "other",

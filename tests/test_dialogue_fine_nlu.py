@@ -109,6 +109,28 @@ async def test_thanks_and_acknowledgements_are_never_misunderstood(
     assert await _state(nlu_client) in ((["paused"], 1), (["active"], 1))
 
 
+# Written for this test: a shopper who puts it off, with a reason or a plan
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        ("ru", "сейчас за рулём, вечером посмотрю заказ", "не спешите"),
+        ("en", "at work right now, I'll sort it out this evening", "no rush"),
+        ("pl", "jestem w pracy, wieczorem to ogarnę", "bez pośpiechu"),
+        ("zh", "我在上班，晚上再看", "不着急"),
+    ],
+)
+async def test_putting_it_off_gets_no_rush_and_keeps_the_checkout(
+    nlu_client: Client, language: str, text: str, answer: str
+) -> None:
+    await shopper(nlu_client, language=language)
+    result = await say(nlu_client, text)
+    assert (result["intent"], result["handled_by"]) == ("other", "bot"), result
+    [reply] = result["replies"]  # no clarifying question, no satisfaction question
+    assert answer in reply["text"], reply["text"]
+    assert await _state(nlu_client) == (["paused"], 1)
+    assert (await conversation(nlu_client))["state"] == "bot"
+
+
 async def test_asking_for_a_person_goes_straight_to_an_operator(nlu_client: Client) -> None:
     await shopper(nlu_client)
     result = await say(nlu_client, "можно мне поговорить с живым человеком")
