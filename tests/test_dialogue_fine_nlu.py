@@ -131,6 +131,14 @@ async def test_putting_it_off_gets_no_rush_and_keeps_the_checkout(
     assert (await conversation(nlu_client))["state"] == "bot"
 
 
+async def test_putting_it_off_without_a_checkout_promises_no_cart(nlu_client: Client) -> None:
+    first = await say(nlu_client, "hi, what can you do?")  # writes first: no checkout
+    assert first["handled_by"] == "bot", first
+    result = await say(nlu_client, "at work right now, I'll sort it out this evening")
+    [reply] = result["replies"]
+    assert "no rush" in reply["text"] and "cart" not in reply["text"], reply["text"]
+
+
 async def test_asking_for_a_person_goes_straight_to_an_operator(nlu_client: Client) -> None:
     await shopper(nlu_client)
     result = await say(nlu_client, "можно мне поговорить с живым человеком")

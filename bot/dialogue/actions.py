@@ -25,7 +25,7 @@ ACTIONS: Mapping[str, FlowAction] = {
     "welcome": chat_answers.reply_only,
     "introduce": chat_answers.introduce,
     "acknowledge": chat_answers.acknowledge,
-    "postpone": chat_answers.reply_only,
+    "postpone": chat_answers.postpone,
     "clarify": chat_answers.clarify,
     "rate": chat_answers.rate,
     "already_paid": chat_answers.already_paid,

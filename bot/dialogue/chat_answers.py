@@ -1,5 +1,5 @@
-"""Answers about the conversation itself: decline, thanks, welcome, who writes and why, a
-clarifying question, a rating, "already paid", opt-out (R-RP3, R-RP6, R-RP7, R-MX4)."""
+"""Answers about the conversation itself: decline, thanks, later, welcome, who writes and why,
+a clarifying question, a rating, "already paid", opt-out (R-RP3, R-RP6, R-RP7, R-MX4)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from flows.replies import WELCOME_PAYLOAD
 async def reply_only(call: FlowCall) -> list[OutboundMessage]:
     """The flow's reply and nothing else (decline, welcome)."""
     return [call.reply(call.flow.reply)]
+
+
+async def postpone(call: FlowCall) -> list[OutboundMessage]:
+    """The shopper puts it off: "no rush", about the open checkout when there is one."""
+    checkout = call.ctx.checkout
+    if checkout is not None and checkout.status == "open":
+        return [call.reply(call.flow.reply)]
+    return [call.reply(call.flow.reply_otherwise or call.flow.reply)]
 
 
 async def introduce(call: FlowCall) -> list[OutboundMessage]:
