@@ -32,14 +32,16 @@ _ENCODER_SOURCE = "source.json"
 
 
 def training_inputs(root: Path) -> list[Path]:
-    """Every file whose content decides the model: NLU data, config, domain, our component."""
+    """Every file whose content decides the model: NLU data, config, our component (and of
+    domain.yml only its intents, which training_hash adds: a template edit needs no training)."""
     data = sorted((root / "nlu" / "data").glob("*.yml"))
     code = [root / name for name in PIPELINE_CODE]
-    return [*data, root / "config.yml", root / "domain.yml", *code]
+    return [*data, root / "config.yml", *code]
 
 
 def training_hash(root: Path) -> str:
-    return _digest(root, training_inputs(root))
+    intents = "\n".join(nlu_intents(root)).encode()
+    return _digest(root, training_inputs(root), extra=intents)
 
 
 def encoder_hash(root: Path) -> str:
@@ -48,8 +50,8 @@ def encoder_hash(root: Path) -> str:
     return _digest(root, [*data, *(root / name for name in ENCODER_CODE)])
 
 
-def _digest(root: Path, paths: list[Path]) -> str:
-    digest = hashlib.sha256()
+def _digest(root: Path, paths: list[Path], extra: bytes = b"") -> str:
+    digest = hashlib.sha256(extra)
     for path in paths:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
@@ -74,10 +76,15 @@ def current_model(models_dir: Path, wanted_hash: str) -> Path | None:
     return None
 
 
+def nlu_intents(root: Path) -> list[str]:
+    """The intents of domain.yml: all of it the NLU model sees."""
+    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
+    return [str(i) if not isinstance(i, dict) else next(iter(i)) for i in domain["intents"]]
+
+
 def write_nlu_domain(root: Path, target: Path) -> None:
     """Rasa only needs the intents: a minimal domain keeps template edits from breaking it."""
-    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
-    intents = [str(i) if not isinstance(i, dict) else next(iter(i)) for i in domain["intents"]]
+    intents = nlu_intents(root)
     target.write_text(
         yaml.safe_dump({"version": "3.1", "intents": intents}, allow_unicode=True),
         encoding="utf-8",

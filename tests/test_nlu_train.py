@@ -42,13 +42,21 @@ def _fake_model(root: Path, digest: str) -> Path:
     return model
 
 
-def test_hash_follows_data_config_and_domain(root: Path) -> None:
+def test_hash_follows_data_config_and_domain_intents(root: Path) -> None:
     first = training_hash(root)
     assert training_hash(root) == first
-    for path in (root / "nlu" / "data" / "pl.yml", root / "config.yml", root / "domain.yml"):
+    for path in (root / "nlu" / "data" / "pl.yml", root / "config.yml"):
         before = training_hash(root)
         path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
         assert training_hash(root) != before, path
+    domain = root / "domain.yml"
+    before = training_hash(root)
+    text = domain.read_text(encoding="utf-8")
+    domain.write_text(text.replace("Sure, no rush.", "Of course, no rush."), encoding="utf-8")
+    assert "Of course, no rush." in domain.read_text(encoding="utf-8")
+    assert training_hash(root) == before  # a template edit: the model would be the same
+    domain.write_text(text.replace("  - later\n", ""), encoding="utf-8")
+    assert training_hash(root) != before
 
 
 def test_hash_follows_the_pipeline_component_code(root: Path) -> None:
@@ -106,7 +114,9 @@ def _small_root(tmp_path: Path) -> Path:
             for intent, texts in intents.items()
         ]
         (data / f"{lang}.yml").write_text('version: "3.1"\nnlu:\n' + "".join(blocks))
-    return data.parent.parent
+    root = data.parent.parent
+    (root / "domain.yml").write_text("intents:\n  - stop\n  - payment\n")
+    return root
 
 
 def test_the_encoder_is_trained_beside_an_up_to_date_model(tmp_path: Path) -> None:
