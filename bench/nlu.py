@@ -1,4 +1,5 @@
-"""`make bench-nlu`: classification latency through the live path (rules + Rasa over HTTP).
+"""`make bench-nlu`: classification latency through the live path (rules, Rasa over HTTP and,
+for English, the sentence encoder).
 
 English free text is timed twice side by side: with the sentence encoder's reading
 (the shipped path) and with Rasa's alone (the encoder switched off), its baseline.
@@ -64,6 +65,8 @@ async def main() -> None:
         for text in free_text[:20] + english[:5]:  # warm-up: TF's graph, torch and the encoder
             await classifier.classify(text)
         encoder = classifier.encoder
+        if encoder is None:
+            raise SystemExit("the model has no sentence encoder beside it: run `nudge train`")
         phases = {
             "rules only": (RULE_MESSAGES, encoder),
             "free text (all)": (free_text, encoder),

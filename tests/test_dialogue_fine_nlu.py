@@ -111,22 +111,22 @@ async def test_thanks_and_acknowledgements_are_never_misunderstood(
 
 # Written for this test: a shopper who puts it off, with a reason or a plan
 @pytest.mark.parametrize(
-    ("language", "text", "answer"),
+    ("language", "text", "answer", "cart"),
     [
-        ("ru", "сейчас за рулём, вечером посмотрю заказ", "не спешите"),
-        ("en", "at work right now, I'll sort it out this evening", "no rush"),
-        ("pl", "jestem w pracy, wieczorem to ogarnę", "bez pośpiechu"),
-        ("zh", "我在上班，晚上再看", "不着急"),
+        ("ru", "сейчас за рулём, вечером посмотрю заказ", "не спешите", "Корзина"),
+        ("en", "at work right now, I'll sort it out this evening", "no rush", "cart"),
+        ("pl", "jestem w pracy, wieczorem to ogarnę", "bez pośpiechu", "Koszyk"),
+        ("zh", "我在上班，晚上再看", "不着急", "购物车"),
     ],
 )
 async def test_putting_it_off_gets_no_rush_and_keeps_the_checkout(
-    nlu_client: Client, language: str, text: str, answer: str
+    nlu_client: Client, language: str, text: str, answer: str, cart: str
 ) -> None:
     await shopper(nlu_client, language=language)
     result = await say(nlu_client, text)
     assert (result["intent"], result["handled_by"]) == ("other", "bot"), result
     [reply] = result["replies"]  # no clarifying question, no satisfaction question
-    assert answer in reply["text"], reply["text"]
+    assert answer in reply["text"] and cart in reply["text"], reply["text"]
     assert await _state(nlu_client) == (["paused"], 1)
     assert (await conversation(nlu_client))["state"] == "bot"
 

@@ -69,8 +69,8 @@ FINE_SENTENCES = [
         "opt_out",
         "stop",
     ),
-    # English declines worded past the training examples: Rasa alone read them as payment and
-    # product_question; the sentence encoder's reading (nlu/sentence_encoder.py) gets them
+    # English declines worded past the training examples: the sentence encoder's reading
+    # (nlu/sentence_encoder.py) is what tells them from payment and product questions
     ("en", "no cash on delivery option so I'll pass", "opt_out", "decline"),
     ("en", "I have lost interest in this purchase", "opt_out", "decline"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -14,8 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.app_keys import CLASSIFIER
 from bot.clock import SandboxClock
-from bot.settings import Settings
-from nlu.sentence_encoder import served_encoder
+from bot.settings import PROJECT_ROOT, Settings
+from nlu.classify import build_classifier
+from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable, served_encoder
 from tests.rasa_fixture import IN_CI
 
 
@@ -92,12 +94,57 @@ async def test_english_replies_get_the_sentence_encoders_reading(
     result = await classifier.classify("I have lost interest in this purchase")
     assert (result.intent, result.detail, result.source) == ("opt_out", "decline", "model")
     # no ranking from the server: its intent is blended, not dropped
-    result = await classifier.classify("any promo codes for me?")
+    text = "any promo codes for me?"
+    result = await classifier.classify(text)
     assert (result.intent, result.detail) == ("discount", "discount")
-    assert result.confidence > 0.6  # half of it is the server's 0.9
+    encoder = served_encoder(settings.root)
+    assert encoder is not None
+    mine = encoder.probabilities(text)["discount"]
+    assert result.confidence == pytest.approx(0.5 * 0.9 + 0.5 * mine)
     # not English: Rasa's reading alone
     result = await classifier.classify("есть промокод?")
     assert (result.intent, result.confidence) == ("discount", 0.9)
+
+
+def _served() -> EncoderScorer:
+    encoder = served_encoder(PROJECT_ROOT)
+    if encoder is None:
+        message = "no model with a sentence encoder in models/ (nudge train)"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    assert encoder is not None
+    return encoder
+
+
+@pytest.mark.parametrize(
+    "error", [EncoderUnavailable("no torch"), RuntimeError("Already borrowed")]
+)
+async def test_a_failing_encoder_leaves_rasas_reading(
+    fake_rasa: str, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    encoder = _served()
+
+    def fail(text: str) -> dict[str, float]:
+        raise error
+
+    monkeypatch.setattr(encoder, "probabilities", fail)
+    classifier = build_classifier(fake_rasa, "tok", encoder=encoder)
+    try:
+        result = await classifier.classify("any promo codes for me?")
+    finally:
+        await classifier.aclose()
+    assert (result.intent, result.source, result.confidence) == ("discount", "model", 0.9)
+
+
+async def test_english_replies_at_once_all_get_the_encoder(fake_rasa: str) -> None:
+    encoder = _served()
+    classifier = build_classifier(fake_rasa, "tok", encoder=encoder)
+    try:
+        results = await asyncio.gather(
+            *(classifier.classify("I have lost interest in this purchase") for _ in range(8))
+        )
+    finally:
+        await classifier.aclose()
+    assert {(r.intent, r.detail, r.source) for r in results} == {("opt_out", "decline", "model")}
 
 
 async def test_external_nlu_down_is_degraded_not_a_crash(

@@ -70,9 +70,10 @@ def test_encoder_hash_follows_data_and_its_code_not_config(root: Path) -> None:
     before = encoder_hash(root)
     (root / "config.yml").write_text("# tuned\n", encoding="utf-8")
     assert encoder_hash(root) == before
-    model_before = training_hash(root)
     code = root / "nlu" / "sentence_encoder.py"
     code.write_text((PROJECT_ROOT / "nlu" / "sentence_encoder.py").read_text(encoding="utf-8"))
+    before, model_before = encoder_hash(root), training_hash(root)
+    code.write_text(code.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert encoder_hash(root) != before and training_hash(root) == model_before
     before = encoder_hash(root)
     path = root / "nlu" / "data" / "en.yml"
