@@ -131,6 +131,15 @@ async def test_putting_it_off_gets_no_rush_and_keeps_the_checkout(
     assert (await conversation(nlu_client))["state"] == "bot"
 
 
+async def test_a_decline_without_a_checkout_speaks_of_no_order(nlu_client: Client) -> None:
+    first = await say(nlu_client, "привет, что вы умеете?")  # writes first: no checkout
+    assert first["handled_by"] == "bot", first
+    result = await say(nlu_client, "не актуально")
+    assert result["intent"] == "opt_out", result
+    [reply] = result["replies"]
+    assert "СТОП" in reply["text"] and "заказ" not in reply["text"], reply["text"]
+
+
 async def test_putting_it_off_without_a_checkout_promises_no_cart(nlu_client: Client) -> None:
     first = await say(nlu_client, "hi, what can you do?")  # writes first: no checkout
     assert first["handled_by"] == "bot", first

@@ -15,12 +15,13 @@ from flows.replies import WELCOME_PAYLOAD
 
 
 async def reply_only(call: FlowCall) -> list[OutboundMessage]:
-    """The flow's reply and nothing else (decline, welcome)."""
+    """The flow's reply and nothing else (welcome)."""
     return [call.reply(call.flow.reply)]
 
 
-async def postpone(call: FlowCall) -> list[OutboundMessage]:
-    """The shopper puts it off: "no rush", about the open checkout when there is one."""
+async def about_the_checkout(call: FlowCall) -> list[OutboundMessage]:
+    """The flow's reply when a checkout is open, else its `reply_otherwise`: a decline or a
+    "later" from a shopper without one has no order to speak of (decline, postpone)."""
     checkout = call.ctx.checkout
     if checkout is not None and checkout.status == "open":
         return [call.reply(call.flow.reply)]
