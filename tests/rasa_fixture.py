@@ -36,7 +36,7 @@ def _free_port() -> int:
         return port
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"Rasa is required in CI: {reason}")
     pytest.skip(f"{reason} (set CI=true to make this a failure)")
@@ -53,10 +53,10 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real Rasa server (auth token RASA_TOKEN) serving the model in models/."""
     executable = rasa_executable(PROJECT_ROOT)
     if not executable.exists():
-        _unavailable(f"{executable} is missing (make rasa-venv)")
+        unavailable(f"{executable} is missing (make rasa-venv)")
     model = model_for_tests()
     if model is None:
-        _unavailable("no trained model in models/ (nudge train)")
+        unavailable("no trained model in models/ (nudge train)")
     assert model is not None
     port = _free_port()
     log_path = tmp_path_factory.mktemp("rasa") / "rasa.log"
@@ -109,7 +109,7 @@ async def rasa_classifier(rasa_url: str) -> AsyncIterator[LiveClassifier]:
     model = model_for_tests()
     encoder = encoder_for(model) if model is not None else None
     if encoder is None:
-        _unavailable("the model has no sentence encoder beside it (nudge train)")
+        unavailable("the model has no sentence encoder beside it (nudge train)")
     classifier = build_classifier(rasa_url, RASA_TOKEN, timeout=10.0, encoder=encoder)
     yield classifier
     await classifier.aclose()
