@@ -10,6 +10,24 @@ import yaml
 
 LANGUAGES = ("ru", "en", "pl", "zh")
 
+# every row set under nlu/ (one TSV per language) and what it is for; tuning sets are the dev*
+ROW_SETS = {
+    "heldout": "first held-out with fine intents, once used to choose a model, optimistic",
+    "heldout2": "sealed held-out with fine intents, never used for tuning or choosing",
+    "tests": "held-out routing rows, never used for tuning",
+    "dev": "dev set: rows used for tuning, optimistic",
+    "dev2": "second dev set written apart, used for tuning",
+    "dev3": "third dev set written apart (opt-out precision and recall), used for tuning",
+    "dev4": "fourth dev set written apart (plain replies), used for tuning",
+    "dev5": "fifth dev set written apart from the held-out set's brief, used for tuning",
+    "dev6": "sixth dev set written apart from the held-out set's brief, used for tuning",
+    "dev7": "seventh dev set from the held-out set's brief, opt-out heavy, used for tuning",
+    "dev8": "eighth dev set from the held-out set's brief, used for tuning",
+    "dev9": "ninth dev set from the held-out set's brief, with `later`, used for tuning",
+}
+TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
+SEALED_SETS = ("heldout2",)
+
 
 class DataError(ValueError):
     """A data file is unusable; the message names the file and line."""

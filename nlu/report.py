@@ -3,9 +3,9 @@
 Rows: nlu/heldout2/*.tsv (the sealed fine-intent held-out set) when present, else
 nlu/heldout, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2` .. `--set dev8` on nlu/dev2..dev8 (dev sets written apart, also used
+`--set dev2` .. `--set dev9` on nlu/dev2..dev9 (dev sets written apart, also used
 for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
-dev5..dev8 follow the held-out set's writing brief).
+dev5..dev9 follow the held-out set's writing brief).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from bot.settings import PROJECT_ROOT, load_settings
 from flows.replies import ReplyBook
 from nlu.baselines import KeywordMatcher, TfidfLogReg
-from nlu.dataset import LANGUAGES, Example, all_training_examples, read_tsv
+from nlu.dataset import LANGUAGES, ROW_SETS, Example, all_training_examples, read_tsv
 from nlu.evaluate import (
     check_intents,
     classify_all,
@@ -39,19 +39,6 @@ TARGET_LANGUAGE = 0.95
 TARGET_OPT_OUT_RECALL = 0.99
 TARGET_OPT_OUT_PRECISION = 0.97
 TARGET_MISUNDERSTOOD = 0.05
-SET_TITLES = {
-    "heldout": "first held-out with fine intents, once used to choose a model, optimistic",
-    "heldout2": "sealed held-out with fine intents, never used for tuning or choosing",
-    "tests": "held-out routing rows, never used for tuning",
-    "dev": "dev set: rows used for tuning, optimistic",
-    "dev2": "second dev set written apart, used for tuning",
-    "dev3": "third dev set written apart (opt-out precision and recall), used for tuning",
-    "dev4": "fourth dev set written apart (plain replies), used for tuning",
-    "dev5": "fifth dev set written apart from the held-out set's brief, used for tuning",
-    "dev6": "sixth dev set written apart from the held-out set's brief, used for tuning",
-    "dev7": "seventh dev set from the held-out set's brief, opt-out heavy, used for tuning",
-    "dev8": "eighth dev set from the held-out set's brief, used for tuning",
-}
 SYSTEMS = ("shipped", "keyword", "tfidf-lr")
 
 # per system and language: one classification per row
@@ -68,8 +55,8 @@ def default_set(root: Path) -> str:
 
 def heldout_rows(root: Path, row_set: str) -> dict[str, list[Example]]:
     """The rows of nlu/<row_set>/<language>.tsv per language."""
-    if row_set not in SET_TITLES:
-        raise ValueError(f"unknown row set {row_set!r}; one of {sorted(SET_TITLES)}")
+    if row_set not in ROW_SETS:
+        raise ValueError(f"unknown row set {row_set!r}; one of {sorted(ROW_SETS)}")
     return {lang: read_tsv(root / "nlu" / row_set / f"{lang}.tsv") for lang in LANGUAGES}
 
 
@@ -120,16 +107,16 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
     parser.add_argument(
         "--set",
         dest="row_set",
-        choices=sorted(SET_TITLES),
+        choices=sorted(ROW_SETS),
         default=default_set(root),
         help="held-out sets: nlu/heldout2 (the default when present), nlu/heldout, nlu/tests; "
-        "tuning sets: nlu/dev, dev2..dev8",
+        "tuning sets: nlu/dev, dev2..dev9",
     )
     return parser.parse_args(argv)
 
 
 def _print_tables(row_set: str, rows: dict[str, list[Example]], reports: Any) -> None:
-    print(f"routing macro-F1 on nlu/{row_set}/*.tsv ({SET_TITLES[row_set]}; baselines trained")
+    print(f"routing macro-F1 on nlu/{row_set}/*.tsv ({ROW_SETS[row_set]}; baselines trained")
     print("on nlu/data like the model; misund. = shipped replies the dialogue would answer with")
     print("its clarifying question, of all rows and of the rows whose gold label is not other)")
     header = "".join(f"{s:>9}" for s in SYSTEMS)
