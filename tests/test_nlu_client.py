@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from nlu.classify import build_classifier
+from nlu.classify import OPT_OUT_MIN_CONFIDENCE, build_classifier
 from nlu.client import CircuitBreaker, NluUnavailable, RasaClient
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,6 +26,8 @@ class FakeRasa:
         self.mode = "ok"
         self.intent = "delivery"
         self.confidence = 0.93
+        # a whole ranking, best first, instead of intent and confidence
+        self.ranking: list[tuple[str, float]] = []
         self.release = asyncio.Event()
 
     async def parse(self, request: web.Request) -> web.StreamResponse:
@@ -41,7 +43,11 @@ class FakeRasa:
             return web.json_response({"intent": {"name": "payment"}})
         if self.mode == "500":
             return web.json_response({"error": "boom"}, status=500)
-        ranking = [{"name": self.intent, "confidence": self.confidence}]
+        if self.ranking:
+            self.intent, self.confidence = self.ranking[0]
+        ranking = [{"name": n, "confidence": c} for n, c in self.ranking] or [
+            {"name": self.intent, "confidence": self.confidence}
+        ]
         if self.intent == "nlu_fallback":
             ranking.append({"name": "discount", "confidence": 0.25})
         return web.json_response(
@@ -101,6 +107,29 @@ async def test_low_confidence_and_fallback_become_other(fake: tuple[FakeRasa, st
     rasa.intent, rasa.confidence = "nlu_fallback", 0.3
     fallback = await classifier.classify("asdf qwer")
     assert (fallback.intent, fallback.source, fallback.detail) == ("other", "threshold", "discount")
+    await classifier.aclose()
+
+
+async def test_a_weak_opt_out_gives_way_to_the_best_other_reading(
+    fake: tuple[FakeRasa, str],
+) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.25)
+    rasa.ranking = [("decline", 0.38), ("delivery", 0.31), ("stop", 0.2), ("other", 0.11)]
+    weak = await classifier.classify("shipping costs more than the item, any cheaper way?")
+    assert (weak.intent, weak.source, weak.detail) == ("delivery", "model", "delivery")
+    assert weak.confidence == pytest.approx(0.31)
+    # the other reading is itself too weak: the clarifying question, not an opt-out
+    rasa.ranking = [("stop", 0.41), ("other", 0.22), ("payment", 0.21), ("decline", 0.16)]
+    unsure = await classifier.classify("to chyba jakis blad")
+    assert (unsure.intent, unsure.source, unsure.detail) == ("other", "threshold", "other")
+    # at the floor, or with no other class in the ranking, the opt-out stands
+    rasa.ranking = [("decline", OPT_OUT_MIN_CONFIDENCE), ("payment", 0.4), ("stop", 0.18)]
+    firm = await classifier.classify("не актуально уже, оплачивать не буду")
+    assert (firm.intent, firm.detail) == ("opt_out", "decline")
+    rasa.ranking = [("stop", 0.3), ("decline", 0.3), ("nlu_fallback", 0.1)]
+    only = await classifier.classify("退订吧")
+    assert (only.intent, only.detail) == ("opt_out", "stop")
     await classifier.aclose()
 
 
