@@ -125,11 +125,11 @@ async def test_a_weak_opt_out_gives_way_to_the_best_other_reading(
     assert (unsure.intent, unsure.source, unsure.detail) == ("other", "threshold", "other")
     # at the floor, or with no other class in the ranking, the opt-out stands
     rasa.ranking = [("decline", OPT_OUT_MIN_CONFIDENCE), ("payment", 0.4), ("stop", 0.18)]
-    firm = await classifier.classify("не актуально уже, оплачивать не буду")
-    assert (firm.intent, firm.detail) == ("opt_out", "decline")
+    firm = await classifier.classify("уже не надо, оплачивать не буду")
+    assert (firm.intent, firm.source, firm.detail) == ("opt_out", "model", "decline")
     rasa.ranking = [("stop", 0.3), ("decline", 0.3), ("nlu_fallback", 0.1)]
-    only = await classifier.classify("退订吧")
-    assert (only.intent, only.detail) == ("opt_out", "stop")
+    only = await classifier.classify("以后别再烦我了行吗")
+    assert (only.intent, only.source, only.detail) == ("opt_out", "model", "stop")
     await classifier.aclose()
 
 
