@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.app_keys import CLASSIFIER, HEALTH_PROBES, METRICS, NLU_SUPERVISOR, SETTINGS
 from nlu.classify import LiveClassifier
 from nlu.client import RasaClient
+from nlu.multilingual_encoder import multilingual_model
 from nlu.sentence_encoder import sentence_model, served_encoder
 
 # The concrete classifier (app[CLASSIFIER] is typed by the protocol only).
@@ -46,14 +47,20 @@ async def _connect_supervised(app: web.Application) -> AsyncIterator[None]:
         app[HEALTH_PROBES]["nlu"] = lambda: classifier.status
     warming = None
     if classifier.encoder is not None and classifier.client is not None:
-        # loading torch and the encoder takes seconds: not on the first English reply's time
-        warming = asyncio.create_task(asyncio.to_thread(sentence_model))
+        # loading torch and the encoders takes seconds: not on the first reply's time
+        warming = asyncio.create_task(asyncio.to_thread(_load_encoders))
     yield
     if warming is not None:
         with contextlib.suppress(Exception):
             await warming
     with contextlib.suppress(Exception):
         await classifier.aclose()
+
+
+def _load_encoders() -> None:
+    with contextlib.suppress(Exception):  # a failed load is logged and remembered where it is
+        multilingual_model()
+    sentence_model()
 
 
 def setup(app: web.Application) -> None:

@@ -12,7 +12,7 @@ from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
 from nlu.rules import apply_rules, normalize
-from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable
+from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,11 @@ class LiveClassifier:
         except NluUnavailable as exc:
             log.warning("NLU unavailable (%s); free text goes to an operator", exc)
             return Classification("other", 0.0, "unavailable", None, clean, removed)
-        if self.encoder is not None and self.encoder.applies(readable):
+        if self.encoder is not None and self.encoder.reads(readable):
             try:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
-            except EncoderUnavailable:
-                pass  # logged once where the load failed; Rasa's reading stands
             except Exception:
-                log.exception("the sentence encoder failed; Rasa's reading stands")
+                log.exception("a sentence encoder failed; Rasa's reading stands")
         parse = doubt_weak_opt_out(parse)
         model_intent = parse.intent
         confidence = parse.confidence
@@ -108,7 +106,7 @@ class LiveClassifier:
     @staticmethod
     def _with_encoder(encoder: EncoderScorer, parse: Parse, text: str) -> Parse:
         # a server that sends no ranking still names its intent: blend that one
-        ranking = encoder.blend(parse.ranking or ((parse.intent, parse.confidence),), text)
+        ranking = encoder.read(parse.ranking or ((parse.intent, parse.confidence),), text)
         name, confidence = ranking[0]
         return Parse(name, confidence, tuple(ranking))
 

@@ -5,11 +5,14 @@ want it" is a decline, not a payment question). all-MiniLM-L6-v2 reads English s
 a logistic regression over its embeddings, trained on the English examples, gives
 P(intent | text), and LiveClassifier blends it into Rasa's ranking. The encoder knows only
 English, so a char n-gram language identifier trained on nlu/data decides when it speaks.
-Fitted with scikit-learn at `nudge train`; scored with numpy (and torch for the encoder).
+A multilingual scorer (nlu/multilingual_encoder.py) then reads every language; both are saved
+together beside the model. Fitted with scikit-learn at `nudge train`; scored with numpy (and
+torch for the English encoder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -24,6 +27,7 @@ import numpy.typing as npt
 
 from nlu.char_tfidf import CharTfidfScorer, blend
 from nlu.dataset import Example
+from nlu.multilingual_encoder import MultilingualScorer, MultilingualUnavailable
 from nlu.supervisor import latest_model
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,7 @@ C = 10.0
 _ARRAYS = "weights.npz"
 _NAMES = "classes.json"
 _LANGUAGE_ID = "language-id"
+_MULTILINGUAL = "multilingual"
 
 _model_lock = threading.Lock()
 # the fast tokenizer fails ("Already borrowed") when two threads use it at once
@@ -95,7 +100,8 @@ def is_trained(directory: Path) -> bool:
 
 
 class EncoderScorer:
-    """P(intent | text) for English text from sentence embeddings + logistic regression."""
+    """P(intent | text) for English text from sentence embeddings + logistic regression, and
+    the multilingual scorer for every language when there is one."""
 
     def __init__(
         self,
@@ -103,15 +109,18 @@ class EncoderScorer:
         intercept: npt.ArrayLike,
         classes: Sequence[str],
         language_id: CharTfidfScorer,
+        multilingual: MultilingualScorer | None = None,
     ) -> None:
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.classes = list(classes)
         self.language_id = language_id
+        self.multilingual = multilingual
 
     @classmethod
     def fit(cls, examples: Sequence[Example]) -> EncoderScorer:
-        """Train on the English examples; the language identifier on every language's."""
+        """Train on the English examples; the language identifier and the multilingual scorer
+        on every language's."""
         from sklearn.linear_model import LogisticRegression
 
         english = [e for e in examples if e.language == LANGUAGE]
@@ -122,7 +131,9 @@ class EncoderScorer:
         language_id = CharTfidfScorer.fit(
             [e.text for e in examples], [e.language for e in examples]
         )
-        return cls(model.coef_, model.intercept_, [str(c) for c in model.classes_], language_id)
+        multilingual = MultilingualScorer.fit(examples)
+        classes = [str(c) for c in model.classes_]
+        return cls(model.coef_, model.intercept_, classes, language_id, multilingual)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -130,13 +141,19 @@ class EncoderScorer:
         (directory / _NAMES).write_text(json.dumps({"classes": self.classes}), encoding="utf-8")
         (directory / _LANGUAGE_ID).mkdir(exist_ok=True)
         self.language_id.save(directory / _LANGUAGE_ID)
+        if self.multilingual is not None:
+            self.multilingual.save(directory / _MULTILINGUAL)
 
     @classmethod
     def load(cls, directory: Path) -> EncoderScorer:
         names = json.loads((directory / _NAMES).read_text(encoding="utf-8"))
         language_id = CharTfidfScorer.load(directory / _LANGUAGE_ID)
+        multilingual = None
+        if MultilingualScorer.is_saved(directory / _MULTILINGUAL):
+            multilingual = MultilingualScorer.load(directory / _MULTILINGUAL)
         with np.load(directory / _ARRAYS, allow_pickle=False) as arrays:
-            return cls(arrays["coef"], arrays["intercept"], names["classes"], language_id)
+            coef, intercept = arrays["coef"], arrays["intercept"]
+        return cls(coef, intercept, names["classes"], language_id, multilingual)
 
     def applies(self, text: str) -> bool:
         """True when the text reads as English (the only language the encoder knows)."""
@@ -153,6 +170,22 @@ class EncoderScorer:
         """Rasa's ranking (without its fallback entry) blended with this text's probabilities."""
         model = {name: p for name, p in ranking if name != "nlu_fallback"}
         return blend(model, self.probabilities(text), 1.0 - WEIGHT)
+
+    def reads(self, text: str) -> bool:
+        """True when `read` changes the ranking: English text, or any with a multilingual scorer."""
+        return self.multilingual is not None or self.applies(text)
+
+    def read(self, ranking: Sequence[tuple[str, float]], text: str) -> list[tuple[str, float]]:
+        """Rasa's ranking blended with the English reading (English text), then with the
+        multilingual one; an encoder that cannot be loaded is left out (logged where it failed)."""
+        blended = list(ranking)
+        if self.applies(text):
+            with contextlib.suppress(EncoderUnavailable):
+                blended = self.blend(ranking, text)
+        if self.multilingual is not None:
+            with contextlib.suppress(MultilingualUnavailable):
+                blended = self.multilingual.blend(blended, text)
+        return blended
 
 
 def served_encoder(root: Path) -> EncoderScorer | None:

