@@ -36,6 +36,8 @@ _ARRAYS = "weights.npz"
 _NAMES = "classes.json"
 
 _model_lock = threading.Lock()
+# one encode at a time: the wheel sets and restores the process-wide BLAS thread limit per call
+_encode_lock = threading.Lock()
 _model: Any = None
 _load_error: Exception | None = None
 
@@ -66,7 +68,10 @@ def multilingual_model() -> Any:
 
 def embed(texts: Sequence[str]) -> Vectors:
     """Unit-length sentence embeddings, one row per text."""
-    return np.asarray(multilingual_model().encode(list(texts)), dtype=np.float64)
+    model = multilingual_model()
+    with _encode_lock:
+        vectors = model.encode(list(texts))
+    return np.asarray(vectors, dtype=np.float64)
 
 
 class MultilingualScorer:
