@@ -73,6 +73,9 @@ FINE_SENTENCES = [
     # (nlu/sentence_encoder.py) is what tells them from payment and product questions
     ("en", "no cash on delivery option so I'll pass", "opt_out", "decline"),
     ("en", "I have lost interest in this purchase", "opt_out", "decline"),
+    # a reason that names delivery, then the decision: the multilingual encoder's reading
+    # (nlu/multilingual_encoder.py) is what makes it a decline, not a delivery question
+    ("ru", "доставка слишком долгая, решила не брать", "opt_out", "decline"),
 ]
 
 
@@ -98,6 +101,8 @@ OTHER_FINE_SENTENCES = [
     ("pl", "kto to pisze i skąd macie mój numer?", "who_is_this"),
     ("zh", "这件毛衣是羊毛的吗 会不会偏小", "product_question"),
     ("zh", "这个手机壳适合iphone14吗", "product_question"),
+    # "no, I'm only asking about the size": without the multilingual encoder, where_is_my_order
+    ("zh", "没有，我就是问一下尺码", "product_question"),
     ("zh", "你们是谁 怎么有我的手机号", "who_is_this"),
 ]
 
