@@ -225,3 +225,14 @@ def test_the_older_held_out_sets_may_share_rows_with_each_other(root: Path) -> N
     text, intent = _first_test_row(root, "en")
     _append(_row_set(root, "heldout") / "en.tsv", f"{text}\t{intent}")
     assert validate_nlu(root) == []
+
+
+def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
+    _row_set(root, "heldout2", "other")
+    newer = _row_set(root, "heldout3", "other")
+    assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout2"  # the newer one waits for the next round
+    line = _append(newer / "zh.tsv", "HELDOUT2 ROW IN ZH\tother")
+    assert validate_nlu(root) == [
+        f"{newer / 'zh.tsv'}:{line}: also in nlu/heldout2/zh.tsv:2, so not held out"
+    ]
