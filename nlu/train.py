@@ -32,6 +32,7 @@ ENCODER_CODE = (
     "nlu/char_tfidf.py",
     "nlu/sentence_encoder.py",
     "nlu/multilingual_encoder.py",
+    "nlu/linear_head.py",
     "nlu/dataset.py",
 )
 ENCODER_PACKAGES = (

