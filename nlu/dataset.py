@@ -25,6 +25,7 @@ ROW_SETS = {
     "dev7": "seventh dev set from the held-out set's brief, opt-out heavy, used for tuning",
     "dev8": "eighth dev set from the held-out set's brief, used for tuning",
     "dev9": "ninth dev set from the held-out set's brief, with `later`, used for tuning",
+    "dev10": "tenth dev set from a new brief (confusable borders), used for tuning",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = ("heldout2", "heldout3")
