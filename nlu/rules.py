@@ -36,6 +36,8 @@ _SCRIPT_BOUNDARY = re.compile(
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# 退订 not right after a negation (不要退订 "don't unsubscribe me") and not 退订单 (cancel an order)
+ZH_UNSUBSCRIBE = re.compile(r"(?<![不别没勿])(?<!不要|不用|无需|不想|不必|不需)退订(?!单)")
 
 
 def is_cjk(text: str) -> bool:
@@ -109,8 +111,8 @@ def is_stop(text: str) -> bool:
     sentence = " ".join(w for w in normalized.split() if w not in FILLERS)
     if sentence in STOP_PHRASES or any(pattern.match(sentence) for pattern in STOP_SENTENCES):
         return True
-    # 退订 (the standard SMS keyword) anywhere, but not 退订单 (cancel an order)
-    return bool(re.search(r"退订(?!单)", compact)) and len(compact) <= 8
+    # 退订, the standard SMS keyword, anywhere in a short message
+    return bool(ZH_UNSUBSCRIBE.search(compact)) and len(compact) <= 8
 
 
 def is_decline(text: str) -> bool:
