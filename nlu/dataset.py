@@ -27,6 +27,7 @@ ROW_SETS = {
     "dev9": "ninth dev set from the held-out set's brief, with `later`, used for tuning",
     "dev10": "tenth dev set from a new brief (confusable borders), used for tuning",
     "dev11": "eleventh dev set from the dev10 brief, ten kinds of writer, used for tuning",
+    "dev12": "twelfth dev set from the dev10 brief, goods other than shoes, used for tuning",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = ("heldout2", "heldout3")

@@ -3,9 +3,9 @@
 Rows: nlu/heldout2/*.tsv (the sealed fine-intent held-out set) when present, else
 nlu/heldout, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2` .. `--set dev11` on nlu/dev2..dev11 (dev sets written apart, also used
+`--set dev2` .. `--set dev12` on nlu/dev2..dev12 (dev sets written apart, also used
 for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
-dev5..dev9 follow the held-out set's writing brief, dev10 and dev11 a new one).
+dev5..dev9 follow the held-out set's writing brief, dev10..dev12 a new one).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         choices=sorted(ROW_SETS),
         default=default_set(root),
         help="held-out sets: nlu/heldout2 (the default when present), nlu/heldout, nlu/tests; "
-        "tuning sets: nlu/dev, dev2..dev11",
+        "tuning sets: nlu/dev, dev2..dev12",
     )
     return parser.parse_args(argv)
 

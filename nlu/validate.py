@@ -105,7 +105,7 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests, nlu/heldout, heldout2 and heldout3 (held out) and nlu/dev, dev2..dev11 (used for
+    """nlu/tests, nlu/heldout, heldout2 and heldout3 (held out) and nlu/dev, dev2..dev12 (used for
     tuning): sane and apart.
 
     A row that is also in the training data or in an earlier set (same text, any case) is a
