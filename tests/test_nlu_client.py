@@ -133,6 +133,21 @@ async def test_a_weak_opt_out_gives_way_to_the_best_other_reading(
     await classifier.aclose()
 
 
+async def test_a_near_tie_between_decline_and_stop_goes_to_stop(
+    fake: tuple[FakeRasa, str],
+) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.25)
+    rasa.ranking = [("decline", 0.509), ("stop", 0.461), ("later", 0.007)]
+    both = await classifier.classify("не нужны ваши напоминания. больше не пишите ни о чём")
+    assert (both.intent, both.source, both.detail) == ("opt_out", "model", "stop")
+    assert both.confidence == pytest.approx(0.509)
+    rasa.ranking = [("decline", 0.6), ("stop", 0.3), ("other", 0.1)]
+    decline = await classifier.classify("уже купила, про этот заказ не напоминайте")
+    assert (decline.intent, decline.detail) == ("opt_out", "decline")
+    await classifier.aclose()
+
+
 async def test_server_down_means_unavailable_and_rules_keep_working() -> None:
     classifier = build_classifier(_closed_port_url(), "t", 0.6, timeout=0.5)
     free_text = await classifier.classify("where is my parcel")
