@@ -14,7 +14,7 @@ LANGUAGES = ("ru", "en", "pl", "zh")
 ROW_SETS = {
     "heldout": "first held-out with fine intents, once used to choose a model, optimistic",
     "heldout2": "sealed held-out with fine intents, never used for tuning or choosing",
-    "heldout3": "sealed held-out with `later`, written for the next round: not looked at yet",
+    "heldout3": "sealed held-out with `later`, never used for tuning or choosing",
     "tests": "held-out routing rows, never used for tuning",
     "dev": "dev set: rows used for tuning, optimistic",
     "dev2": "second dev set written apart, used for tuning",

@@ -1,6 +1,6 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
-Rows: nlu/heldout2/*.tsv (the sealed fine-intent held-out set) when present, else
+Rows: nlu/heldout3/*.tsv (the newest sealed held-out set) when present, else nlu/heldout2,
 nlu/heldout, else nlu/tests;
 `--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
 `--set dev2` .. `--set dev12` on nlu/dev2..dev12 (dev sets written apart, also used
@@ -46,8 +46,9 @@ Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
-    """The newest held-out set that exists: nlu/heldout2 (sealed), nlu/heldout, else nlu/tests."""
-    for name in ("heldout2", "heldout"):
+    """The newest held-out set that exists: nlu/heldout3, heldout2 (sealed), nlu/heldout, else
+    nlu/tests."""
+    for name in ("heldout3", "heldout2", "heldout"):
         if (root / "nlu" / name).is_dir():
             return name
     return "tests"
@@ -109,7 +110,7 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(ROW_SETS),
         default=default_set(root),
-        help="held-out sets: nlu/heldout2 (the default when present), nlu/heldout, nlu/tests; "
+        help="held-out sets: nlu/heldout3 (the default when present), heldout2, heldout, tests; "
         "tuning sets: nlu/dev, dev2..dev12",
     )
     return parser.parse_args(argv)
