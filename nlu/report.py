@@ -46,8 +46,8 @@ Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
-    """The newest held-out set that exists: nlu/heldout3, heldout2 (sealed), nlu/heldout, else
-    nlu/tests."""
+    """The newest looked-at held-out set that exists: nlu/heldout3, heldout2 (sealed), nlu/heldout,
+    else nlu/tests; nlu/heldout4 waits, unscored, for the next round's choices."""
     for name in ("heldout3", "heldout2", "heldout"):
         if (root / "nlu" / name).is_dir():
             return name

@@ -236,3 +236,11 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
     assert validate_nlu(root) == [
         f"{newer / 'zh.tsv'}:{line}: also in nlu/heldout2/zh.tsv:2, so not held out"
     ]
+
+
+def test_the_newest_sealed_set_waits_for_the_next_round(root: Path) -> None:
+    _row_set(root, "heldout3", "other")
+    _row_set(root, "heldout4", "other")
+    assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout3"
+    assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
