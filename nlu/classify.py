@@ -18,7 +18,7 @@ from nlu.types import DEFAULT_THRESHOLD, Classification
 log = logging.getLogger(__name__)
 
 # a weaker opt-out reading gives way to the best other one: on the dev sets 11 of the 13 below
-# it were wrong (nlu/README.md, "Eighteenth and nineteenth cuts, the floor re-swept")
+# it were wrong (nlu/README.md, "Eighteenth to twenty-first cuts")
 OPT_OUT_MIN_CONFIDENCE = 0.35
 # a decline whose stop reading is at least this share of it is a stop: refusing every message
 # wins over refusing this checkout (on the dev sets 0.7 moved one stop right and no decline)
