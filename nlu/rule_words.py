@@ -232,5 +232,8 @@ ZH_STOP = re.compile(
     r"|(?:取消|关闭|停止)(?:所有|全部)?(?:的)?(?:通知|提醒|推送|短信|订阅|消息)"
     r"|我?不想再?收到(?:你们的|你们)?(?:消息|短信|信息|通知|推送))$"
 )
+# 退订, the SMS keyword, not right after a negation (不要退订 "don't unsubscribe me") and not
+# 退订单 (cancel an order)
+ZH_UNSUBSCRIBE = re.compile(r"(?<![不别没勿])(?<!不要|不用|无需|不想|不必|不需)退订(?!单)")
 # Emoji that on their own mean "stop".
 STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")

@@ -25,6 +25,7 @@ from nlu.rule_words import (
     TRADITIONAL_TO_SIMPLIFIED,
     YES_WORDS,
     ZH_STOP,
+    ZH_UNSUBSCRIBE,
 )
 from nlu.types import ROUTING_INTENTS, RoutingIntent
 
@@ -36,8 +37,6 @@ _SCRIPT_BOUNDARY = re.compile(
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# 退订 not right after a negation (不要退订 "don't unsubscribe me") and not 退订单 (cancel an order)
-ZH_UNSUBSCRIBE = re.compile(r"(?<![不别没勿])(?<!不要|不用|无需|不想|不必|不需)退订(?!单)")
 
 
 def is_cjk(text: str) -> bool:
