@@ -1,17 +1,16 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
-Rows: nlu/heldout3/*.tsv (the newest sealed held-out set) when present, else nlu/heldout2,
-nlu/heldout, else nlu/tests;
-`--set dev` runs the same report on nlu/dev (rows used for tuning, so optimistic) and
-`--set dev2` .. `--set dev12` on nlu/dev2..dev12 (dev sets written apart, also used
-for tuning; dev3 is rich in negative-sounding replies that are not opt-outs, dev4 is plain replies,
-dev5..dev9 follow the held-out set's writing brief, dev10..dev12 a new one).
-"""
+Rows: nlu/heldout4/*.tsv (the newest looked-at held-out set) when present, else nlu/tests;
+`--set heldout5` is sealed for the next round. `--set NAME` runs the same report on any row
+set of nlu.dataset.ROW_SETS that exists (a dev set written for tuning is optimistic); the dev
+sets and held-out sets before heldout4 were folded into the training data by the
+twenty-second cut, so they are gone."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,9 @@ Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
-    """The newest looked-at held-out set that exists: nlu/heldout3, heldout2 (sealed), nlu/heldout,
-    else nlu/tests; nlu/heldout4 waits, unscored, for the next round's choices."""
-    for name in ("heldout3", "heldout2", "heldout"):
+    """The newest looked-at held-out set that exists: nlu/heldout4 (then the older ones, where a
+    checkout still has them), else nlu/tests; nlu/heldout5 waits, unscored, for the next round."""
+    for name in ("heldout4", "heldout3", "heldout2", "heldout"):
         if (root / "nlu" / name).is_dir():
             return name
     return "tests"
@@ -58,6 +57,8 @@ def heldout_rows(root: Path, row_set: str) -> dict[str, list[Example]]:
     """The rows of nlu/<row_set>/<language>.tsv per language."""
     if row_set not in ROW_SETS:
         raise ValueError(f"unknown row set {row_set!r}; one of {sorted(ROW_SETS)}")
+    if not (root / "nlu" / row_set).is_dir():
+        raise ValueError(f"nlu/{row_set} is not here: {ROW_SETS[row_set]}")
     return {lang: read_tsv(root / "nlu" / row_set / f"{lang}.tsv") for lang in LANGUAGES}
 
 
@@ -110,8 +111,8 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(ROW_SETS),
         default=default_set(root),
-        help="held-out sets: nlu/heldout3 (the default when present), heldout2, heldout, tests; "
-        "tuning sets: nlu/dev, dev2..dev12",
+        help="held-out sets: nlu/heldout4 (the default when present), tests, heldout5 (sealed); "
+        "any dev set written under nlu/ and registered in nlu.dataset.ROW_SETS",
     )
     return parser.parse_args(argv)
 
@@ -149,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     root = settings.root
     row_set: str = _parse_args(argv, root).row_set
-    rows = heldout_rows(root, row_set)
+    try:
+        rows = heldout_rows(root, row_set)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for items in rows.values():
         check_intents(items)
     book = designer_book(root)

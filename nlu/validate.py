@@ -21,7 +21,7 @@ from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
-# nlu/tests, nlu/heldout: the older held-out sets; nlu/heldout2, heldout3 and heldout4: sealed,
+# nlu/tests, nlu/heldout: the older held-out sets; nlu/heldout2 .. heldout5: sealed,
 # apart from every other set
 HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout", *SEALED_SETS)
 MIN_HELDOUT_PER_INTENT = 40
@@ -105,7 +105,7 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests, nlu/heldout, heldout2..heldout4 (held out) and nlu/dev, dev2..dev12 (used for
+    """nlu/tests, nlu/heldout, heldout2..heldout5 (held out) and nlu/dev, dev2..dev12 (used for
     tuning): sane and apart.
 
     A row that is also in the training data or in an earlier set (same text, any case) is a

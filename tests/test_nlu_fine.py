@@ -178,7 +178,7 @@ def test_language_is_guessed_from_the_text(text: str, language: str) -> None:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    for name in ("data", "tests", "dev"):
+    for name in ("data", "tests"):
         shutil.copytree(PROJECT_ROOT / "nlu" / name, tmp_path / "nlu" / name)
     shutil.copytree(PROJECT_ROOT / "flows", tmp_path / "flows")
     for name in ("config.yml", "domain.yml"):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from nlu.dataset import LANGUAGES
-from nlu.report import _parse_args, heldout_rows
-from nlu.validate import TUNING_SETS, validate_nlu
+from nlu.dataset import LANGUAGES, ROW_SETS
+from nlu.report import _parse_args, heldout_rows, main
+from nlu.validate import validate_nlu
 
 HEADER = "text\tintent\n"
 
@@ -61,7 +61,9 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
-    for row_set in ("tests", *TUNING_SETS):
+    present = [name for name in ROW_SETS if (PROJECT_ROOT / "nlu" / name).is_dir()]
+    assert {"tests", "heldout4", "heldout5"} <= set(present)
+    for row_set in present:
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
         assert all(rows[lang] for lang in LANGUAGES), row_set
@@ -162,6 +164,14 @@ def test_tests_need_every_language_and_enough_rows_per_intent(root: Path) -> Non
     assert not any("payment has" in p for p in problems), problems
 
 
+def test_a_folded_set_is_named_as_folded_not_read(capsys: pytest.CaptureFixture[str]) -> None:
+    assert not (PROJECT_ROOT / "nlu" / "dev5").exists()
+    assert main(["--set", "dev5"]) == 2
+    assert "nlu/dev5 is not here: fifth dev set, used for tuning; folded into the training" in (
+        capsys.readouterr().err
+    )
+
+
 def test_missing_dev_set_is_allowed(root: Path) -> None:
     shutil.rmtree(root / "nlu" / "dev")
     assert validate_nlu(root) == []
@@ -239,8 +249,8 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
 
 
 def test_the_newest_sealed_set_waits_for_the_next_round(root: Path) -> None:
-    _row_set(root, "heldout3", "other")
     _row_set(root, "heldout4", "other")
+    _row_set(root, "heldout5", "other")
     assert validate_nlu(root) == []
-    assert _parse_args([], root).row_set == "heldout3"
-    assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
+    assert _parse_args([], root).row_set == "heldout4"
+    assert _parse_args(["--set", "heldout5"], root).row_set == "heldout5"
