@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
-from nlu.rules import apply_rules, normalize
+from nlu.rules import apply_rules, normalize, refuted_opt_out
 from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
@@ -92,7 +92,10 @@ class LiveClassifier:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
             except Exception:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
-        parse = prefer_stop_when_close(doubt_weak_opt_out(parse))
+        refuted = refuted_opt_out(readable)
+        parse = doubt_weak_opt_out(take_back_refusal(parse, refuted))
+        if refuted is None:
+            parse = prefer_stop_when_close(parse)
         model_intent = parse.intent
         confidence = parse.confidence
         if model_intent == "nlu_fallback":
@@ -116,6 +119,23 @@ class LiveClassifier:
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+
+
+def take_back_refusal(parse: Parse, refuted: str | None) -> Parse:
+    """The parse with an opt-out the text takes back (nlu.rules.refuted_opt_out) replaced by
+    the best reading it leaves: a negated cancel leaves no opt-out, a negated unsubscribe no
+    stop. Unchanged when nothing is taken back or nothing else was read."""
+    if refuted == "cancel" and to_routing(parse.intent) == "opt_out":
+        kept = [(n, c) for n, c in parse.ranking if to_routing(n) != "opt_out"]
+    elif refuted == "unsubscribe" and parse.intent == "stop":
+        kept = [(n, c) for n, c in parse.ranking if n != "stop"]
+    else:
+        return parse
+    kept = [(n, c) for n, c in kept if n != "nlu_fallback"]
+    if not kept:
+        return parse
+    name, confidence = max(kept, key=lambda item: item[1])
+    return Parse(name, confidence, parse.ranking)
 
 
 def doubt_weak_opt_out(parse: Parse) -> Parse:

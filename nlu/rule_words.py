@@ -42,8 +42,8 @@ STOP_PHRASES: frozenset[str] = frozenset(
 
 # Traditional characters common in replies, read as simplified ones (謝謝 → 谢谢, 別發了 → 别发了).
 TRADITIONAL_TO_SIMPLIFIED = str.maketrans(
-    "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨",
-    "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货",
+    "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨幫刪購車",
+    "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货帮删购车",
 )
 
 # Words that may surround a stop word without changing its meaning.
@@ -232,8 +232,42 @@ ZH_STOP = re.compile(
     r"|(?:取消|关闭|停止)(?:所有|全部)?(?:的)?(?:通知|提醒|推送|短信|订阅|消息)"
     r"|我?不想再?收到(?:你们的|你们)?(?:消息|短信|信息|通知|推送))$"
 )
-# 退订, the SMS keyword, not right after a negation (不要退订 "don't unsubscribe me") and not
-# 退订单 (cancel an order)
-ZH_UNSUBSCRIBE = re.compile(r"(?<![不别没勿])(?<!不要|不用|无需|不想|不必|不需)退订(?!单)")
+# 退订, the SMS keyword, not right after a negation (不要退订, 别给我退订: "don't unsubscribe
+# me") and not 退订单 (cancel an order)
+ZH_UNSUBSCRIBE = re.compile(
+    r"(?<![不别没勿])(?<!不要|不用|无需|不想|不必|不需)(?<![不别勿][给帮]我)(?<!不要[给帮]我)退订(?!单)"
+)
 # Emoji that on their own mean "stop".
 STOP_EMOJI = frozenset("🛑⛔🚫✋🤚🙅")
+
+# A refusal word negated ("не отменяйте", "don't cancel", "nie rezygnuję", "别取消") takes back
+# the refusal; read on text that keeps its punctuation, so "не буду, отказываюсь" is no match.
+_NOT_RU = r"\bне (?:надо |нужно |стоит |хочу |буду |собираюсь |могу |говорю )?"
+_NOT_EN = (
+    r"\b(?:dont|do not|didnt|did not|havent|have not|no need to|not going to|never|wont|"
+    r"will not|im not|i am not|not) (?:want to |wanna |gonna |going to |trying to )?"
+)
+_NOT_PL = r"\bnie (?:chce |chcę |zamierzam |trzeba |musicie )?"
+_NOT_ZH = r"(?:不要|别|不用|无需|不想|勿|没有|没|并不是要|不是要|不必)(?:帮我|给我|把)?"
+# a negated cancel, refusal or change of mind: neither this checkout nor the messages are refused
+NEGATED_CANCEL = re.compile(
+    rf"{_NOT_RU}(?:отмен\w*|отказ\w*|откаж\w*|передума\w*|нет\b)"
+    rf"|{_NOT_EN}(?:cancel\w*|refus\w*|say(?:ing)? no\b|chang\w* my mind"
+    r"|(?:delet|remov|clear|empt)\w* (?:my |the |this )?(?:cart|order|basket|item))"
+    rf"|{_NOT_PL}(?:anul\w*|rezygn\w*|odwoł\w*|zmieni\w* zdani\w*|rozmyśl\w*|mówię nie|mowie nie)"
+    rf"|{_NOT_ZH}(?:取消|放弃|改变主意|改主意)"
+)
+# a negated unsubscribe: the messages are not refused (this checkout still may be)
+NEGATED_UNSUBSCRIBE = re.compile(
+    rf"{_NOT_RU}(?:отпис\w*|удал[яи]\w*)"
+    rf"|{_NOT_EN}(?:unsubscrib\w*|opt(?:ing)? (?:me )?out|remov\w* me"
+    r"|delet\w* my (?:number|data|contact|details))"
+    rf"|{_NOT_PL}(?:wypis\w*|usuw\w*|kasuj\w*)|{_NOT_ZH}(?:退订|删除|删掉)"
+)
+# words that refuse the messages whatever else was negated ("не отменяйте, просто не пишите")
+STOP_CUE = re.compile(
+    r"\bне (?:пиш|пис|присыл|беспоко|звон)|\bстоп\b|хватит|спам"
+    r"|\bstop\b|\bdont (?:text|message|write|contact|send)|\bspam|leave me alone"
+    r"|\bnie (?:pisz|wysył|wysyl|dzwoń|dzwon)|przesta[nń]"
+    r"|(?:别|不要|勿)再?(?:发|联系|打扰)|骚扰|拉黑"
+)

@@ -10,13 +10,17 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from nlu.rule_words import (
     AROUND_A_DECLINE,
     DECLINE_PHRASES,
     FILLERS,
+    NEGATED_CANCEL,
+    NEGATED_UNSUBSCRIBE,
     NO_WORDS,
     POLITENESS,
+    STOP_CUE,
     STOP_EMOJI,
     STOP_PHRASES,
     STOP_SENTENCES,
@@ -202,4 +206,19 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
         if answer in offered:
             return _from_offered(answer, offered)
         return RuleMatch(intent="other", detail=answer)
+    return None
+
+
+def refuted_opt_out(text: str) -> Literal["cancel", "unsubscribe"] | None:
+    """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
+    отменяйте, он мне нужен"), "unsubscribe" (only stop: "don't unsubscribe me, just not this
+    sofa"), or None, also when the text refuses the messages in other words."""
+    light = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    light = _SPACES.sub(" ", light.translate(TRADITIONAL_TO_SIMPLIFIED).replace("'", ""))
+    if STOP_CUE.search(light):
+        return None
+    if NEGATED_CANCEL.search(light):
+        return "cancel"
+    if NEGATED_UNSUBSCRIBE.search(light):
+        return "unsubscribe"
     return None

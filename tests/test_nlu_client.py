@@ -148,6 +148,32 @@ async def test_a_near_tie_between_decline_and_stop_goes_to_stop(
     await classifier.aclose()
 
 
+async def test_a_negated_refusal_takes_the_opt_out_back(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.25)
+    # "don't cancel": neither this checkout nor the messages are refused
+    rasa.ranking = [("decline", 0.62), ("later", 0.3), ("stop", 0.05)]
+    keep = await classifier.classify("не отменяйте, пожалуйста, заказ мне ещё нужен")
+    assert (keep.intent, keep.source, keep.detail) == ("other", "model", "later")
+    assert keep.confidence == pytest.approx(0.3)
+    rasa.ranking = [("stop", 0.7), ("already_paid", 0.26), ("decline", 0.04)]
+    paid = await classifier.classify("I'm not cancelling, I paid for it this morning")
+    assert (paid.intent, paid.detail) == ("payment", "already_paid")
+    # "don't unsubscribe me": the messages stay, this checkout may still be declined, and a
+    # near tie with stop no longer turns it into one
+    rasa.ranking = [("stop", 0.5), ("decline", 0.45), ("later", 0.05)]
+    only = await classifier.classify("nie wypisujcie mnie, po prostu tej kurtki już nie chcę")
+    assert (only.intent, only.detail) == ("opt_out", "decline")
+    rasa.ranking = [("decline", 0.55), ("stop", 0.45)]
+    declined = await classifier.classify("please don't unsubscribe me, I just don't need the lamp")
+    assert (declined.intent, declined.detail) == ("opt_out", "decline")
+    # refusing the messages in other words keeps the opt-out
+    rasa.ranking = [("stop", 0.8), ("decline", 0.15), ("other", 0.05)]
+    stop = await classifier.classify("не отменяйте ничего, просто не пишите мне больше")
+    assert (stop.intent, stop.detail) == ("opt_out", "stop")
+    await classifier.aclose()
+
+
 async def test_server_down_means_unavailable_and_rules_keep_working() -> None:
     classifier = build_classifier(_closed_port_url(), "t", 0.6, timeout=0.5)
     free_text = await classifier.classify("where is my parcel")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlu.rules import apply_rules, is_stop
+from nlu.rules import apply_rules, is_stop, refuted_opt_out
 
 STOP_WORDS = [
     "STOP", "stop", "Stop", "STOPALL", "UNSUBSCRIBE", "unsubscribe", "CANCEL", "END", "QUIT",
@@ -62,6 +62,8 @@ def test_stop_wins_even_when_digits_are_offered(message: str, offered: dict[str,
         "不要退订，我周末买",
         "别退订我，还在考虑",
         "不用退订，晚点付",
+        "別幫我退訂，明天買",
+        "不要给我退订，在看",
         "快递员说我拒收了，可我没拒收",
         "wypiszę się sama później z newslettera? a co z rabatem",
         "hello",
@@ -164,3 +166,39 @@ def test_yes_no_resolved_through_offered() -> None:
 
 def test_free_text_is_left_to_the_model() -> None:
     assert apply_rules("when will my parcel arrive") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "taken_back"),
+    [
+        ("не отменяйте, заказ ещё нужен", "cancel"),
+        ("Я не отказываюсь, просто позже", "cancel"),
+        ("don't cancel my order, I still want it", "cancel"),
+        ("I’m not cancelling, just busy today", "cancel"),
+        ("nie anulujcie, jeszcze chcę", "cancel"),
+        ("nie rezygnuję, zapłacę w piątek", "cancel"),
+        ("别取消，我还要", "cancel"),
+        ("別取消我的訂單", "cancel"),
+        ("не отписывайте меня, но этот заказ не нужен", "unsubscribe"),
+        ("please don't unsubscribe me, I like your offers", "unsubscribe"),
+        ("nie wypisujcie mnie", "unsubscribe"),
+        ("不要退订，我周末买", "unsubscribe"),
+        ("不会改变主意的，没有取消", "cancel"),
+        ("я не откажусь, если будет скидка", "cancel"),
+        ("нет-нет, я не передумал, просто занят", "cancel"),
+        ("I didn't change my mind, the card is in the car", "cancel"),
+        ("please don't delete the cart, I'll pay on Friday", "cancel"),
+        ("don't delete my number, the offers are useful", "unsubscribe"),
+        ("nie mówię nie, tylko za tydzień", "cancel"),
+        # a refusal after a comma, another negated verb, or the messages refused in other words
+        ("не буду, отказываюсь", None),
+        ("не удалось оплатить, отмените", None),
+        ("nie, rezygnuję", None),
+        ("不要，取消吧", None),
+        ("don't cancel, just stop texting me", None),
+        ("не отменяйте заказ, но больше не пишите", None),
+        ("cancel it", None),
+    ],
+)
+def test_a_negated_refusal_word_is_taken_back(text: str, taken_back: str | None) -> None:
+    assert refuted_opt_out(text) == taken_back
