@@ -61,12 +61,16 @@ class RuleMatch:
     detail: str
 
 
+def _fold(text: str) -> str:
+    """Case, ё, simplified Chinese and apostrophes folded (don't → dont); punctuation kept."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    return text.translate(TRADITIONAL_TO_SIMPLIFIED).replace("'", "")
+
+
 def normalize(text: str) -> str:
     """Lower-case words only: no punctuation, emoji, symbols; ё→е; simplified Chinese; single
     spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    text = text.translate(TRADITIONAL_TO_SIMPLIFIED)
-    text = text.replace("'", "")  # don't → dont
+    text = _fold(text)
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
@@ -211,10 +215,9 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
 
 def refuted_opt_out(text: str) -> Literal["cancel", "unsubscribe"] | None:
     """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
-    отменяйте, он мне нужен"), "unsubscribe" (only stop: "don't unsubscribe me, just not this
+    отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, just not this
     sofa"), or None, also when the text refuses the messages in other words."""
-    light = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    light = _SPACES.sub(" ", light.translate(TRADITIONAL_TO_SIMPLIFIED).replace("'", ""))
+    light = _SPACES.sub(" ", _fold(text))
     if STOP_CUE.search(light):
         return None
     if NEGATED_CANCEL.search(light):

@@ -105,8 +105,8 @@ def _check_training(root: Path, intents: set[str], problems: list[str]) -> None:
 
 
 def _check_heldout(root: Path, problems: list[str]) -> None:
-    """nlu/tests, nlu/heldout, heldout2..heldout5 (held out) and nlu/dev, dev2..dev12 (used for
-    tuning): sane and apart.
+    """nlu/tests and the held-out sets (held out) and the dev sets (used for tuning) that are
+    here: sane and apart.
 
     A row that is also in the training data or in an earlier set (same text, any case) is a
     problem: a held-out set would no longer be held out, a tuning set would flatter the model.
