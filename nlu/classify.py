@@ -124,7 +124,10 @@ class LiveClassifier:
 def take_back_refusal(parse: Parse, refuted: str | None) -> Parse:
     """The parse with an opt-out the text takes back (nlu.rules.refuted_opt_out) replaced by
     the best reading it leaves: a negated cancel leaves no opt-out, a negated unsubscribe no
-    stop. Unchanged when nothing is taken back or nothing else was read."""
+    stop, and beside an outright cancel a stop is a decline. Unchanged when nothing is taken
+    back or nothing else was read."""
+    if refuted == "decline" and parse.intent == "stop":
+        return Parse("decline", parse.confidence, parse.ranking)
     if refuted == "cancel" and to_routing(parse.intent) == "opt_out":
         kept = [(n, c) for n, c in parse.ranking if to_routing(n) != "opt_out"]
     elif refuted == "unsubscribe" and parse.intent == "stop":

@@ -264,10 +264,19 @@ NEGATED_UNSUBSCRIBE = re.compile(
     r"|delet\w* my (?:number|data|contact|details))"
     rf"|{_NOT_PL}(?:wypis\w*|usuw\w*|kasuj\w*)|{_NOT_ZH}(?:退订|删除|删掉)"
 )
-# words that refuse the messages whatever else was negated ("не отменяйте, просто не пишите")
+# words that refuse the messages whatever else was negated ("не отменяйте, просто не пишите",
+# "от заказа не отказываюсь, а от сообщений отпишите")
 STOP_CUE = re.compile(
-    r"\bне (?:пиш|пис|присыл|беспоко|звон)|\bстоп\b|хватит|спам"
+    r"\bне (?:пиш|пис|присыл|беспоко|звон)|\bстоп\b|хватит|спам|(?<!не )\bотпишите"
     r"|\bstop\b|\bdont (?:text|message|write|contact|send)|\bspam|leave me alone"
-    r"|\bnie (?:pisz|wysył|wysyl|dzwoń|dzwon)|przesta[nń]"
+    r"|(?<!dont )(?<!not )\b(?:unsubscribe|opt) me\b"
+    r"|\bnie (?:pisz|wysył|wysyl|dzwoń|dzwon)|przesta[nń]|(?<!nie )\bwypiszcie"
     r"|(?:别|不要|勿)再?(?:发|联系|打扰)|骚扰|拉黑"
+)
+# an order cancelled outright ("отмените заказ, но не отписывайте"): with a negated unsubscribe
+# it is a decline that keeps consent
+CANCEL_CUE = re.compile(
+    r"(?<!не )\b(?:отмените|отменяйте|аннулируйте|удалите заказ)"
+    r"|(?<!dont )(?<!not )\bcancel (?:it|the|this|my)\b"
+    r"|(?<!nie )\banuluj(?:cie)?\b|(?<![不别])取消(?:订单|这个|吧|掉)"
 )

@@ -14,6 +14,7 @@ from typing import Literal
 
 from nlu.rule_words import (
     AROUND_A_DECLINE,
+    CANCEL_CUE,
     DECLINE_PHRASES,
     FILLERS,
     NEGATED_CANCEL,
@@ -213,15 +214,17 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
     return None
 
 
-def refuted_opt_out(text: str) -> Literal["cancel", "unsubscribe"] | None:
+def refuted_opt_out(text: str) -> Literal["cancel", "unsubscribe", "decline"] | None:
     """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
-    отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, just not this
-    sofa"), or None, also when the text refuses the messages in other words."""
+    отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, I'm still
+    deciding"), "decline" when the order is cancelled outright beside a negated unsubscribe
+    (a stop reading is a decline that keeps consent), or None, also when the text refuses the
+    messages in other words."""
     light = _SPACES.sub(" ", _fold(text))
-    if STOP_CUE.search(light):
+    if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
         return None
     if NEGATED_CANCEL.search(light):
         return "cancel"
     if NEGATED_UNSUBSCRIBE.search(light):
-        return "unsubscribe"
+        return "decline" if CANCEL_CUE.search(light) else "unsubscribe"
     return None

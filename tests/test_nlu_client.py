@@ -167,6 +167,11 @@ async def test_a_negated_refusal_takes_the_opt_out_back(fake: tuple[FakeRasa, st
     rasa.ranking = [("decline", 0.55), ("stop", 0.45)]
     declined = await classifier.classify("please don't unsubscribe me, I just don't need the lamp")
     assert (declined.intent, declined.detail) == ("opt_out", "decline")
+    # the order cancelled outright beside "don't unsubscribe me": a decline, consent kept
+    rasa.ranking = [("stop", 0.74), ("other", 0.2), ("decline", 0.06)]
+    kept = await classifier.classify("cancel my order please, but don't unsubscribe me")
+    assert (kept.intent, kept.detail) == ("opt_out", "decline")
+    assert kept.confidence == pytest.approx(0.74)
     # refusing the messages in other words keeps the opt-out
     rasa.ranking = [("stop", 0.8), ("decline", 0.15), ("other", 0.05)]
     stop = await classifier.classify("не отменяйте ничего, просто не пишите мне больше")

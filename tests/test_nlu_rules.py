@@ -190,6 +190,14 @@ def test_free_text_is_left_to_the_model() -> None:
         ("please don't delete the cart, I'll pay on Friday", "cancel"),
         ("don't delete my number, the offers are useful", "unsubscribe"),
         ("nie mówię nie, tylko za tydzień", "cancel"),
+        # the order cancelled outright, the messages kept: a decline
+        ("отмените, пожалуйста, заказ, а от рассылки меня не отписывайте", "decline"),
+        ("cancel my order please, but don't unsubscribe me", "decline"),
+        ("anulujcie zamówienie, ale nie wypisujcie mnie z newslettera", "decline"),
+        ("取消订单吧，不过别给我退订", "decline"),
+        # the messages refused outright beside a negated cancel
+        ("от заказа не отказываюсь, а вот от рассылки отпишите", None),
+        ("I'm not cancelling the order, just unsubscribe me from texts", None),
         # a refusal after a comma, another negated verb, or the messages refused in other words
         ("не буду, отказываюсь", None),
         ("не удалось оплатить, отмените", None),
