@@ -184,3 +184,33 @@ async def test_a_stop_in_free_words_still_revokes_consent(nlu_client: Client) ->
     result = await say(nlu_client, "не пишите мне")
     assert result["intent"] == "opt_out"
     assert await _state(nlu_client) == (["stopped"], 0)
+
+
+# Written for this test: a refusal word taken back keeps the checkout and the consent
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "не отменяйте, я ещё хочу этот заказ"),
+        ("en", "don't cancel it, I still want the order"),
+        ("pl", "nie anulujcie, nadal chcę to zamówienie"),
+        ("zh", "别取消，我还要这个订单"),
+    ],
+)
+async def test_a_negated_refusal_keeps_the_checkout(
+    nlu_client: Client, language: str, text: str
+) -> None:
+    await shopper(nlu_client, language=language)
+    result = await say(nlu_client, text)
+    assert result["intent"] != "opt_out", result
+    assert await _state(nlu_client) in ((["paused"], 1), (["active"], 1))
+
+
+async def test_cancelling_the_order_but_keeping_the_messages_is_a_decline(
+    nlu_client: Client,
+) -> None:
+    await shopper(nlu_client, language="en")
+    result = await say(nlu_client, "cancel my order please, but don't unsubscribe me")
+    assert result["intent"] == "opt_out" and result["handled_by"] == "bot", result
+    [reply] = result["replies"]
+    assert DECLINED["en"] in reply["text"], reply["text"]
+    assert await _state(nlu_client) == (["stopped"], 1)
