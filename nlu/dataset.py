@@ -36,6 +36,7 @@ ROW_SETS = {
     "dev12": f"twelfth dev set, goods other than shoes, used for tuning; {FOLDED}",
     "dev13": "thirteenth dev set (negated and reason-only refusals), used for tuning",
     "dev14": "fourteenth dev set, the dev13 brief with other goods, used for tuning",
+    "dev15": "fifteenth dev set, the dev13 brief with other goods again, used for tuning",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5")
