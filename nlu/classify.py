@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
-from nlu.rules import apply_rules, normalize, refuted_opt_out
+from nlu.rules import Refutation, apply_rules, normalize, refuted_opt_out
 from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
@@ -92,7 +92,8 @@ class LiveClassifier:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
             except Exception:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
-        refuted = refuted_opt_out(readable)
+        # only an opt-out reading can be taken back
+        refuted = refuted_opt_out(readable) if to_routing(parse.intent) == "opt_out" else None
         parse = doubt_weak_opt_out(take_back_refusal(parse, refuted))
         if refuted is None:
             parse = prefer_stop_when_close(parse)
@@ -121,7 +122,7 @@ class LiveClassifier:
             await self.client.aclose()
 
 
-def take_back_refusal(parse: Parse, refuted: str | None) -> Parse:
+def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
     """The parse with an opt-out the text takes back (nlu.rules.refuted_opt_out) replaced by
     the best reading it leaves: a negated cancel leaves no opt-out, a negated unsubscribe no
     stop, and beside an outright cancel a stop is a decline. Unchanged when nothing is taken
@@ -129,16 +130,10 @@ def take_back_refusal(parse: Parse, refuted: str | None) -> Parse:
     if refuted == "decline" and parse.intent == "stop":
         return Parse("decline", parse.confidence, parse.ranking)
     if refuted == "cancel" and to_routing(parse.intent) == "opt_out":
-        kept = [(n, c) for n, c in parse.ranking if to_routing(n) != "opt_out"]
-    elif refuted == "unsubscribe" and parse.intent == "stop":
-        kept = [(n, c) for n, c in parse.ranking if n != "stop"]
-    else:
-        return parse
-    kept = [(n, c) for n, c in kept if n != "nlu_fallback"]
-    if not kept:
-        return parse
-    name, confidence = max(kept, key=lambda item: item[1])
-    return Parse(name, confidence, parse.ranking)
+        return _best_reading(parse, lambda name: to_routing(name) != "opt_out")
+    if refuted == "unsubscribe" and parse.intent == "stop":
+        return _best_reading(parse, lambda name: name != "stop")
+    return parse
 
 
 def doubt_weak_opt_out(parse: Parse) -> Parse:
@@ -146,14 +141,16 @@ def doubt_weak_opt_out(parse: Parse) -> Parse:
     another class (the threshold then judges that one); unchanged when there is none."""
     if to_routing(parse.intent) != "opt_out" or parse.confidence >= OPT_OUT_MIN_CONFIDENCE:
         return parse
-    others = [
-        (name, confidence)
-        for name, confidence in parse.ranking
-        if name != "nlu_fallback" and to_routing(name) != "opt_out"
-    ]
-    if not others:
+    return _best_reading(parse, lambda name: to_routing(name) != "opt_out")
+
+
+def _best_reading(parse: Parse, allowed: Callable[[str], bool]) -> Parse:
+    """The parse moved to its most confident allowed reading (never Rasa's fallback entry);
+    unchanged when the ranking has none."""
+    kept = [(n, c) for n, c in parse.ranking if n != "nlu_fallback" and allowed(n)]
+    if not kept:
         return parse
-    name, confidence = max(others, key=lambda item: item[1])
+    name, confidence = max(kept, key=lambda item: item[1])
     return Parse(name, confidence, parse.ranking)
 
 

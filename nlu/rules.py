@@ -41,6 +41,8 @@ _SCRIPT_BOUNDARY = re.compile(
 )
 
 
+# what a negated refusal word takes back (refuted_opt_out)
+Refutation = Literal["cancel", "unsubscribe", "decline"]
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -214,7 +216,7 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
     return None
 
 
-def refuted_opt_out(text: str) -> Literal["cancel", "unsubscribe", "decline"] | None:
+def refuted_opt_out(text: str) -> Refutation | None:
     """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
     отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, I'm still
     deciding"), "decline" when the order is cancelled outright beside a negated unsubscribe
