@@ -37,6 +37,8 @@ ROW_SETS = {
     "dev13": "thirteenth dev set (negated and reason-only refusals), used for tuning",
     "dev14": "fourteenth dev set, the dev13 brief with other goods, used for tuning",
     "dev15": "fifteenth dev set, the dev13 brief with other goods again, used for tuning",
+    "dev16": "sixteenth dev set, reason-only and negated refusals, written 2026-12-05",
+    "dev17": "seventeenth dev set, the dev16 brief with other goods and writers",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5")
