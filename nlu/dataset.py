@@ -20,7 +20,7 @@ ROW_SETS = {
     "heldout3": f"sealed held-out with `later`, looked at once; {FOLDED}",
     "heldout4": "held-out, first looked at on the twenty-second cut's model; its errors since"
     " shaped the negated-refusal step, so later figures flatter",
-    "heldout5": "sealed held-out written for the next round: not looked at yet",
+    "heldout5": "held-out, first looked at on the twenty-fourth cut's model, after every choice",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",

@@ -248,9 +248,10 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
     ]
 
 
-def test_the_newest_sealed_set_waits_for_the_next_round(root: Path) -> None:
+def test_the_report_reads_the_newest_held_out_set(root: Path) -> None:
     _row_set(root, "heldout4", "other")
+    assert _parse_args([], root).row_set == "heldout4"
     _row_set(root, "heldout5", "other")
     assert validate_nlu(root) == []
-    assert _parse_args([], root).row_set == "heldout4"
-    assert _parse_args(["--set", "heldout5"], root).row_set == "heldout5"
+    assert _parse_args([], root).row_set == "heldout5"
+    assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
