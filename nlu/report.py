@@ -1,10 +1,9 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
 Rows: nlu/heldout5/*.tsv (the newest looked-at held-out set) when present, else nlu/tests.
-`--set NAME` runs the same report on any row
-set of nlu.dataset.ROW_SETS that exists (a dev set written for tuning is optimistic); the dev
-sets and held-out sets before heldout4 were folded into the training data by the
-twenty-second cut, so they are gone."""
+`--set NAME` runs the same report on any row set of nlu.dataset.ROW_SETS that exists (a dev
+set written for tuning is optimistic); the dev sets and held-out sets before heldout4 were
+folded into the training data by the twenty-second cut, so they are gone."""
 
 from __future__ import annotations
 
