@@ -17,7 +17,14 @@ from typing import Any
 from bot.settings import PROJECT_ROOT, load_settings
 from flows.replies import ReplyBook
 from nlu.baselines import KeywordMatcher, TfidfLogReg
-from nlu.dataset import LANGUAGES, ROW_SETS, Example, all_training_examples, read_tsv
+from nlu.dataset import (
+    LANGUAGES,
+    ROW_SETS,
+    SEALED_SETS,
+    Example,
+    all_training_examples,
+    read_tsv,
+)
 from nlu.evaluate import (
     check_intents,
     classify_all,
@@ -46,7 +53,7 @@ Predictions = dict[str, list[Classification]]
 def default_set(root: Path) -> str:
     """The newest looked-at held-out set that exists: nlu/heldout5 (then the older ones, where a
     checkout still has them), else nlu/tests."""
-    for name in ("heldout5", "heldout4", "heldout3", "heldout2", "heldout"):
+    for name in (*reversed(SEALED_SETS), "heldout"):
         if (root / "nlu" / name).is_dir():
             return name
     return "tests"
