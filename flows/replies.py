@@ -25,7 +25,7 @@ from nlu.types import ROUTING_INTENTS, RoutingIntent
 Action = Literal[
     "payment_help", "delivery_info", "discount_check", "opt_out", "resume", "decline",
     "clarify", "handoff", "already_paid", "acknowledge", "order_status", "welcome", "rate",
-    "introduce", "postpone",
+    "introduce", "postpone", "not_for_us",
 ]  # fmt: skip
 ChainEffect = Literal["pause", "stop", "none"]
 Stage = Literal["cart", "delivery", "payment"]
@@ -354,7 +354,7 @@ def read_reply_book(
         path = where[flow.name]
         _check_template(templates, flow.reply, path, flow.line, problems)
         _check_template(templates, flow.reply_otherwise, path, flow.line, problems)
-        if flow.do == "introduce" and not shop.name:
+        if flow.do in ("introduce", "not_for_us") and not shop.name:
             problems.append(f"{path}:{flow.line}: flows.{flow.name}: flows/shop.yml needs a name")
     problems.extend(check_status_labels(templates))  # utter_order_status_<status>
     empty = Messages(handoff="", handoff_after_hours="", card_data="")

@@ -22,6 +22,10 @@ FINE_INTENTS: dict[str, RoutingIntent] = {
     "product_question": "other",
     # "who is this? how did you get my number": the answer says who writes and why
     "who_is_this": "other",
+    # "мам, купи хлеба", "oops, that was for my sister": meant for someone else, not a refusal
+    "wrong_chat": "other",
+    # "во сколько вы закрываетесь?", "are you hiring?": about the shop, not the goods or the order
+    "shop_question": "other",
     "other": "other",
     "nlu_fallback": "other",
 }

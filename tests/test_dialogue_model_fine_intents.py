@@ -41,6 +41,14 @@ MODEL = {
     "what is this message?": "who_is_this",
     "o co chodzi?": "who_is_this",
     "这是谁？": "who_is_this",
+    "мам, не покупай хлеб, я уже взяла": "wrong_chat",
+    "oops that was meant for my sister": "wrong_chat",
+    "kochanie, odbierz dzieci o 16": "wrong_chat",
+    "老公晚上别做饭了，我们出去吃": "wrong_chat",
+    "во сколько вы закрываетесь в субботу?": "shop_question",
+    "are you hiring?": "shop_question",
+    "macie sklep stacjonarny w Poznaniu?": "shop_question",
+    "你们有实体店吗": "shop_question",
 }
 PRODUCT_QUESTION = {
     "ru": ("а какой размер у этой куртки?", "Передаю ваш вопрос о товаре коллеге"),
@@ -54,6 +62,28 @@ WHO_IS_THIS = {
     "en": ("what is this message?", "the order wasn't completed", ["Go to payment"]),
     "pl": ("o co chodzi?", "nie zostało dokończone", ["Do płatności"]),
     "zh": ("这是谁？", "订单没有完成", ["去支付"]),
+}
+# a message meant for someone else: said not for us, with the quick reply of touch 1
+WRONG_CHAT = {
+    "ru": ("мам, не покупай хлеб, я уже взяла", "сообщение не для нас", ["К оплате"]),
+    "en": ("oops that was meant for my sister", "wasn't meant for us", ["Go to payment"]),
+    "pl": ("kochanie, odbierz dzieci o 16", "nie była do nas", ["Do płatności"]),
+    "zh": ("老公晚上别做饭了，我们出去吃", "不是发给我们的", ["去支付"]),
+}
+# a question for the shop: what the bot does here, with a manager a tap away
+SHOP_QUESTION = {
+    "ru": (
+        "во сколько вы закрываетесь в субботу?",
+        "помогаю только с заказами",
+        "Спросить менеджера",
+    ),
+    "en": ("are you hiring?", "only help with orders", "Ask a manager"),
+    "pl": (
+        "macie sklep stacjonarny w Poznaniu?",
+        "pomagam tylko z zamówieniami",
+        "Zapytaj konsultanta",
+    ),
+    "zh": ("你们有实体店吗", "只能帮您处理订单", "咨询客服"),
 }
 MISUNDERSTOOD = ("не совсем понял", "didn't quite get", "nie do końca", "没太明白")
 
@@ -167,6 +197,68 @@ async def test_who_is_this_without_a_checkout_gets_the_welcomes_quick_replies(
     assert "This is the Example shop's bot" in reply["text"]
     assert reply["buttons"] == ["Order status", "Payment", "Delivery"]
     assert await _misunderstood(client) == 0
+
+
+@pytest.mark.parametrize("language", list(WRONG_CHAT))
+async def test_a_message_meant_for_someone_else_is_said_not_for_us_and_the_touches_go_on(
+    client: Client, language: str
+) -> None:
+    text, told, buttons = WRONG_CHAT[language]
+    await shopper(client, language=language)
+    shop = Shop(client)
+    await shop.advance(minutes=30)  # touch 1 arrives, offering its quick reply
+    chains = await _chains(client)
+    result = await say(client, text)
+    assert result["handled_by"] == "bot", result
+    [reply] = result["replies"]
+    assert told in reply["text"] and "Example" in reply["text"], reply["text"]
+    assert reply["buttons"] == buttons
+    assert not any(marker in reply["text"] for marker in MISUNDERSTOOD)
+    assert not any(word in reply["text"] for word in ("СТОП", "STOP", "退订"))  # not a decline
+    assert await _misunderstood(client) == 0
+    assert await _chains(client) == chains == ["active"]  # neither stopped nor paused
+    await shop.advance(days=1)  # the next touches are still sent
+    sent = [o["touch"]["step"] for o in await shop.outbox("c1") if o.get("touch")]
+    assert sent[:2] == ["touch_1", "touch_2"]
+
+
+async def test_a_chat_with_mum_sent_here_is_answered_once_in_a_row(client: Client) -> None:
+    await shopper(client)
+    first = await say(client, "мам, не покупай хлеб, я уже взяла")
+    assert "сообщение не для нас" in texts(first)
+    assert (await say(client, "мам, не покупай хлеб, я уже взяла"))["replies"] == []
+    assert "не совсем понял" in texts(await say(client, "хм"))
+    again = await say(client, "мам, не покупай хлеб, я уже взяла")
+    assert "сообщение не для нас" in texts(again)  # another answer came between
+
+
+async def test_a_wrong_chat_message_without_a_checkout_gets_the_welcomes_quick_replies(
+    client: Client,
+) -> None:
+    await post_events(client, consent(language="en"))
+    result = await say(client, "oops that was meant for my sister")
+    [reply] = result["replies"]
+    assert "wasn't meant for us" in reply["text"] and "Example's bot" in reply["text"]
+    assert reply["buttons"] == ["Order status", "Payment", "Delivery"]
+    assert await _misunderstood(client) == 0
+
+
+@pytest.mark.parametrize("language", list(SHOP_QUESTION))
+async def test_a_question_for_the_shop_says_what_the_bot_does_and_offers_a_manager(
+    client: Client, language: str
+) -> None:
+    text, told, manager = SHOP_QUESTION[language]
+    await shopper(client, language=language)
+    result = await say(client, text)
+    assert result["handled_by"] == "bot", result
+    [reply] = result["replies"]
+    assert told in reply["text"] and reply["buttons"][1] == manager, reply
+    assert not any(marker in reply["text"] for marker in MISUNDERSTOOD)
+    assert await _misunderstood(client) == 0
+    asked = await say(client, "2")  # the manager button
+    assert asked["handled_by"] == "operator", asked
+    state = await conversation(client)
+    assert (state["state"], state["handoff_reason"]) == ("waiting_operator", "human_requested")
 
 
 @pytest.fixture

@@ -104,11 +104,20 @@ OTHER_FINE_SENTENCES = [
     # "no, I'm only asking about the size": without the multilingual encoder, where_is_my_order
     ("zh", "没有，我就是问一下尺码", "product_question"),
     ("zh", "你们是谁 怎么有我的手机号", "who_is_this"),
+    # written for this test: messages meant for someone else, questions for the shop
+    ("ru", "Серёж, не забудь забрать Машу из школы в три", "wrong_chat"),
+    ("en", "jake dont forget the dentist at 4 tomorrow", "wrong_chat"),
+    ("pl", "Tomek, kup po drodze baterie do pilota", "wrong_chat"),
+    ("zh", "老公，记得去幼儿园接儿子", "wrong_chat"),
+    ("ru", "у вас есть магазин в Казани?", "shop_question"),
+    ("en", "do you have a store in Chicago?", "shop_question"),
+    ("pl", "do której jesteście otwarci w niedzielę?", "shop_question"),
+    ("zh", "你们周末几点关门", "shop_question"),
 ]
 
 
 @pytest.mark.parametrize(("language", "text", "fine"), OTHER_FINE_SENTENCES)
-async def test_product_questions_and_who_is_this(
+async def test_fine_intents_under_other(
     rasa_classifier: LiveClassifier, language: str, text: str, fine: str
 ) -> None:
     result = await rasa_classifier.classify(text)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from bot.channels.base import OutboundMessage
 from bot.dialogue import chat_answers, shop_answers
+from bot.dialogue.chat_answers import SAID_NOT_FOR_US
 from bot.dialogue.flow_call import FlowAction, FlowCall, HandedOver
 from bot.dialogue.order_status import answer_order_status
 from bot.dialogue.satisfaction import HELPED, HELPFUL
@@ -24,6 +25,7 @@ ACTIONS: Mapping[str, FlowAction] = {
     "decline": chat_answers.about_the_checkout,
     "welcome": chat_answers.reply_only,
     "introduce": chat_answers.introduce,
+    "not_for_us": chat_answers.not_for_us,
     "acknowledge": chat_answers.acknowledge,
     "postpone": chat_answers.about_the_checkout,
     "clarify": chat_answers.clarify,
@@ -49,11 +51,9 @@ async def run_flow(call: FlowCall) -> tuple[list[OutboundMessage], dict[str, obj
         conversation.misunderstood = 0
     if flow.do in HELPFUL and answered:  # what a thank-you later rates (R-MX4)
         conversation.memory = {HELPED: ctx.now.isoformat(), **(conversation.memory or {})}
-    if flow.do == "acknowledge" or (conversation.memory or {}).get("acknowledged"):
-        conversation.memory = {
-            **(conversation.memory or {}),
-            "acknowledged": flow.do == "acknowledge",
-        }
+    for do, said in (("acknowledge", "acknowledged"), ("not_for_us", SAID_NOT_FOR_US)):
+        if flow.do == do or (conversation.memory or {}).get(said):
+            conversation.memory = {**(conversation.memory or {}), said: flow.do == do}
     if flow.chains == "pause":
         await pause_chains(call.session, ctx.contact.id, "reply", ctx.now)
     elif flow.chains == "stop":

@@ -13,6 +13,9 @@ from bot.dialogue.paid_checks import plan_check
 from bot.dialogue.satisfaction import record_answer, score_of
 from flows.replies import WELCOME_PAYLOAD
 
+# conversation.memory: the last answer told the shopper the message was not meant for us
+SAID_NOT_FOR_US = "said_not_for_us"
+
 
 async def reply_only(call: FlowCall) -> list[OutboundMessage]:
     """The flow's reply and nothing else (welcome)."""
@@ -42,6 +45,14 @@ async def introduce(call: FlowCall) -> list[OutboundMessage]:
         offered = call.reply(welcome.reply).buttons if welcome and welcome.reply else ()
     call.detail["quick_replies"] = [b.payload for b in offered or answer.buttons]
     return [replace(answer, buttons=offered or answer.buttons)]
+
+
+async def not_for_us(call: FlowCall) -> list[OutboundMessage]:
+    """A message meant for someone else: say so with who writes, once; the next in a row (a
+    chat with mum sent here) gets no answer."""
+    if (call.conversation.memory or {}).get(SAID_NOT_FOR_US):
+        return []
+    return await introduce(call)
 
 
 async def acknowledge(call: FlowCall) -> list[OutboundMessage]:
