@@ -21,6 +21,8 @@ ROW_SETS = {
     "heldout4": "held-out, first looked at on the twenty-second cut's model; its errors since"
     " shaped the negated-refusal step, so later figures flatter",
     "heldout5": "held-out, first looked at on the twenty-fourth cut's model, after every choice",
+    "heldout6": "sealed held-out with `wrong_chat`, `product_question` and `who_is_this`,"
+    " written 2026-12-05 apart from every cut; looked at once, after every choice",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
@@ -39,9 +41,11 @@ ROW_SETS = {
     "dev15": "fifteenth dev set, the dev13 brief with other goods again, used for tuning",
     "dev16": "sixteenth dev set, reason-only and negated refusals, written 2026-12-05",
     "dev17": "seventeenth dev set, the dev16 brief with other goods and writers",
+    "dev18": "eighteenth dev set, with `wrong_chat`, `product_question` and `who_is_this`",
+    "dev19": "nineteenth dev set, the dev18 brief with other goods and writers",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
-SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5")
+SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 
 
 class DataError(ValueError):
