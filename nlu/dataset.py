@@ -21,8 +21,8 @@ ROW_SETS = {
     "heldout4": "held-out, first looked at on the twenty-second cut's model; its errors since"
     " shaped the negated-refusal step, so later figures flatter",
     "heldout5": "held-out, first looked at on the twenty-fourth cut's model, after every choice",
-    "heldout6": "sealed held-out with `wrong_chat`, `product_question` and `who_is_this`,"
-    " written 2026-12-05 apart from every cut; looked at once, after every choice",
+    "heldout6": "held-out with `wrong_chat`, `product_question` and `who_is_this`, first looked"
+    " at on the twenty-fifth cut's model, after every choice",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
