@@ -7,6 +7,7 @@ reads the `NUDGE_<FIELD>` variables into a model made from those declarations.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -156,6 +157,8 @@ class Settings:
     inbox_max_attempts: Annotated[Integer, _between(1, 50)] = 8
     inbox_retry_seconds: Annotated[float, _between(0.01, 600.0)] = 2.0
     inbox_lease_seconds: Annotated[float, _between(0.5, 3600.0)] = 60.0
+    # trained models shared by every checkout on this machine, by training hash ("off": none)
+    model_cache: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -165,6 +168,16 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    @property
+    def model_cache_dir(self) -> Path | None:
+        """NUDGE_MODEL_CACHE, else $XDG_CACHE_HOME/nudge/models (~/.cache/...); None when off."""
+        if self.model_cache.lower() == "off":
+            return None
+        if self.model_cache:
+            return Path(self.model_cache).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "nudge" / "models"
 
     @property
     def var_dir(self) -> Path:

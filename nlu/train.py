@@ -107,17 +107,23 @@ def write_nlu_domain(root: Path, target: Path) -> None:
     )
 
 
-def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
-    """Train unless a model from the same inputs exists; return the model's path."""
+def train(
+    root: Path, *, force: bool = False, out: Path | None = None, cache: Path | None = None
+) -> Path:
+    """Train unless a model from the same inputs exists here or in `cache` (a directory shared
+    by every checkout on this machine); return the model's path."""
     models_dir = out or root / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
     wanted = training_hash(root)
     existing = None if force else current_model(models_dir, wanted)
+    if existing is None and not force and cache is not None:
+        existing = copy_from_cache(cache, wanted, models_dir)
     if existing is not None:
         # Touch it so the supervisor (newest by mtime) serves this one.
         os.utime(existing)
         print(f"NLU model is up to date: {existing.relative_to(root)} (training skipped)")
         train_encoder(root, existing)
+        store_in_cache(existing, cache)
         return existing
     rasa = root / ".venv-rasa" / "bin" / "rasa"
     if not rasa.exists():
@@ -156,7 +162,67 @@ def train(root: Path, *, force: bool = False, out: Path | None = None) -> Path:
     _prune(models_dir, keep=model)
     print(f"NLU model trained in {time.monotonic() - started:.0f}s: {model.relative_to(root)}")
     train_encoder(root, model)
+    store_in_cache(model, cache)
     return model
+
+
+def copy_from_cache(cache: Path, wanted_hash: str, models_dir: Path) -> Path | None:
+    """The cache's model from these inputs copied into `models_dir` (with its encoder scorers
+    when the cache has them), or None when the cache has none."""
+    found = current_model(cache, wanted_hash) if cache.is_dir() else None
+    if found is None:
+        return None
+    model = _copy_model(found, models_dir)
+    print(f"NLU model copied from the cache {cache}", flush=True)
+    return model
+
+
+def store_in_cache(model: Path, cache: Path | None) -> None:
+    """Keep a copy of `model`, its sidecar and its encoder scorers in `cache` (newest three);
+    a cache that cannot be written only costs the next checkout a training."""
+    if cache is None:
+        return
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        wanted = json.loads(_sidecar(model).read_text())["sha256"]
+        cached = current_model(cache, wanted)
+        encoder = encoder_dir(model)
+        if cached is None or (encoder.is_dir() and not _same_encoder(encoder, encoder_dir(cached))):
+            cached = _copy_model(model, cache)
+        os.utime(cached)
+        _prune(cache, keep=cached)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"the model cache {cache} was not updated: {exc}", file=sys.stderr)
+
+
+def _same_encoder(one: Path, other: Path) -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        source = _ENCODER_SOURCE
+        return bool(
+            json.loads((one / source).read_text()) == json.loads((other / source).read_text())
+        )
+    return False
+
+
+def _copy_model(model: Path, to: Path) -> Path:
+    """`model`, its encoder scorers and then its sidecar copied into `to` under temporary names
+    and renamed: the sidecar, which makes a model current, comes last."""
+    target = to / model.name
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(model, partial)
+    partial.replace(target)
+    encoder = encoder_dir(model)
+    if encoder.is_dir():
+        staging = encoder_dir(target).with_name(encoder_dir(target).name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(encoder, staging)
+        shutil.rmtree(encoder_dir(target), ignore_errors=True)
+        staging.rename(encoder_dir(target))
+    sidecar = _sidecar(target)
+    partial = sidecar.with_name(sidecar.name + ".partial")
+    shutil.copyfile(_sidecar(model), partial)
+    partial.replace(sidecar)
+    return target
 
 
 def train_encoder(root: Path, model: Path) -> Path:
@@ -201,7 +267,7 @@ def _prune(models_dir: Path, keep: Path) -> None:
 
 def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        train(settings.root, force=args.force)
+        train(settings.root, force=args.force, cache=settings.model_cache_dir)
     except SystemExit as exc:
         print(f"nudge train: {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from nlu.intents import fine_intents
 from nlu.sentence_encoder import encoder_dir, encoder_for, is_trained
 from nlu.train import (
@@ -184,3 +184,39 @@ def test_validation_names_file_and_line(root: Path) -> None:
     )
     problems = validate_nlu(root)
     assert any(p.startswith(f"{path}:") and "'greet' is not in domain.yml" in p for p in problems)
+
+
+def test_a_model_from_the_same_inputs_comes_from_the_cache(
+    root: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path_factory.mktemp("cache")
+    other = tmp_path_factory.mktemp("checkouts") / "other"
+    shutil.copytree(root, other)
+    # trained in one checkout: a fake model with its encoder, then stored in the cache
+    model = _fake_model(root, training_hash(root))
+    _fake_encoder(model, encoder_hash(root))
+    assert train(root, cache=cache) == model
+    assert current_model(cache, training_hash(root)) is not None
+    # another checkout of the same inputs copies it; no .venv-rasa there, so no training ran
+    copied = train(other, cache=cache)
+    assert copied == other / "models" / model.name
+    assert copied.read_bytes() == model.read_bytes()
+    assert json.loads((encoder_dir(copied) / "source.json").read_text())["sha256"] == (
+        encoder_hash(other)
+    )
+    assert "copied from the cache" in capsys.readouterr().out
+    assert not list((other / "models").glob("*.partial"))
+    # changed inputs are not served from the cache, nor when asked to train anew
+    (other / "config.yml").write_text("# tuned\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="venv-rasa"):
+        train(other, cache=cache)
+    shutil.copy(root / "config.yml", other / "config.yml")
+    with pytest.raises(SystemExit, match="venv-rasa"):
+        train(other, force=True, cache=cache)
+
+
+def test_the_model_cache_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert Settings().model_cache_dir == tmp_path / "nudge" / "models"
+    assert Settings(model_cache=str(tmp_path / "x")).model_cache_dir == tmp_path / "x"
+    assert Settings(model_cache="off").model_cache_dir is None
