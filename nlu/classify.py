@@ -8,6 +8,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 
+from nlu.address import calls_someone_else
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
@@ -94,7 +95,9 @@ class LiveClassifier:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
         # only an opt-out reading can be taken back
         refuted = refuted_opt_out(readable) if to_routing(parse.intent) == "opt_out" else None
-        parse = doubt_weak_opt_out(take_back_refusal(parse, refuted))
+        parse = doubt_weak_opt_out(
+            meant_for_someone_else(take_back_refusal(parse, refuted), readable)
+        )
         if refuted is None:
             parse = prefer_stop_when_close(parse)
         model_intent = parse.intent
@@ -134,6 +137,14 @@ def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
     if refuted == "unsubscribe" and parse.intent == "stop":
         return _best_reading(parse, lambda name: name != "stop")
     return parse
+
+
+def meant_for_someone_else(parse: Parse, text: str) -> Parse:
+    """An opt-out reading of a message that calls a relative, a partner or a friend
+    (nlu.address) read as `wrong_chat`: the "no" is said to them, not to the shop."""
+    if to_routing(parse.intent) != "opt_out" or not calls_someone_else(text):
+        return parse
+    return Parse("wrong_chat", parse.confidence, parse.ranking)
 
 
 def doubt_weak_opt_out(parse: Parse) -> Parse:

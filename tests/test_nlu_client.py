@@ -255,3 +255,26 @@ async def test_no_nlu_configured_rules_only() -> None:
     assert (await classifier.classify("где моя посылка")).source == "unavailable"
     assert (await classifier.classify("🙂")).source == "rule"
     assert classifier.status == "degraded"
+
+
+async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
+    fake: tuple[FakeRasa, str],
+) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.25)
+    rasa.ranking = [("decline", 0.81), ("wrong_chat", 0.12), ("later", 0.04)]
+    called = await classifier.classify("пап не нужно мне покупать сапоги, я сама выберу")
+    assert (called.intent, called.source, called.detail) == ("other", "model", "wrong_chat")
+    assert called.confidence == pytest.approx(0.81)
+    rasa.ranking = [("stop", 0.7), ("wrong_chat", 0.2), ("decline", 0.1)]
+    stop = await classifier.classify("老公，别再买了，停")
+    assert (stop.intent, stop.detail) == ("other", "wrong_chat")
+    # the relative is only talked about: the shopper declines
+    rasa.ranking = [("decline", 0.81), ("wrong_chat", 0.12), ("later", 0.04)]
+    told = await classifier.classify("мама сказала не надо, у неё есть такие")
+    assert (told.intent, told.detail) == ("opt_out", "decline")
+    # a reading other than a refusal stands
+    rasa.ranking = [("already_paid", 0.7), ("wrong_chat", 0.2), ("decline", 0.1)]
+    paid = await classifier.classify("мам, я уже оплатила")
+    assert (paid.intent, paid.detail) == ("payment", "already_paid")
+    await classifier.aclose()

@@ -1,0 +1,79 @@
+"""nlu.address: a message that calls a relative, a partner or a friend is written to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.address import calls_someone_else
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a call that is only ever a call needs no comma
+        "мам не покупай мне шапку",
+        "пап не нужно, я сам выберу",
+        "tato nie potrzebuję wiertarki",
+        "babciu, nie wysyłaj mi paczki",
+        "babe cancel the pizza",
+        # a noun or a name before a comma, "you", an imperative or "не надо"
+        "Мама, не надо ничего заказывать",
+        "котик, не заказывай пылесос",
+        "Серёж, отмени бронь",
+        "Mom, I don't need the boots",
+        "Dave don't book the table",
+        "Kasia nie zamawiaj tego ekspresu",
+        "Haniu, nie przyjeżdżajcie w niedzielę",
+        "老婆，别买牛奶了",
+        "爸 我不要鱼竿了",
+        "奶奶别寄东西了",
+        "小王，周五的会取消吧",
+        # a call at the end
+        "не покупай ничего, мам",
+        "nie kupuj tego, mamo",
+    ],
+)
+def test_a_call_to_someone_else(text: str) -> None:
+    assert calls_someone_else(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the relative is who the sentence is about: the shopper answers the shop
+        "мама сказала не надо",
+        "дочь уже купила такой же",
+        "hubby got me one for my birthday",
+        "mom says no need, daycare has them",
+        "Kasia nie chce tej sukienki",
+        "teściu dał nam swoją wiertarkę",
+        "老公不让买了",
+        "妈妈说不用买了",
+        # words people call strangers by, the shop among them
+        "сынок, мне это не нужно",
+        "девушка, не актуально",
+        "Pani Aniu, proszę wypisać mnie z listy",
+        "兄弟别刷屏了",
+        "老板，不要了",
+        "亲，不需要了",
+        "guys, not interested",
+        # no call at all
+        "не актуально",
+        "no thanks",
+        "свет отключили, потом посмотрю",
+        # a clause about the person, a list, an adjective, "no longer", goods
+        "Сын, которому выбирала, уже купил сам",
+        "Mom, dad and I decided not to",
+        "Сын не маленький уже, не надо",
+        "Mum no longer needs it",
+        "Mom dont need it anymore",
+        "Котик не ест такой корм, не надо",
+        "Не нужно, это был подарок для мам",
+        "小米，不要了",
+        "宝贝 不要了",
+        "帅哥，不用了",
+        "No thanks, hun",
+    ],
+)
+def test_no_call_to_someone_else(text: str) -> None:
+    assert not calls_someone_else(text)
