@@ -23,6 +23,8 @@ ROW_SETS = {
     "heldout5": "held-out, first looked at on the twenty-fourth cut's model, after every choice",
     "heldout6": "held-out with `wrong_chat`, `product_question` and `who_is_this`, first looked"
     " at on the twenty-fifth cut's model, after every choice",
+    "heldout7": "held-out with all fifteen fine intents, `shop_question` among them, first looked"
+    " at on the twenty-sixth cut's model, after every choice",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
@@ -43,9 +45,10 @@ ROW_SETS = {
     "dev17": "seventeenth dev set, the dev16 brief with other goods and writers",
     "dev18": "eighteenth dev set, with `wrong_chat`, `product_question` and `who_is_this`",
     "dev19": "nineteenth dev set, the dev18 brief with other goods and writers",
+    "dev20": "twentieth dev set, with `shop_question`, written apart beside nlu/heldout7",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
-SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+SEALED_SETS = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
 
 
 class DataError(ValueError):

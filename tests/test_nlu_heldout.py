@@ -62,7 +62,7 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
     present = [name for name in ROW_SETS if (PROJECT_ROOT / "nlu" / name).is_dir()]
-    assert {"tests", "heldout4", "heldout5", "heldout6"} <= set(present)
+    assert {"tests", "heldout4", "heldout5", "heldout6", "heldout7"} <= set(present)
     for row_set in present:
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
@@ -257,4 +257,7 @@ def test_the_report_reads_the_newest_held_out_set(root: Path) -> None:
     _row_set(root, "heldout6", "other")
     assert validate_nlu(root) == []
     assert _parse_args([], root).row_set == "heldout6"
+    _row_set(root, "heldout7", "other")
+    assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout7"
     assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
