@@ -142,6 +142,11 @@ async def test_putting_it_off_gets_no_rush_and_keeps_the_checkout(
         ("en", "babe don't order pizza tonight, I'm cooking", "wasn't meant for us"),
         ("pl", "Kasia, nie czekaj na mnie z obiadem, wrócę później", "nie była do nas"),
         ("zh", "老婆别买菜了，今晚我们出去吃", "不是发给我们的"),
+        # a refusal of goods said to a relative: the twenty-sixth cut's address rule
+        ("ru", "мам, не бери мне этот пылесос, у нас уже есть", "не для нас"),
+        ("en", "Mom, I don't need the new boots, don't order them", "wasn't meant for us"),
+        ("pl", "tato, nie kupuj mi tego roweru, nie potrzebuję", "nie była do nas"),
+        ("zh", "爸 我不要那个无人机了，别给我买", "不是发给我们的"),
     ],
 )
 async def test_a_message_meant_for_someone_else_is_no_decline(
