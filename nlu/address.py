@@ -78,3 +78,31 @@ def calls_someone_else(text: str) -> bool:
     folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
     folded = folded.replace("don't", "dont")
     return bool(_OPENS.search(folded) or _ENDS.search(folded))
+
+
+# the shopper says the message went to the wrong chat ("that was meant for my sister", "не
+# туда написала", "pomyliłam czaty", "不好意思发错了"); "wrong number" is the shop's mistake
+_SENT_ELSEWHERE = re.compile(
+    r"(?:(?:that|this|it|msg|message|text)\s+(?:was|is|wasnt|isnt|was\s+not)\s+(?:meant\s+|supposed"
+    r"\s+to\s+go\s+)?(?:for|to)\s+(?:my|someone|somebody)\b|meant\s+(?:that|this|it)\s+for\b"
+    r"|meant\s+to\s+send\s+(?:that|this|it)\b|wrong\s+(?:chat|group|convo|conversation|window)"
+    r"|(?:wasnt|was\s+not|not)\s+(?:meant\s+)?for\s+you\b"
+    r"|не\s+туда\s+(?:написал|отправил|скинул|кинул)|не\s+в\s+тот\s+чат|не\s+тот\s+чат"
+    r"|ошиблась\s+чатом|ошибся\s+чатом|(?:это|было)\s+не\s+вам"
+    r"|это\s+было\s+(?:для\s+)?(?:сестр|мам|пап|муж|жен|брат|доч|сын|подруг|друг)"
+    r"|это\s+(?:сестре|маме|папе|мужу|жене|брату|дочке|дочери|сыну|подруге|другу)\s+было"
+    r"|z[lł]y\s+czat|pomyli[lł](?:em|am)\s+(?:czat|okn|rozmow|numer\s+czatu)"
+    r"|(?:to|wiadomo[sś][cć])\s+(?:by[lł]o|by[lł]a|mia[lł]o\s+i[sś][cć])\s+do\s+\w+"
+    r"|\bnie\s+do\s+(?:was|pana|pani)\b|\bnie\s+tu\b"
+    # 发错 is the shopper's slip only with 我, an apology or a group ("你们发错人了" is the shop's)
+    r"|(?:我|不好意思|抱歉|sorry)[^你]{0,4}[发传]错|[发传]错[^，。？?]{0,3}(?:抱歉|不好意思|sorry)"
+    r"|[发传]错群|窗口切错|[发传]给我[^的你们]{1,3}的"
+    r")"
+)
+
+
+def says_it_was_sent_elsewhere(text: str) -> bool:
+    """Whether the shopper says this message went to the wrong chat."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    folded = folded.replace("n't", "nt")
+    return _SENT_ELSEWHERE.search(folded) is not None

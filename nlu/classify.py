@@ -8,7 +8,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 
-from nlu.address import calls_someone_else
+from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
@@ -140,9 +140,11 @@ def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
 
 
 def meant_for_someone_else(parse: Parse, text: str) -> Parse:
-    """An opt-out reading of a message that calls a relative, a partner or a friend
-    (nlu.address) read as `wrong_chat`: the "no" is said to them, not to the shop."""
-    if to_routing(parse.intent) != "opt_out" or not calls_someone_else(text):
+    """An opt-out reading of a message that calls a relative, a partner or a friend, or says it
+    went to the wrong chat (nlu.address), read as `wrong_chat`: the "no" is not the shop's."""
+    if to_routing(parse.intent) != "opt_out":
+        return parse
+    if not (calls_someone_else(text) or says_it_was_sent_elsewhere(text)):
         return parse
     return Parse("wrong_chat", parse.confidence, parse.ranking)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.address import calls_someone_else
+from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,30 @@ def test_a_call_to_someone_else(text: str) -> None:
 )
 def test_no_call_to_someone_else(text: str) -> None:
     assert not calls_someone_else(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sent_elsewhere"),
+    [
+        ("oops that was meant for my sister", True),
+        ("meant to send this to my husband, ignore", True),
+        ("sorry, wrong chat", True),
+        ("блин, не туда написала", True),
+        ("упс, это было для сестры", True),
+        ("ой, это не вам", True),
+        ("sorki, pomyliłam czaty", True),
+        ("to miało iść do męża", True),
+        ("不好意思发错了", True),
+        ("刚才那条是发给我女儿的", True),
+        # the shop wrote to the wrong person: a stop or a question, not a wrong chat
+        ("wrong number, I never ordered anything, stop", False),
+        ("你们发错人了，别再发了", False),
+        ("是发给我的吗", False),
+        ("это мамин номер, не пишите сюда", False),
+        ("kto do mnie tu pisze", False),
+        ("корзину очистите, я это брать не буду", False),
+        ("the shoes were for my sister's wedding, it's over now", False),
+    ],
+)
+def test_a_message_that_says_it_went_to_the_wrong_chat(text: str, sent_elsewhere: bool) -> None:
+    assert says_it_was_sent_elsewhere(text) is sent_elsewhere

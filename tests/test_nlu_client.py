@@ -269,6 +269,10 @@ async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
     rasa.ranking = [("stop", 0.7), ("wrong_chat", 0.2), ("decline", 0.1)]
     stop = await classifier.classify("老公，别再买了，停")
     assert (stop.intent, stop.detail) == ("other", "wrong_chat")
+    # no call, but the shopper says it went to the wrong chat
+    rasa.ranking = [("decline", 0.48), ("wrong_chat", 0.45), ("later", 0.03)]
+    slip = await classifier.classify("oops that was meant for my sister")
+    assert (slip.intent, slip.detail) == ("other", "wrong_chat")
     # the relative is only talked about: the shopper declines
     rasa.ranking = [("decline", 0.81), ("wrong_chat", 0.12), ("later", 0.04)]
     told = await classifier.classify("мама сказала не надо, у неё есть такие")
