@@ -72,11 +72,16 @@ _OPENS = re.compile(
 _ENDS = re.compile(rf"[,，]\s*(?:{VOCATIVES})\W*$")
 
 
+def _fold(text: str) -> str:
+    """Case, ё and curly apostrophes folded, "n't" written "nt" (the patterns' spelling)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
+    return folded.replace("n't", "nt")
+
+
 def calls_someone_else(text: str) -> bool:
     """Whether the message opens by calling a relative, a partner or a friend, or ends by
     calling one with a form that only ever calls ("..., мам")."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    folded = folded.replace("don't", "dont")
+    folded = _fold(text)
     return bool(_OPENS.search(folded) or _ENDS.search(folded))
 
 
@@ -103,6 +108,4 @@ _SENT_ELSEWHERE = re.compile(
 
 def says_it_was_sent_elsewhere(text: str) -> bool:
     """Whether the shopper says this message went to the wrong chat."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    folded = folded.replace("n't", "nt")
-    return _SENT_ELSEWHERE.search(folded) is not None
+    return _SENT_ELSEWHERE.search(_fold(text)) is not None

@@ -123,7 +123,7 @@ def train(
         os.utime(existing)
         print(f"NLU model is up to date: {existing.relative_to(root)} (training skipped)")
         train_encoder(root, existing)
-        store_in_cache(existing, cache)
+        store_in_cache(existing, wanted, cache)
         return existing
     rasa = root / ".venv-rasa" / "bin" / "rasa"
     if not rasa.exists():
@@ -162,7 +162,7 @@ def train(
     _prune(models_dir, keep=model)
     print(f"NLU model trained in {time.monotonic() - started:.0f}s: {model.relative_to(root)}")
     train_encoder(root, model)
-    store_in_cache(model, cache)
+    store_in_cache(model, wanted, cache)
     return model
 
 
@@ -177,30 +177,28 @@ def copy_from_cache(cache: Path, wanted_hash: str, models_dir: Path) -> Path | N
     return model
 
 
-def store_in_cache(model: Path, cache: Path | None) -> None:
-    """Keep a copy of `model`, its sidecar and its encoder scorers in `cache` (newest three);
-    a cache that cannot be written only costs the next checkout a training."""
+def store_in_cache(model: Path, wanted_hash: str, cache: Path | None) -> None:
+    """Keep a copy of `model` (trained from inputs hashing to `wanted_hash`), its sidecar and
+    its encoder scorers in `cache` (newest three); a cache that cannot be written only costs the
+    next checkout a training."""
     if cache is None:
         return
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        wanted = json.loads(_sidecar(model).read_text())["sha256"]
-        cached = current_model(cache, wanted)
+        cached = current_model(cache, wanted_hash)
         encoder = encoder_dir(model)
         if cached is None or (encoder.is_dir() and not _same_encoder(encoder, encoder_dir(cached))):
             cached = _copy_model(model, cache)
         os.utime(cached)
         _prune(cache, keep=cached)
-    except (OSError, ValueError, KeyError) as exc:
+    except OSError as exc:
         print(f"the model cache {cache} was not updated: {exc}", file=sys.stderr)
 
 
 def _same_encoder(one: Path, other: Path) -> bool:
     with contextlib.suppress(OSError, ValueError):
-        source = _ENCODER_SOURCE
-        return bool(
-            json.loads((one / source).read_text()) == json.loads((other / source).read_text())
-        )
+        mine, theirs = (json.loads((d / _ENCODER_SOURCE).read_text()) for d in (one, other))
+        return bool(mine == theirs)
     return False
 
 
@@ -208,21 +206,36 @@ def _copy_model(model: Path, to: Path) -> Path:
     """`model`, its encoder scorers and then its sidecar copied into `to` under temporary names
     and renamed: the sidecar, which makes a model current, comes last."""
     target = to / model.name
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(model, partial)
-    partial.replace(target)
+    _copy_file(model, target)
     encoder = encoder_dir(model)
     if encoder.is_dir():
-        staging = encoder_dir(target).with_name(encoder_dir(target).name + ".partial")
+        staging = _partial(encoder_dir(target))
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(encoder, staging)
-        shutil.rmtree(encoder_dir(target), ignore_errors=True)
-        staging.rename(encoder_dir(target))
-    sidecar = _sidecar(target)
-    partial = sidecar.with_name(sidecar.name + ".partial")
-    shutil.copyfile(_sidecar(model), partial)
-    partial.replace(sidecar)
+        _swap_in(staging, encoder_dir(target))
+    _copy_file(_sidecar(model), _sidecar(target))
     return target
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    partial = _partial(target)
+    shutil.copyfile(source, partial)
+    partial.replace(target)
+
+
+def _swap_in(staging: Path, directory: Path) -> None:
+    """`staging` renamed to `directory`: renames only, so a crash mid-way, or a service starting
+    meanwhile, never sees half a directory."""
+    retired = directory.with_name(directory.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if directory.exists():
+        directory.rename(retired)
+    staging.rename(directory)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def train_encoder(root: Path, model: Path) -> Path:
@@ -236,17 +249,11 @@ def train_encoder(root: Path, model: Path) -> Path:
             return directory
     started = time.monotonic()
     scorer = EncoderScorer.fit(all_training_examples(root / "nlu" / "data"))
-    staging = directory.with_name(directory.name + ".partial")
+    staging = _partial(directory)
     shutil.rmtree(staging, ignore_errors=True)
     scorer.save(staging)
     (staging / _ENCODER_SOURCE).write_text(json.dumps({"sha256": wanted}))
-    # renames only: a crash mid-save, or a service starting meanwhile, never sees half a scorer
-    retired = directory.with_name(directory.name + ".old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if directory.exists():
-        directory.rename(retired)
-    staging.rename(directory)
-    shutil.rmtree(retired, ignore_errors=True)
+    _swap_in(staging, directory)
     print(
         f"sentence encoder scorers trained in {time.monotonic() - started:.0f}s: {directory.name}"
     )
