@@ -1,4 +1,5 @@
-"""HTTP client for Rasa `POST /model/parse`: a short timeout and a circuit breaker."""
+"""HTTP client for Rasa `POST /model/parse` (a short timeout and a circuit breaker) and
+`GET /status` (which model the server serves)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,25 @@ class RasaClient:
             raise NluUnavailable(f"{type(exc).__name__}: {exc}") from exc
         self.breaker.success()
         return result
+
+    async def served_model(self, answer_within: float | None = None) -> str | None:
+        """The file name of the model the server serves (Rasa's `GET /status` `model_file`,
+        "" when it names none), or None when the server cannot be reached or refuses. Leaves
+        the circuit breaker alone: only replies count."""
+        params = {"token": self.token} if self.token else None
+        try:
+            response = await self._client.get(
+                f"{self.url}/status",
+                params=params,
+                timeout=self._client.timeout if answer_within is None else answer_within,
+            )
+            if response.status_code != 200:
+                return None
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        model_file = body.get("model_file") if isinstance(body, dict) else None
+        return model_file if isinstance(model_file, str) else ""
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -24,7 +24,7 @@ from flows.replies import ReplyBook, load_reply_book
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
 from nlu.intents import DEFAULT_FINE, FINE_INTENTS, fine_intents, fine_of, known_intents, to_routing
-from nlu.sentence_encoder import served_encoder
+from nlu.sentence_encoder import encoder_for_served, served_encoder
 from nlu.supervisor import RasaSupervisor
 from nlu.types import ROUTING_INTENTS, Classification
 
@@ -137,12 +137,12 @@ async def live_classifier(
 ) -> AsyncIterator[LiveClassifier]:
     """The classifier live replies use: NUDGE_NLU_URL if set, else a Rasa server started here."""
     if settings.nlu_url:
-        classifier = build_classifier(
-            settings.nlu_url,
-            settings.nlu_token,
-            settings.nlu_threshold,
-            encoder=served_encoder(settings.root),
-        )
+        classifier = build_classifier(settings.nlu_url, settings.nlu_token, settings.nlu_threshold)
+        client = classifier.client
+        model_file = await client.served_model() if client is not None else None
+        # the scorer fitted with the model that server serves, if models/ has it
+        if model_file is not None:
+            classifier.encoder = encoder_for_served(settings.root, model_file)
         try:
             yield classifier
         finally:

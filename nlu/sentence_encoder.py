@@ -168,6 +168,17 @@ def served_encoder(root: Path) -> EncoderScorer | None:
     return encoder_for(model) if model is not None else None
 
 
+def encoder_for_served(root: Path, model_file: str) -> EncoderScorer | None:
+    """The scorer trained with the model an external server names (its `/status` `model_file`),
+    or None (logged) when this service's models/ has none for it: a scorer fitted with other
+    data would blend in readings the server's model was not trained with."""
+    name = Path(model_file).name
+    if not name.endswith(".tar.gz"):
+        log.warning("the NLU server names no model (%r): its readings stand alone", model_file)
+        return None
+    return encoder_for(root / "models" / name)
+
+
 def encoder_for(model: Path) -> EncoderScorer | None:
     """The scorer trained with `model`, or None (logged) when it was trained without one."""
     directory = encoder_dir(model)

@@ -282,3 +282,53 @@ async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
     paid = await classifier.classify("мам, я уже оплатила")
     assert (paid.intent, paid.detail) == ("payment", "already_paid")
     await classifier.aclose()
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            {"model_file": "nlu-0123456789abcdef.tar.gz", "model_id": "x"},
+            "nlu-0123456789abcdef.tar.gz",
+        ),
+        ({"model_id": "x"}, ""),  # up, but names no model
+        ({"model_file": 42}, ""),
+        ([1, 2], ""),
+        ("401", None),
+        ("html", None),
+    ],
+)
+async def test_the_served_model_is_the_one_status_names(
+    answer: object, expected: str | None
+) -> None:
+    tokens: list[str | None] = []
+
+    async def status(request: web.Request) -> web.StreamResponse:
+        tokens.append(request.query.get("token"))
+        if answer == "401":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if answer == "html":
+            return web.Response(text="<html>oops</html>", content_type="text/html")
+        return web.json_response(answer)
+
+    app = web.Application()
+    app.router.add_get("/status", status)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = RasaClient(str(server.make_url("")), "tok")
+    try:
+        assert await client.served_model() == expected
+        assert tokens == ["tok"]
+        assert client.breaker.state == "closed"  # only replies count against the circuit
+    finally:
+        await client.aclose()
+        await server.close()
+
+
+async def test_an_unreachable_server_serves_no_model() -> None:
+    client = RasaClient(_closed_port_url())
+    try:
+        assert await client.served_model(answer_within=1.0) is None
+        assert client.breaker.state == "closed"
+    finally:
+        await client.aclose()

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from nlu.dataset import Example
-from nlu.sentence_encoder import WEIGHT, EncoderScorer, encoder_dir, encoder_for, served_encoder
+from nlu.sentence_encoder import (
+    WEIGHT,
+    EncoderScorer,
+    encoder_dir,
+    encoder_for,
+    encoder_for_served,
+    served_encoder,
+)
 
 ROWS = {
     "en": {
@@ -108,3 +115,24 @@ def test_the_served_encoder_is_the_newest_models(scorer: EncoderScorer, tmp_path
     served = served_encoder(tmp_path)
     assert served is not None and served.classes == scorer.classes
     assert encoder_for(model) is served  # loaded once, shared by every app in the process
+
+
+def test_an_external_server_gets_the_scorer_of_the_model_it_names(
+    scorer: EncoderScorer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    named = models / "nlu-00000000000000aa.encoder"
+    scorer.save(named)
+    newer = models / "nlu-00000000000000bb.tar.gz"
+    newer.write_bytes(b"not really a model")
+    scorer.save(encoder_dir(newer))
+    # the server's own path may be anywhere; only the file name is looked up here
+    served = encoder_for_served(tmp_path, "/srv/rasa/models/nlu-00000000000000aa.tar.gz")
+    assert served is not None and served is encoder_for(models / "nlu-00000000000000aa.tar.gz")
+    assert served is not encoder_for(newer)
+    with caplog.at_level(logging.WARNING, logger="nlu.sentence_encoder"):
+        assert encoder_for_served(tmp_path, "nlu-00000000000000cc.tar.gz") is None
+        assert encoder_for_served(tmp_path, "") is None
+    assert "nlu-00000000000000cc.tar.gz has no sentence encoder" in caplog.text
+    assert "names no model" in caplog.text

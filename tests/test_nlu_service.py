@@ -15,20 +15,36 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.app_keys import CLASSIFIER
 from bot.clock import SandboxClock
+from bot.nlu_service import LIVE_CLASSIFIER
 from bot.settings import PROJECT_ROOT, Settings
 from nlu.classify import build_classifier
 from nlu.multilingual_encoder import MultilingualScorer, MultilingualUnavailable
 from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable, served_encoder
+from nlu.supervisor import latest_model
 from nlu.types import Classification
+from tests.channels_fixtures import wait_for
 from tests.rasa_fixture import unavailable
 
 
+class Served:
+    """The model file the fake server names on /status: by default the one models/ serves."""
+
+    def __init__(self) -> None:
+        newest = latest_model(PROJECT_ROOT / "models")
+        self.model_file = newest.name if newest is not None else "nlu.tar.gz"
+
+
 @pytest.fixture
-async def fake_rasa() -> AsyncIterator[str]:
+def served() -> Served:
+    return Served()
+
+
+@pytest.fixture
+async def fake_rasa(served: Served) -> AsyncIterator[str]:
     async def status(request: web.Request) -> web.Response:
         if request.query.get("token") != "tok":
             return web.json_response({"error": "unauthorized"}, status=401)
-        return web.json_response({"model_file": "nlu.tar.gz"})
+        return web.json_response({"model_file": served.model_file})
 
     async def parse(request: web.Request) -> web.Response:
         if (await request.json())["text"] == "I have lost interest in this purchase":
@@ -194,3 +210,74 @@ async def test_external_nlu_down_is_degraded_not_a_crash(
     response = await client.get("/health")
     assert response.status == 200
     assert (await response.json())["components"]["nlu"] == "degraded"
+
+
+async def test_a_server_serving_another_model_is_read_without_local_encoders(
+    aiohttp_client: Callable[..., Any],
+    settings: Settings,
+    clock: SandboxClock,
+    fake_rasa: str,
+    served: Served,
+) -> None:
+    served.model_file = "nlu-0000000000000000.tar.gz"  # not in this service's models/
+    client = await _app_client(
+        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
+    )
+    classifier = client.app[CLASSIFIER]
+    result = await classifier.classify("any promo codes for me?")
+    assert (result.intent, result.source, result.confidence) == ("discount", "model", 0.9)
+    result = await classifier.classify("I have lost interest in this purchase")
+    assert (result.intent, result.detail) == ("other", "product_question")  # Rasa's own reading
+
+
+async def test_the_encoders_follow_the_model_the_server_names(
+    aiohttp_client: Callable[..., Any],
+    settings: Settings,
+    clock: SandboxClock,
+    fake_rasa: str,
+    served: Served,
+) -> None:
+    encoder = _served()
+    newest = served.model_file
+    served.model_file = "nlu-0000000000000000.tar.gz"
+    client = await _app_client(
+        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
+    )
+    classifier = client.app[CLASSIFIER]
+    assert client.app[LIVE_CLASSIFIER].encoder is None
+    served.model_file = newest  # the server was given this service's model
+    health = await (await client.get("/health")).json()
+    assert health["components"]["nlu"] == "ok"
+    assert client.app[LIVE_CLASSIFIER].encoder is encoder
+    result = await classifier.classify("I have lost interest in this purchase")
+    assert (result.intent, result.detail) == ("opt_out", "decline")
+
+
+async def test_a_server_that_starts_later_is_asked_again(
+    aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock
+) -> None:
+    encoder = _served()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = await _app_client(
+        aiohttp_client, replace(settings, nlu_url=f"http://127.0.0.1:{port}"), clock
+    )
+    live = client.app[LIVE_CLASSIFIER]
+    assert live.encoder is None
+    rasa = web.Application()
+    rasa.router.add_get("/status", lambda _: _named(Served().model_file))
+    server = TestServer(rasa, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+
+        async def found() -> bool:
+            return live.encoder is encoder
+
+        await wait_for(found, "the app asks the late server which model it serves")
+    finally:
+        await server.close()
+
+
+async def _named(model_file: str) -> web.Response:
+    return web.json_response({"model_file": model_file})
