@@ -243,6 +243,19 @@ async def test_a_wrong_chat_message_without_a_checkout_gets_the_welcomes_quick_r
     assert await _misunderstood(client) == 0
 
 
+async def test_a_strangers_first_message_meant_for_someone_else_says_who_writes(
+    client: Client,
+) -> None:
+    stranger = "+447700900123"
+    result = await say(client, "oops that was meant for my sister", phone=stranger)
+    [reply] = result["replies"]
+    assert reply["to"] == stranger and result["handled_by"] == "bot"
+    assert "wasn't meant for us" in reply["text"] and "Example's bot" in reply["text"]
+    assert reply["buttons"] == ["Order status", "Payment", "Delivery"]  # the welcome's
+    # the next one in a row is a chat sent here too: no answer
+    assert (await say(client, "oops that was meant for my sister", phone=stranger))["replies"] == []
+
+
 @pytest.mark.parametrize("language", list(SHOP_QUESTION))
 async def test_a_question_for_the_shop_says_what_the_bot_does_and_offers_a_manager(
     client: Client, language: str

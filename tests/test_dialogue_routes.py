@@ -52,6 +52,8 @@ def _model(fine: str, intent: Any, text: str) -> Classification:
         (_rule("stop", "opt_out"), "bot", False, "stop word or stop button"),
         (_rule("unsubscribe"), "bot", False, "stop word or stop button"),
         (_model("payment", "payment", "как оплатить"), "bot", True, "first contact"),
+        (_model("wrong_chat", "other", "мам, купи хлеба"), "bot", True,
+         "fine intent: decline, already paid, thanks…"),
         (Classification("other", 0.0, "unavailable", None, "хм"), "bot", False,
          "hand-off rule or NLU down"),
         (_rule("manager"), "bot", False, "quick reply: button, digit, title, command"),

@@ -44,13 +44,14 @@ def asks_to_stop(read: Reading) -> bool:
 
 def writes_first(read: Reading) -> bool:
     """A shopper's first message gets the welcome unless it is a command, a button, about an
-    order, or a matter for a person (R-RP7)."""
+    order, meant for someone else (its answer says who writes, with the welcome's quick
+    replies), or a matter for a person (R-RP7)."""
     if not read.first or WELCOME_PAYLOAD not in read.book.by_payload:
         return False
     c = read.classification
     if read.by_rule and c.detail in read.book.by_payload:
         return False
-    if fine_of(c) == "where_is_my_order":
+    if fine_of(c) in ("where_is_my_order", "wrong_chat"):
         return False
     return read.handoff_reason in (None, "nlu_unavailable")
 
