@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from nlu.rules import fold
 
 # forms that only ever call someone ("мам", "tato", "babciu"): no comma is needed after them.
 # Terms shoppers also call staff or strangers by are left out everywhere: "сынок", "милая",
@@ -47,6 +48,8 @@ NAMES = (
     "agnieszka|agnieszko|jurek|jurku|staszek|staszku|jacek|jacku|\\w+(?:siu|niu|ciu|ziu)|"
     f"[小老阿]{_SURNAME}|{_SURNAME}(?:总|老师|姐|哥)"
 )
+# the patterns are written in nlu.rules.fold's spelling: lower case, е for ё, simplified Chinese,
+# no apostrophes ("dont")
 # after a noun or a name, words that speak to the person: "you", "нет", an imperative ("не
 # заказывай", "nie czekaj", 别), "не надо" (a subject cannot take it); not an adjective ("не
 # маленький"), a past plural ("не успели"), "no longer", "don't need"
@@ -72,16 +75,10 @@ _OPENS = re.compile(
 _ENDS = re.compile(rf"[,，]\s*(?:{VOCATIVES})\W*$")
 
 
-def _fold(text: str) -> str:
-    """Case, ё and curly apostrophes folded, "n't" written "nt" (the patterns' spelling)."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    return folded.replace("n't", "nt")
-
-
 def calls_someone_else(text: str) -> bool:
     """Whether the message opens by calling a relative, a partner or a friend, or ends by
     calling one with a form that only ever calls ("..., мам")."""
-    folded = _fold(text)
+    folded = fold(text)
     return bool(_OPENS.search(folded) or _ENDS.search(folded))
 
 
@@ -108,4 +105,4 @@ _SENT_ELSEWHERE = re.compile(
 
 def says_it_was_sent_elsewhere(text: str) -> bool:
     """Whether the shopper says this message went to the wrong chat."""
-    return _SENT_ELSEWHERE.search(_fold(text)) is not None
+    return _SENT_ELSEWHERE.search(fold(text)) is not None

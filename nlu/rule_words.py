@@ -42,8 +42,10 @@ STOP_PHRASES: frozenset[str] = frozenset(
 
 # Traditional characters common in replies, read as simplified ones (謝謝 → 谢谢, 別發了 → 别发了).
 TRADITIONAL_TO_SIMPLIFIED = str.maketrans(
-    "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨幫刪購車",
-    "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货帮删购车",
+    "別發訂閱謝煩請簡訊擾騷聯繫給嗎買這們號碼關閉須興歡麼錢過還沒說話電為應該麗單貨幫刪購車"
+    "媽爺婦兒閨傳錯誤",
+    "别发订阅谢烦请简讯扰骚联系给吗买这们号码关闭须兴欢么钱过还没说话电为应该丽单货帮删购车"
+    "妈爷妇儿闺传错误",
 )
 
 # Words that may surround a stop word without changing its meaning.

@@ -64,7 +64,7 @@ class RuleMatch:
     detail: str
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Case, ё, simplified Chinese and apostrophes folded (don't → dont); punctuation kept."""
     text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
     return text.translate(TRADITIONAL_TO_SIMPLIFIED).replace("'", "")
@@ -73,7 +73,7 @@ def _fold(text: str) -> str:
 def normalize(text: str) -> str:
     """Lower-case words only: no punctuation, emoji, symbols; ё→е; simplified Chinese; single
     spaces."""
-    text = _fold(text)
+    text = fold(text)
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
@@ -222,7 +222,7 @@ def refuted_opt_out(text: str) -> Refutation | None:
     deciding"), "decline" when the order is cancelled outright beside a negated unsubscribe
     (a stop reading is a decline that keeps consent), or None, also when the text refuses the
     messages in other words."""
-    light = _SPACES.sub(" ", _fold(text))
+    light = _SPACES.sub(" ", fold(text))
     if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
         return None
     if NEGATED_CANCEL.search(light):

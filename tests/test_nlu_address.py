@@ -28,6 +28,9 @@ from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
         "爸 我不要鱼竿了",
         "奶奶别寄东西了",
         "小王，周五的会取消吧",
+        # traditional characters read as simplified ones
+        "老婆，別買了",
+        "媽 我不要了",
         # a call at the end
         "не покупай ничего, мам",
         "nie kupuj tego, mamo",
@@ -92,9 +95,12 @@ def test_no_call_to_someone_else(text: str) -> None:
         ("to miało iść do męża", True),
         ("不好意思发错了", True),
         ("刚才那条是发给我女儿的", True),
+        ("這是要傳給我室友的", True),
+        ("不好意思發錯了", True),
         # the shop wrote to the wrong person: a stop or a question, not a wrong chat
         ("wrong number, I never ordered anything, stop", False),
         ("你们发错人了，别再发了", False),
+        ("你們發錯人了", False),
         ("是发给我的吗", False),
         ("это мамин номер, не пишите сюда", False),
         ("kto do mnie tu pisze", False),
