@@ -12,7 +12,7 @@ from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
-from nlu.rules import Refutation, apply_rules, normalize, refuted_opt_out
+from nlu.rules import Refutation, apply_rules, gives_up_on_paying, normalize, refuted_opt_out
 from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
@@ -93,6 +93,7 @@ class LiveClassifier:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
             except Exception:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
+        parse = give_up_on_paying(parse, readable)
         # only an opt-out reading can be taken back
         refuted = refuted_opt_out(readable) if to_routing(parse.intent) == "opt_out" else None
         parse = doubt_weak_opt_out(
@@ -137,6 +138,14 @@ def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
     if refuted == "unsubscribe" and parse.intent == "stop":
         return _best_reading(parse, lambda name: name != "stop")
     return parse
+
+
+def give_up_on_paying(parse: Parse, text: str) -> Parse:
+    """A payment reading of a message that gives up on paying ("payment failed twice, forget
+    it", "支付宝付款失败，那就算了") is a `decline`: the shopper is done with this checkout."""
+    if to_routing(parse.intent) != "payment" or not gives_up_on_paying(text):
+        return parse
+    return Parse("decline", parse.confidence, parse.ranking)
 
 
 def meant_for_someone_else(parse: Parse, text: str) -> Parse:

@@ -282,3 +282,12 @@ CANCEL_CUE = re.compile(
     r"|(?<!dont )(?<!not )\bcancel (?:it|the|this|my)\b"
     r"|(?<!nie )\banuluj(?:cie)?\b|(?<![不别])取消(?:订单|这个|吧|掉)"
 )
+# giving up on paying ("payment failed twice, forget it", "не проходит, ну его", "付不了就算了"):
+# with a payment reading the shopper declines this checkout (unless a cancel is negated)
+GIVE_UP_CUE = re.compile(
+    r"\bforget (?:it|about it)\b|\bwhatever\b|\bnever ?mind\b|\bdont need it\b"
+    r"|(?<!dont )(?<!not )(?<!wont )(?<!would i )\bcancel\b"
+    r"|\bзабей(?:те)?\b|\bну (?:и )?его\b|\bну и ладно\b|(?<!не )\bотмен(?:ите|яю|ить)\b"
+    r"|(?<!не )\bпередумал|\bolewam\b|(?<!nie )\brezygnuj[eę]\b|(?<!nie )\banuluj(?:cie|ę)?\b"
+    r"|(?<![结计打])算了|不要了|不买了|(?<![别没不])取消(?:吧|了|订单)"
+)

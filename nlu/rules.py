@@ -17,6 +17,7 @@ from nlu.rule_words import (
     CANCEL_CUE,
     DECLINE_PHRASES,
     FILLERS,
+    GIVE_UP_CUE,
     NEGATED_CANCEL,
     NEGATED_UNSUBSCRIBE,
     NO_WORDS,
@@ -230,3 +231,10 @@ def refuted_opt_out(text: str) -> Refutation | None:
     if NEGATED_UNSUBSCRIBE.search(light):
         return "decline" if CANCEL_CUE.search(light) else "unsubscribe"
     return None
+
+
+def gives_up_on_paying(text: str) -> bool:
+    """Whether the text gives up ("payment failed twice, forget it", "не проходит, ну его",
+    "支付宝付款失败，那就算了") and takes back no cancel ("don't cancel, I'll pay now")."""
+    light = _SPACES.sub(" ", fold(text))
+    return GIVE_UP_CUE.search(light) is not None and NEGATED_CANCEL.search(light) is None

@@ -284,6 +284,35 @@ async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
     await classifier.aclose()
 
 
+async def test_giving_up_on_paying_declines_the_checkout(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.2)
+    rasa.ranking = [("payment", 0.74), ("decline", 0.2), ("other", 0.06)]
+    for text in (
+        "payment failed twice, forget it",
+        "карта опять не прошла, ну его",
+        "płatność nie przeszła, olewam",
+        "支付宝付款失败，那就算了",
+    ):
+        gave_up = await classifier.classify(text)
+        assert (gave_up.intent, gave_up.detail) == ("opt_out", "decline"), text
+        assert gave_up.confidence == pytest.approx(0.74)
+    # a cancel taken back, a plain payment question and 结算了 ("settled") stay payment
+    for text in (
+        "don't cancel it please, card won't go through, can I use a different one?",
+        "stop stop dont cancel, ill pay now but the link wont open??",
+        "ile mam czasu na zaplacenie zanim anulujecie",
+        "已经结算了",
+    ):
+        kept = await classifier.classify(text)
+        assert (kept.intent, kept.detail) == ("payment", "payment"), text
+    # only a payment reading gives way
+    rasa.ranking = [("later", 0.6), ("decline", 0.3)]
+    later = await classifier.classify("не сейчас, ну и ладно, вечером посмотрю")
+    assert (later.intent, later.detail) == ("other", "later")
+    await classifier.aclose()
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
