@@ -62,7 +62,9 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
     present = [name for name in ROW_SETS if (PROJECT_ROOT / "nlu" / name).is_dir()]
-    assert {"tests", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"} <= set(present)
+    assert {"tests", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9"} <= set(
+        present
+    )
     for row_set in present:
         rows = heldout_rows(PROJECT_ROOT, row_set)
         assert set(rows) == set(LANGUAGES)
@@ -249,13 +251,13 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
 
 
 def test_an_unopened_set_is_kept_apart_but_not_reported(root: Path) -> None:
-    _row_set(root, "heldout7", "other")
-    unopened = _row_set(root, "heldout8", "other")
+    _row_set(root, "heldout8", "other")
+    unopened = _row_set(root, "heldout9", "other")
     assert validate_nlu(root) == []
-    assert _parse_args([], root).row_set == "heldout7"  # not read before its first look
-    line = _append(unopened / "ru.tsv", "HELDOUT7 ROW IN RU\tother")
+    assert _parse_args([], root).row_set == "heldout8"  # not read before its first look
+    line = _append(unopened / "ru.tsv", "HELDOUT8 ROW IN RU\tother")
     assert validate_nlu(root) == [
-        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout7/ru.tsv:2, so not held out"
+        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout8/ru.tsv:2, so not held out"
     ]
 
 
@@ -271,4 +273,7 @@ def test_the_report_reads_the_newest_held_out_set(root: Path) -> None:
     _row_set(root, "heldout7", "other")
     assert validate_nlu(root) == []
     assert _parse_args([], root).row_set == "heldout7"
+    _row_set(root, "heldout8", "other")
+    assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout8"
     assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
