@@ -34,11 +34,7 @@ class ExternalModel:
         client = self.classifier.client
         if client is None or not client.available:
             return "degraded"
-        model_file = await client.served_model(answer_within=1.0)
-        if model_file is None:
-            return "degraded"
-        self.follow(model_file)
-        return "ok"
+        return "ok" if await self.asked_once() is not None else "degraded"
 
     def follow(self, model_file: str) -> None:
         if model_file != self.model_file:
