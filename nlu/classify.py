@@ -149,9 +149,11 @@ def give_up_on_paying(parse: Parse, text: str) -> Parse:
 
 
 def meant_for_someone_else(parse: Parse, text: str) -> Parse:
-    """An opt-out reading of a message that calls a relative, a partner or a friend, or says it
-    went to the wrong chat (nlu.address), read as `wrong_chat`: the "no" is not the shop's."""
-    if to_routing(parse.intent) != "opt_out":
+    """A message that calls a relative, a partner or a friend, or says it went to the wrong chat
+    (nlu.address), read as `wrong_chat`: a "no" in it is not the shop's, nor a "later" ("Kasia,
+    nie czekaj na mnie, wrócę później"). A payment reading or a call for a person stands: a
+    paid signal or an operator is never dropped on a name."""
+    if parse.intent in ("wrong_chat", "human") or to_routing(parse.intent) == "payment":
         return parse
     if not (calls_someone_else(text) or says_it_was_sent_elsewhere(text)):
         return parse

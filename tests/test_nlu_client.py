@@ -277,10 +277,20 @@ async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
     rasa.ranking = [("decline", 0.81), ("wrong_chat", 0.12), ("later", 0.04)]
     told = await classifier.classify("мама сказала не надо, у неё есть такие")
     assert (told.intent, told.detail) == ("opt_out", "decline")
-    # a reading other than a refusal stands
+    # a put-off or an errand said to someone else is theirs too
+    rasa.ranking = [("later", 0.66), ("wrong_chat", 0.3), ("decline", 0.04)]
+    later = await classifier.classify("Kasia, nie czekaj na mnie z obiadem, wrócę później")
+    assert (later.intent, later.detail) == ("other", "wrong_chat")
+    rasa.ranking = [("where_is_my_order", 0.6), ("wrong_chat", 0.3)]
+    errand = await classifier.classify("Ewa, hurtownia dzwoniła, dostawa przyjdzie w środę")
+    assert (errand.intent, errand.detail) == ("other", "wrong_chat")
+    # a paid signal and a call for a person stand
     rasa.ranking = [("already_paid", 0.7), ("wrong_chat", 0.2), ("decline", 0.1)]
     paid = await classifier.classify("мам, я уже оплатила")
     assert (paid.intent, paid.detail) == ("payment", "already_paid")
+    rasa.ranking = [("human", 0.7), ("wrong_chat", 0.2)]
+    person = await classifier.classify("Оля, соедините меня с оператором")
+    assert (person.intent, person.detail) == ("other", "human")
     await classifier.aclose()
 
 
