@@ -69,6 +69,9 @@ def _understood(result: dict[str, Any]) -> bool:
         # the order cancelled outright, the messages kept: a decline even when read as stop
         ("en", "cancel my order please, but don't unsubscribe me"),
         ("zh", "不需要了"),
+        # giving up after a failed payment: read as payment by the model, declined by the rule
+        ("en", "payment failed twice, forget it"),
+        ("zh", "支付宝付款失败，那就算了"),
     ],
 )
 async def test_a_decline_stops_this_checkout_and_keeps_consent(
