@@ -41,26 +41,24 @@ class ExternalModel:
             self.model_file = model_file
             self.classifier.encoder = encoder_for_served(self.root, model_file)
 
-    async def asked_once(self) -> str | None:
-        """The model the server names now (followed), or None when it does not answer."""
+    async def asked_once(self, answer_within: float | None = 1.0) -> str | None:
+        """The model the server names now (followed), or None when it does not answer
+        (`answer_within` None: the client's own timeout)."""
         client = self.classifier.client
-        model_file = None if client is None else await client.served_model(answer_within=1.0)
+        model_file = None if client is None else await client.served_model(answer_within)
         if model_file is not None:
             self.follow(model_file)
         return model_file
 
     async def find(self) -> None:
         """Asks the server which model it serves until it answers (it may start after us)."""
-        client = self.classifier.client
-        if client is None:
+        if self.classifier.client is None:
             return
         retrying = AsyncRetrying(
             wait=wait_exponential(multiplier=0.5, max=30),
             retry=retry_if_result(lambda model_file: model_file is None),
         )
-        model_file: str | None = await retrying(client.served_model)
-        if model_file is not None:
-            self.follow(model_file)
+        await retrying(self.asked_once, answer_within=None)
         if self.classifier.encoder is not None:
             await asyncio.to_thread(_load_encoders)
 

@@ -19,12 +19,13 @@ from typing import Any
 
 from bot.cli_commands import REGISTRARS, Commands
 from bot.dialogue.routes import asks_to_clarify
+from bot.nlu_service import ExternalModel
 from bot.settings import Settings
 from flows.replies import ReplyBook, load_reply_book
 from nlu.classify import LiveClassifier, build_classifier
 from nlu.dataset import DataError, Example, read_tsv
 from nlu.intents import DEFAULT_FINE, FINE_INTENTS, fine_intents, fine_of, known_intents, to_routing
-from nlu.sentence_encoder import encoder_for_served, served_encoder
+from nlu.sentence_encoder import served_encoder
 from nlu.supervisor import RasaSupervisor
 from nlu.types import ROUTING_INTENTS, Classification
 
@@ -138,11 +139,8 @@ async def live_classifier(
     """The classifier live replies use: NUDGE_NLU_URL if set, else a Rasa server started here."""
     if settings.nlu_url:
         classifier = build_classifier(settings.nlu_url, settings.nlu_token, settings.nlu_threshold)
-        client = classifier.client
-        model_file = await client.served_model() if client is not None else None
         # the scorer fitted with the model that server serves, if models/ has it
-        if model_file is not None:
-            classifier.encoder = encoder_for_served(settings.root, model_file)
+        await ExternalModel(classifier, settings.root).asked_once(answer_within=None)
         try:
             yield classifier
         finally:

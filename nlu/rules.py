@@ -217,13 +217,18 @@ def apply_rules(text: str, offered: Mapping[str, str] | None = None) -> RuleMatc
     return None
 
 
+def _light(text: str) -> str:
+    """Folded text with single spaces and its punctuation kept, as the cue patterns read it."""
+    return _SPACES.sub(" ", fold(text))
+
+
 def refuted_opt_out(text: str) -> Refutation | None:
     """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
     отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, I'm still
     deciding"), "decline" when the order is cancelled outright beside a negated unsubscribe
     (a stop reading is a decline that keeps consent), or None, also when the text refuses the
     messages in other words."""
-    light = _SPACES.sub(" ", fold(text))
+    light = _light(text)
     if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
         return None
     if NEGATED_CANCEL.search(light):
@@ -236,5 +241,5 @@ def refuted_opt_out(text: str) -> Refutation | None:
 def gives_up_on_paying(text: str) -> bool:
     """Whether the text gives up ("payment failed twice, forget it", "не проходит, ну его",
     "支付宝付款失败，那就算了") and takes back no cancel ("don't cancel, I'll pay now")."""
-    light = _SPACES.sub(" ", fold(text))
+    light = _light(text)
     return GIVE_UP_CUE.search(light) is not None and NEGATED_CANCEL.search(light) is None

@@ -25,6 +25,9 @@ from nlu.types import Classification
 from tests.channels_fixtures import wait_for
 from tests.rasa_fixture import unavailable
 
+# a model file this service's models/ does not hold
+ANOTHER_MODEL = "nlu-0000000000000000.tar.gz"
+
 
 class Served:
     """The model file the fake server names on /status: by default the one models/ serves."""
@@ -74,6 +77,15 @@ async def _app_client(
     return client
 
 
+async def _on_fake_rasa(
+    aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, fake_rasa: str
+) -> TestClient[Any, Any]:
+    """The app with NUDGE_NLU_URL pointing at the fake server (token "tok")."""
+    return await _app_client(
+        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
+    )
+
+
 async def test_without_nlu_rules_work_and_health_is_degraded(
     client: TestClient[Any, Any],
 ) -> None:
@@ -88,9 +100,7 @@ async def test_without_nlu_rules_work_and_health_is_degraded(
 async def test_external_nlu_url_is_used_and_healthy(
     aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, fake_rasa: str
 ) -> None:
-    client = await _app_client(
-        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
-    )
+    client = await _on_fake_rasa(aiohttp_client, settings, clock, fake_rasa)
     result = await client.app[CLASSIFIER].classify("any promo codes?")
     assert (result.intent, result.source) == ("discount", "model")
     health = await (await client.get("/health")).json()
@@ -102,9 +112,7 @@ async def test_external_nlu_url_is_used_and_healthy(
 async def test_replies_get_the_sentence_encoders_readings(
     aiohttp_client: Callable[..., Any], settings: Settings, clock: SandboxClock, fake_rasa: str
 ) -> None:
-    client = await _app_client(
-        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
-    )
+    client = await _on_fake_rasa(aiohttp_client, settings, clock, fake_rasa)
     classifier = client.app[CLASSIFIER]
     encoder = _served()
     result = await classifier.classify("I have lost interest in this purchase")
@@ -219,10 +227,8 @@ async def test_a_server_serving_another_model_is_read_without_local_encoders(
     fake_rasa: str,
     served: Served,
 ) -> None:
-    served.model_file = "nlu-0000000000000000.tar.gz"  # not in this service's models/
-    client = await _app_client(
-        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
-    )
+    served.model_file = ANOTHER_MODEL
+    client = await _on_fake_rasa(aiohttp_client, settings, clock, fake_rasa)
     classifier = client.app[CLASSIFIER]
     result = await classifier.classify("any promo codes for me?")
     assert (result.intent, result.source, result.confidence) == ("discount", "model", 0.9)
@@ -239,10 +245,8 @@ async def test_the_encoders_follow_the_model_the_server_names(
 ) -> None:
     encoder = _served()
     newest = served.model_file
-    served.model_file = "nlu-0000000000000000.tar.gz"
-    client = await _app_client(
-        aiohttp_client, replace(settings, nlu_url=fake_rasa, nlu_token="tok"), clock
-    )
+    served.model_file = ANOTHER_MODEL
+    client = await _on_fake_rasa(aiohttp_client, settings, clock, fake_rasa)
     classifier = client.app[CLASSIFIER]
     assert client.app[LIVE_CLASSIFIER].encoder is None
     served.model_file = newest  # the server was given this service's model
