@@ -6,14 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from nlu.evaluate import score
+from bot.settings import PROJECT_ROOT, Settings
+from nlu.evaluate import live_classifier, score
+from nlu.sentence_encoder import encoder_for
 from nlu.types import ROUTING_INTENTS
-from tests.rasa_fixture import RASA_TOKEN
+from tests.rasa_fixture import RASA_TOKEN, model_for_tests
 
 ROWS = [
     ("не проходит оплата", "payment"),
@@ -135,3 +137,18 @@ def test_a_fine_label_under_the_wrong_class_is_named(tmp_path: Path) -> None:
     result = _nudge("nlu", "eval", "--data", str(path))
     assert result.returncode == 2
     assert "line 2" in result.stderr and "already_paid" in result.stderr
+
+
+@pytest.mark.rasa
+async def test_eval_against_a_server_blends_the_encoders_of_the_model_it_serves(
+    rasa_url: str, settings: Settings
+) -> None:
+    model = model_for_tests()
+    assert model is not None
+    external = replace(settings, nlu_url=rasa_url, nlu_token=RASA_TOKEN, root=PROJECT_ROOT)
+    async with live_classifier(external) as classifier:
+        assert classifier.encoder is not None
+        assert classifier.encoder is encoder_for(model)
+    # a server that cannot say which model it serves is read alone
+    async with live_classifier(replace(external, nlu_token="wrong")) as classifier:
+        assert classifier.encoder is None
