@@ -57,7 +57,8 @@ _SPOKEN_TO = (
     r"\s+(?:ты|тебе|тебя|нет|плиз|не\s+надо|не\s+нужно|не\s+\w*[аеуюэ]й(?:те)?"
     r"|не\s+\w+(?<!л)(?:и|ите)|ty|ci|cię|nie\s+(?!dzisiaj)\w+(?:j|jcie)|you|u|ur"
     r"|no(?!\s+longer)|dont(?!\s+(?:need|want|like|have|use|care))|cancel|pls|please)(?!\w)"
-    r"|你|别"
+    # 不要 + a verb tells the person not to ("老公不要买推车了"); "老公不要了" says he wants none
+    r"|你|别|不要(?![了啦])"
 )
 # a comma that ends a call, not one that opens a clause about the person or a list ("Сын,
 # которому ...", "Mom, dad and I")
@@ -91,6 +92,8 @@ _SENT_ELSEWHERE = re.compile(
     r"|(?:wasnt|was\s+not|not)\s+(?:meant\s+)?for\s+you\b"
     r"|не\s+туда\s+(?:написал|отправил|скинул|кинул)|не\s+в\s+тот\s+чат|не\s+тот\s+чат"
     r"|ошиблась\s+чатом|ошибся\s+чатом|(?:это|было)\s+не\s+вам"
+    # a bare "не туда" only after an apology: "доставили не туда" is about a parcel
+    r"|^\W*(?:ой|извините|простите|сорян|сорри|сори|упс|пардон)\W+не\s+туда\W*$"
     r"|это\s+было\s+(?:для\s+)?(?:сестр|мам|пап|муж|жен|брат|доч|сын|подруг|друг)"
     r"|это\s+(?:сестре|маме|папе|мужу|жене|брату|дочке|дочери|сыну|подруге|другу)\s+было"
     r"|z[lł]y\s+czat|pomyli[lł](?:em|am)\s+(?:czat|okn|rozmow|numer\s+czatu)"

@@ -28,6 +28,8 @@ from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
         "爸 我不要鱼竿了",
         "奶奶别寄东西了",
         "小王，周五的会取消吧",
+        # 不要 + a verb after a kin word tells that person not to do it
+        "老公不要买推车了，婆婆送了",
         # traditional characters read as simplified ones
         "老婆，別買了",
         "媽 我不要了",
@@ -58,6 +60,9 @@ def test_a_call_to_someone_else(text: str) -> None:
         "Pani Aniu, proszę wypisać mnie z listy",
         "兄弟别刷屏了",
         "老板，不要了",
+        # 不要了 after a kin word says that person does not want it
+        "老公不要了",
+        "妈妈不要啦",
         "亲，不需要了",
         "guys, not interested",
         # no call at all
@@ -94,6 +99,11 @@ def test_no_call_to_someone_else(text: str) -> None:
         ("sorki, pomyliłam czaty", True),
         ("to miało iść do męża", True),
         ("不好意思发错了", True),
+        # a bare "не туда" after an apology; a parcel sent or a button pressed there is not
+        ("извините не туда", True),
+        ("ой, не туда!", True),
+        ("доставили не туда", False),
+        ("оформил случайно, тыкнул не туда", False),
         ("刚才那条是发给我女儿的", True),
         ("這是要傳給我室友的", True),
         ("不好意思發錯了", True),
