@@ -29,6 +29,8 @@ ROW_SETS = {
     " the twenty-seventh cut's model, after every choice",
     "heldout9": "held-out with all fifteen fine intents, written 2026-12-05 for the round after"
     " heldout8, sealed, not looked at",
+    "heldout10": "held-out with all fifteen fine intents, written 2026-12-05 for the round after"
+    " heldout9, sealed, not looked at",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
@@ -52,6 +54,7 @@ ROW_SETS = {
     "dev20": "twentieth dev set, with `shop_question`, written apart beside nlu/heldout7",
     "dev21": "twenty-first dev set, the heldout7 brief with other goods and writers",
     "dev22": "twenty-second dev set, a new brief with all fifteen fine intents, written apart",
+    "dev23": "twenty-third dev set, the dev22 brief with other goods and writers, written apart",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = (
@@ -65,7 +68,7 @@ SEALED_SETS = (
 )
 # sealed and not looked at yet: kept apart like the sealed sets, but make nlu-report does not
 # read one until it joins SEALED_SETS at its first look
-UNOPENED_SETS = ("heldout9",)
+UNOPENED_SETS = ("heldout9", "heldout10")
 
 
 class DataError(ValueError):
