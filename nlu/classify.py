@@ -12,7 +12,14 @@ from nlu.address import calls_someone_else, says_it_was_sent_elsewhere
 from nlu.client import CircuitBreaker, NluUnavailable, Parse, RasaClient
 from nlu.intents import to_routing
 from nlu.redact import redact, without_masks
-from nlu.rules import Refutation, apply_rules, gives_up_on_paying, normalize, refuted_opt_out
+from nlu.rules import (
+    Refutation,
+    apply_rules,
+    complains_of_late_order,
+    gives_up_on_paying,
+    normalize,
+    refuted_opt_out,
+)
 from nlu.sentence_encoder import EncoderScorer
 from nlu.types import DEFAULT_THRESHOLD, Classification
 
@@ -93,7 +100,7 @@ class LiveClassifier:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
             except Exception:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
-        parse = give_up_on_paying(parse, readable)
+        parse = late_order_is_no_decline(give_up_on_paying(parse, readable), readable)
         # only an opt-out reading can be taken back
         refuted = refuted_opt_out(readable) if to_routing(parse.intent) == "opt_out" else None
         parse = doubt_weak_opt_out(
@@ -146,6 +153,14 @@ def give_up_on_paying(parse: Parse, text: str) -> Parse:
     if to_routing(parse.intent) != "payment" or not gives_up_on_paying(text):
         return parse
     return Parse("decline", parse.confidence, parse.ranking)
+
+
+def late_order_is_no_decline(parse: Parse, text: str) -> Parse:
+    """A `decline` reading of a complaint that an earlier order is late or lost is
+    `where_is_my_order`: an angry "still not here" is a delivery dispute, not a refusal."""
+    if parse.intent != "decline" or not complains_of_late_order(text):
+        return parse
+    return Parse("where_is_my_order", parse.confidence, parse.ranking)
 
 
 def meant_for_someone_else(parse: Parse, text: str) -> Parse:

@@ -291,3 +291,17 @@ GIVE_UP_CUE = re.compile(
     r"|(?<!не )\bпередумал|\bolewam\b|(?<!nie )\brezygnuj[eę]\b|(?<!nie )\banuluj(?:cie|ę)?\b"
     r"|(?<![结计打])算了|不要了|不买了|(?<![别没不])取消(?:吧|了|订单)"
 )
+
+# a complaint that an earlier order is late or lost ("the dog coat I ordered is late", "до сих
+# пор не пришёл", "nadal nie dotarła", "上次的订单还没到"): no gold decline in the data has one
+LATE_ORDER_CUE = re.compile(
+    r"\bstill (?:not|isnt|hasnt|havent) ?(?:here|arrived|delivered|received|come|shipped)"
+    r"|\bstill (?:no sign|waiting)\b"
+    r"|\b(?:hasnt|havent|has not|never|didnt|did not) (?:arrived|come|shown|turned up|showed)\b"
+    r"|\b(?:is|its|so|running) late\b|\bwhere(?: is|s) my (?:previous|last|other|old|first)\b"
+    r"|(?:до сих пор|ещ[её]) (?:не|нет) (?:пришел|пришла|пришло|пришли|доставили|привезли|получил"
+    r"|посылки|заказа)|\bгде (?:мой|моя|мои) (?:прошл|предыдущ|стар|первы)"
+    r"|\bnie (?:doszł|dotarł|przysz)|\b(?:wciąż|nadal|dalej) nie (?:ma|dotar|doszł|przysz|dosta)"
+    r"|\bgdzie (?:jest )?(?:moja|moje|mój) (?:poprzedni|ostatni|wcześniejsz)"
+    r"|还没(?:到|收到|发货|送到)|怎么还没|上次(?:的|那个)?(?:订单|买的)"
+)

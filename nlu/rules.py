@@ -18,6 +18,7 @@ from nlu.rule_words import (
     DECLINE_PHRASES,
     FILLERS,
     GIVE_UP_CUE,
+    LATE_ORDER_CUE,
     NEGATED_CANCEL,
     NEGATED_UNSUBSCRIBE,
     NO_WORDS,
@@ -243,3 +244,10 @@ def gives_up_on_paying(text: str) -> bool:
     "支付宝付款失败，那就算了") and takes back no cancel ("don't cancel, I'll pay now")."""
     light = _light(text)
     return GIVE_UP_CUE.search(light) is not None and NEGATED_CANCEL.search(light) is None
+
+
+def complains_of_late_order(text: str) -> bool:
+    """Whether the text complains that an earlier order is late or lost ("my previous order is
+    late, winter's here already") and gives nothing up ("still not here, cancel it" does)."""
+    light = _light(text)
+    return LATE_ORDER_CUE.search(light) is not None and GIVE_UP_CUE.search(light) is None

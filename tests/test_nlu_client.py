@@ -323,6 +323,34 @@ async def test_giving_up_on_paying_declines_the_checkout(fake: tuple[FakeRasa, s
     await classifier.aclose()
 
 
+async def test_a_late_earlier_order_is_no_decline(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.2)
+    rasa.ranking = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08)]
+    for text in (
+        "my previous order with the dog coat is late, winter's already here",
+        "до сих пор не пришёл прошлый заказ, месяц жду",
+        "poprzednia paczka nadal nie dotarła, dramat",
+        "上次的订单还没到，气死了",
+    ):
+        late = await classifier.classify(text)
+        assert (late.intent, late.detail) == ("delivery", "where_is_my_order"), text
+        assert late.confidence == pytest.approx(0.62)
+    # giving the order up, a plain reason and "still not interested" stay declines
+    for text in (
+        "still not here, forget it, cancel",
+        "the party is over, not needed",
+        "still not interested",
+    ):
+        kept = await classifier.classify(text)
+        assert (kept.intent, kept.detail) == ("opt_out", "decline"), text
+    # a stop stays a stop
+    rasa.ranking = [("stop", 0.7), ("where_is_my_order", 0.3)]
+    stop = await classifier.classify("still hasn't arrived and stop texting me")
+    assert (stop.intent, stop.detail) == ("opt_out", "stop")
+    await classifier.aclose()
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
