@@ -10,7 +10,7 @@ RoutingIntent = Literal["payment", "delivery", "discount", "opt_out", "other"]
 ROUTING_INTENTS: tuple[RoutingIntent, ...] = ("payment", "delivery", "discount", "opt_out", "other")
 # Below this model confidence a reply gets the clarifying question (NUDGE_NLU_THRESHOLD's
 # default, chosen on the dev sets: nlu/README.md)
-DEFAULT_THRESHOLD = 0.2
+DEFAULT_THRESHOLD = 0.15
 # rule: deterministic (stop word, digit, button, yes/no); model: Rasa; threshold: model below
 # the confidence threshold; unavailable: the NLU server is down (route to an operator).
 Source = Literal["rule", "model", "threshold", "unavailable"]
