@@ -227,6 +227,8 @@ FILLERS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 AROUND_A_DECLINE = FILLERS | THANKS_WORDS  # "спасибо, не надо", "buyao le xiexie"
+# words that only strengthen a thank-you ("спасибо большое", "dziękuję bardzo", "thanks so much")
+THANKS_INTENSIFIERS = frozenset({"большое", "огромное", "bardzo", "wielkie", "so", "much", "very"})
 # Chinese: 不要/别/勿 + (再) + (给我) + contact verb (+ object), after polite particles are gone.
 ZH_STOP = re.compile(
     r"^(?:(?:不要|别|勿|不用|不必|请勿)再?(?:给我|跟我|向我)?(?:发|打扰|联系|推送|骚扰|提醒|打电话)"
@@ -290,6 +292,7 @@ GIVE_UP_CUE = re.compile(
     r"|\bзабей(?:те)?\b|\bну (?:и )?его\b|\bну и ладно\b|(?<!не )\bотмен(?:ите|яю|ить)\b"
     r"|(?<!не )\bпередумал|\bolewam\b|(?<!nie )\brezygnuj[eę]\b|(?<!nie )\banuluj(?:cie|ę)?\b"
     r"|(?<![结计打])算了|不要了|不买了|(?<![别没不])取消(?:吧|了|订单)"
+    r"|(?<!dont )(?<!not )\b(?:i give up|giving up|gave up|poddaj[eę] si[eę]|сдаюсь)\b|放弃"
 )
 
 # a complaint that an earlier order is late or lost ("the dog coat I ordered is late", "до сих

@@ -28,6 +28,7 @@ from nlu.rule_words import (
     STOP_PHRASES,
     STOP_SENTENCES,
     THANKS_COMPANIONS,
+    THANKS_INTENSIFIERS,
     THANKS_WORDS,
     TRADITIONAL_TO_SIMPLIFIED,
     YES_WORDS,
@@ -132,7 +133,12 @@ def is_decline(text: str) -> bool:
     normalized = normalize(text)
     if not normalized:
         return False
-    sentence = " ".join(w for w in normalized.split() if w not in AROUND_A_DECLINE)
+    words = normalized.split()
+    # "nie trzeba, dziękuję bardzo": beside a thank-you its intensifiers go with it
+    around = (
+        AROUND_A_DECLINE | THANKS_INTENSIFIERS if THANKS_WORDS & set(words) else AROUND_A_DECLINE
+    )
+    sentence = " ".join(w for w in words if w not in around)
     return any(
         candidate in DECLINE_PHRASES
         for candidate in (normalized, sentence, _compact(normalized), _compact(sentence))

@@ -303,6 +303,9 @@ async def test_giving_up_on_paying_declines_the_checkout(fake: tuple[FakeRasa, s
         "карта опять не прошла, ну его",
         "płatność nie przeszła, olewam",
         "支付宝付款失败，那就算了",
+        "payment failed 3 times. i give up",
+        "karta znowu odrzucona, poddaję się",
+        "付了三次都失败，放弃了",
     ):
         gave_up = await classifier.classify(text)
         assert (gave_up.intent, gave_up.detail) == ("opt_out", "decline"), text

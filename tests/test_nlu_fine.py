@@ -156,6 +156,21 @@ def test_more_exact_declines(text: str, decline: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["nie trzeba, dziękuję bardzo 🙂", "не надо, спасибо большое", "no need, thanks so much"],
+)
+def test_a_decline_with_a_strong_thank_you_is_a_decline(text: str) -> None:
+    match = apply_rules(text)
+    assert match is not None and (match.intent, match.detail) == ("opt_out", "decline")
+
+
+@pytest.mark.parametrize("text", ["nie bardzo", "not so much", "не надо большое"])
+def test_intensifiers_without_a_thank_you_decline_nothing(text: str) -> None:
+    match = apply_rules(text)
+    assert match is None or match.detail != "decline"
+
+
+@pytest.mark.parametrize(
     ("text", "payload"),
     [
         ("/status", "status"), ("/STATUS@nudge_bot", "status"), ("где мой заказ?", "status"),
