@@ -89,6 +89,7 @@ _SENT_ELSEWHERE = re.compile(
     r"(?:(?:that|this|it|msg|message|text)\s+(?:was|is|wasnt|isnt|was\s+not)\s+(?:meant\s+|supposed"
     r"\s+to\s+go\s+)?(?:for|to)\s+(?:my|someone|somebody)\b|meant\s+(?:that|this|it)\s+for\b"
     r"|meant\s+to\s+send\s+(?:that|this|it)\b|wrong\s+(?:chat|group|convo|conversation|window)"
+    r"|\bignore\s+(?:that|this|it)\W+meant\s+for\s+(?:my|someone|somebody)\b"
     r"|(?:wasnt|was\s+not|not)\s+(?:meant\s+)?for\s+you\b"
     r"|не\s+туда\s+(?:написал|отправил|скинул|кинул)|не\s+в\s+тот\s+чат|не\s+тот\s+чат"
     r"|ошиблась\s+чатом|ошибся\s+чатом|(?:это|было)\s+не\s+вам"

@@ -93,6 +93,8 @@ def test_no_call_to_someone_else(text: str) -> None:
         ("oops that was meant for my sister", True),
         ("meant to send this to my husband, ignore", True),
         ("sorry, wrong chat", True),
+        ("lol ignore that, meant for my sister", True),
+        ("the boots were meant for my sister, not needed now", False),
         ("блин, не туда написала", True),
         ("упс, это было для сестры", True),
         ("ой, это не вам", True),
