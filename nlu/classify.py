@@ -18,6 +18,7 @@ from nlu.rules import (
     complains_of_late_order,
     gives_up_on_paying,
     normalize,
+    only_asks_who_wrote,
     refuted_opt_out,
 )
 from nlu.sentence_encoder import EncoderScorer
@@ -108,6 +109,7 @@ class LiveClassifier:
         )
         if refuted is None:
             parse = prefer_stop_when_close(parse)
+        parse = a_question_is_no_stop(parse, readable)
         model_intent = parse.intent
         confidence = parse.confidence
         if model_intent == "nlu_fallback":
@@ -173,6 +175,14 @@ def meant_for_someone_else(parse: Parse, text: str) -> Parse:
     if not (calls_someone_else(text) or says_it_was_sent_elsewhere(text)):
         return parse
     return Parse("wrong_chat", parse.confidence, parse.ranking)
+
+
+def a_question_is_no_stop(parse: Parse, text: str) -> Parse:
+    """A `stop` reading of "who gave you my number?" with no demand beside it is
+    `who_is_this`: the shopper asks, and an answer says who writes and why."""
+    if parse.intent != "stop" or not only_asks_who_wrote(text):
+        return parse
+    return Parse("who_is_this", parse.confidence, parse.ranking)
 
 
 def doubt_weak_opt_out(parse: Parse) -> Parse:

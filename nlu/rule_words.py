@@ -308,3 +308,23 @@ LATE_ORDER_CUE = re.compile(
     r"|\bgdzie (?:jest )?(?:moja|moje|mój) (?:poprzedni|ostatni|wcześniejsz)"
     r"|还没(?:到|收到|发货|送到)|怎么还没|上次(?:的|那个)?(?:订单|买的)"
 )
+
+# "who gave you my number?" and its kin: a question, not a refusal, unless STOP_DEMAND is beside it
+WHO_GAVE_MY_NUMBER = re.compile(
+    r"who gave (?:you|u) (?:my|this) (?:number|phone|contact)"
+    r"|(?:how|where) did (?:you|u) get (?:my|this) (?:number|phone|contact)"
+    r"|откуда у (?:вас|тебя) (?:мой|этот) (?:номер|телефон)"
+    r"|кто (?:вам|дал) (?:дал )?(?:мой|этот) номер"
+    r"|sk[aą]d (?:macie|masz|wzi[eę]li[sś]cie) (?:m[oó]j|ten) (?:numer|telefon)"
+    r"|kto (?:wam )?da[lł] (?:wam )?m[oó]j numer"
+    r"|哪来的我的?(?:号码|电话)|谁给(?:你们|你)我的?(?:号码|电话)|怎么(?:会)?有我的?(?:号码|电话)"
+    r"|从哪里?(?:弄|拿|搞)到我的?(?:号码|电话)"
+)
+# a demand beside that question that makes it a stop: delete it, don't write, spam, report
+STOP_DEMAND = re.compile(
+    r"delete|remove|erase|\bstop|spam|unsub|block|take (?:it|me) off|opt (?:me )?out|report"
+    r"|\bdont\b.{0,12}\b(?:message|text|write|contact)|never (?:message|text|write|contact)"
+    r"|leave me alone|удал|сотр|\bне пиш|не присыл|прекрат|спам|отпиш|не беспок|заблок|жалоб"
+    r"|отстан|хватит|usu[nń]|wypis|\bnie pisz|\bnie pisa|nie wysy|kasuj|zablok|uodo|zg[lł]asz"
+    r"|dajcie spok|删|别再?发|别再|退订|拉黑|举报|不要再|投诉|不要发|垃圾|别联系"
+)

@@ -24,6 +24,7 @@ from nlu.rule_words import (
     NO_WORDS,
     POLITENESS,
     STOP_CUE,
+    STOP_DEMAND,
     STOP_EMOJI,
     STOP_PHRASES,
     STOP_SENTENCES,
@@ -31,6 +32,7 @@ from nlu.rule_words import (
     THANKS_INTENSIFIERS,
     THANKS_WORDS,
     TRADITIONAL_TO_SIMPLIFIED,
+    WHO_GAVE_MY_NUMBER,
     YES_WORDS,
     ZH_STOP,
     ZH_UNSUBSCRIBE,
@@ -257,3 +259,10 @@ def complains_of_late_order(text: str) -> bool:
     late, winter's here already") and gives nothing up ("still not here, cancel it" does)."""
     light = _light(text)
     return LATE_ORDER_CUE.search(light) is not None and GIVE_UP_CUE.search(light) is None
+
+
+def only_asks_who_wrote(text: str) -> bool:
+    """Whether the text asks who gave the shop its number ("哪来的我号码", "who gave you my
+    number?") and demands nothing ("…? delete it" is a stop)."""
+    light = _light(text)
+    return WHO_GAVE_MY_NUMBER.search(light) is not None and STOP_DEMAND.search(light) is None

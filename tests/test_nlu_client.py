@@ -326,6 +326,32 @@ async def test_giving_up_on_paying_declines_the_checkout(fake: tuple[FakeRasa, s
     await classifier.aclose()
 
 
+async def test_who_gave_you_my_number_alone_is_a_question(fake: tuple[FakeRasa, str]) -> None:
+    rasa, url = fake
+    classifier = build_classifier(url, "t", 0.2)
+    rasa.ranking = [("stop", 0.6), ("who_is_this", 0.35), ("other", 0.05)]
+    for text in (
+        "哪来的我号码",
+        "谁给你们我号码的？",
+        "who gave you my number??",
+        "откуда у вас мой номер?",
+        "skąd macie mój numer?",
+    ):
+        asked = await classifier.classify(text)
+        assert (asked.intent, asked.detail) == ("other", "who_is_this"), text
+    # with a demand beside it the question is a stop
+    for text in (
+        "who gave you my number? delete it",
+        "откуда у вас мой номер? не пишите мне",
+        "skąd macie mój numer? proszę do mnie nie pisać",
+        "垃圾短信，你们哪来的我号码？",
+        "你们怎么有我的号码？别发了",
+    ):
+        stop = await classifier.classify(text)
+        assert (stop.intent, stop.detail) == ("opt_out", "stop"), text
+    await classifier.aclose()
+
+
 async def test_a_late_earlier_order_is_no_decline(fake: tuple[FakeRasa, str]) -> None:
     rasa, url = fake
     classifier = build_classifier(url, "t", 0.2)
