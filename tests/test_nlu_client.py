@@ -294,90 +294,113 @@ async def test_a_no_said_to_a_relative_is_meant_for_someone_else(
     await classifier.aclose()
 
 
-async def test_giving_up_on_paying_declines_the_checkout(fake: tuple[FakeRasa, str]) -> None:
+GIVE_UP = [("payment", 0.74), ("decline", 0.2), ("other", 0.06)]
+WHO_OR_STOP = [("stop", 0.6), ("who_is_this", 0.35), ("other", 0.05)]
+LATE_OR_DECLINE = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08)]
+
+
+@pytest.mark.parametrize(
+    ("ranking", "texts", "expected"),
+    [
+        pytest.param(
+            GIVE_UP,
+            (
+                "payment failed twice, forget it",
+                "карта опять не прошла, ну его",
+                "płatność nie przeszła, olewam",
+                "支付宝付款失败，那就算了",
+                "payment failed 3 times. i give up",
+                "karta znowu odrzucona, poddaję się",
+                "付了三次都失败，放弃了",
+            ),
+            ("opt_out", "decline", 0.74),
+            id="giving up on paying declines the checkout",
+        ),
+        pytest.param(
+            GIVE_UP,
+            (
+                "don't cancel it please, card won't go through, can I use a different one?",
+                "stop stop dont cancel, ill pay now but the link wont open??",
+                "ile mam czasu na zaplacenie zanim anulujecie",
+                "已经结算了",  # "settled"
+            ),
+            ("payment", "payment", 0.74),
+            id="a cancel taken back or a payment question stays payment",
+        ),
+        pytest.param(
+            [("later", 0.6), ("decline", 0.3)],
+            ("не сейчас, ну и ладно, вечером посмотрю",),
+            ("other", "later", 0.6),
+            id="only a payment reading gives up",
+        ),
+        pytest.param(
+            WHO_OR_STOP,
+            (
+                "哪来的我号码",
+                "谁给你们我号码的？",
+                "who gave you my number??",
+                "откуда у вас мой номер?",
+                "skąd macie mój numer?",
+            ),
+            ("other", "who_is_this", 0.6),
+            id="who gave you my number alone is a question",
+        ),
+        pytest.param(
+            WHO_OR_STOP,
+            (
+                "who gave you my number? delete it",
+                "откуда у вас мой номер? не пишите мне",
+                "skąd macie mój numer? proszę do mnie nie pisać",
+                "垃圾短信，你们哪来的我号码？",
+                "你们怎么有我的号码？别发了",
+            ),
+            ("opt_out", "stop", 0.6),
+            id="with a demand beside it the question is a stop",
+        ),
+        pytest.param(
+            LATE_OR_DECLINE,
+            (
+                "my previous order with the dog coat is late, winter's already here",
+                "до сих пор не пришёл прошлый заказ, месяц жду",
+                "poprzednia paczka nadal nie dotarła, dramat",
+                "上次的订单还没到，气死了",
+            ),
+            ("delivery", "where_is_my_order", 0.62),
+            id="a late earlier order is no decline",
+        ),
+        pytest.param(
+            LATE_OR_DECLINE,
+            (
+                "still not here, forget it, cancel",
+                "the party is over, not needed",
+                "still not interested",
+            ),
+            ("opt_out", "decline", 0.62),
+            id="giving the order up or a plain reason stays a decline",
+        ),
+        pytest.param(
+            [("stop", 0.7), ("where_is_my_order", 0.3)],
+            ("still hasn't arrived and stop texting me",),
+            ("opt_out", "stop", 0.7),
+            id="a stop beside a late order stays a stop",
+        ),
+    ],
+)
+async def test_what_the_text_says_overrides_the_reading(
+    fake: tuple[FakeRasa, str],
+    ranking: list[tuple[str, float]],
+    texts: tuple[str, ...],
+    expected: tuple[str, str, float],
+) -> None:
     rasa, url = fake
     classifier = build_classifier(url, "t", 0.2)
-    rasa.ranking = [("payment", 0.74), ("decline", 0.2), ("other", 0.06)]
-    for text in (
-        "payment failed twice, forget it",
-        "карта опять не прошла, ну его",
-        "płatność nie przeszła, olewam",
-        "支付宝付款失败，那就算了",
-        "payment failed 3 times. i give up",
-        "karta znowu odrzucona, poddaję się",
-        "付了三次都失败，放弃了",
-    ):
-        gave_up = await classifier.classify(text)
-        assert (gave_up.intent, gave_up.detail) == ("opt_out", "decline"), text
-        assert gave_up.confidence == pytest.approx(0.74)
-    # a cancel taken back, a plain payment question and 结算了 ("settled") stay payment
-    for text in (
-        "don't cancel it please, card won't go through, can I use a different one?",
-        "stop stop dont cancel, ill pay now but the link wont open??",
-        "ile mam czasu na zaplacenie zanim anulujecie",
-        "已经结算了",
-    ):
-        kept = await classifier.classify(text)
-        assert (kept.intent, kept.detail) == ("payment", "payment"), text
-    # only a payment reading gives way
-    rasa.ranking = [("later", 0.6), ("decline", 0.3)]
-    later = await classifier.classify("не сейчас, ну и ладно, вечером посмотрю")
-    assert (later.intent, later.detail) == ("other", "later")
+    rasa.ranking = ranking
+    read: dict[str, tuple[str, str | None, float]] = {}
+    for text in texts:
+        result = await classifier.classify(text)
+        read[text] = (result.intent, result.detail, round(result.confidence, 2))
     await classifier.aclose()
-
-
-async def test_who_gave_you_my_number_alone_is_a_question(fake: tuple[FakeRasa, str]) -> None:
-    rasa, url = fake
-    classifier = build_classifier(url, "t", 0.2)
-    rasa.ranking = [("stop", 0.6), ("who_is_this", 0.35), ("other", 0.05)]
-    for text in (
-        "哪来的我号码",
-        "谁给你们我号码的？",
-        "who gave you my number??",
-        "откуда у вас мой номер?",
-        "skąd macie mój numer?",
-    ):
-        asked = await classifier.classify(text)
-        assert (asked.intent, asked.detail) == ("other", "who_is_this"), text
-    # with a demand beside it the question is a stop
-    for text in (
-        "who gave you my number? delete it",
-        "откуда у вас мой номер? не пишите мне",
-        "skąd macie mój numer? proszę do mnie nie pisać",
-        "垃圾短信，你们哪来的我号码？",
-        "你们怎么有我的号码？别发了",
-    ):
-        stop = await classifier.classify(text)
-        assert (stop.intent, stop.detail) == ("opt_out", "stop"), text
-    await classifier.aclose()
-
-
-async def test_a_late_earlier_order_is_no_decline(fake: tuple[FakeRasa, str]) -> None:
-    rasa, url = fake
-    classifier = build_classifier(url, "t", 0.2)
-    rasa.ranking = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08)]
-    for text in (
-        "my previous order with the dog coat is late, winter's already here",
-        "до сих пор не пришёл прошлый заказ, месяц жду",
-        "poprzednia paczka nadal nie dotarła, dramat",
-        "上次的订单还没到，气死了",
-    ):
-        late = await classifier.classify(text)
-        assert (late.intent, late.detail) == ("delivery", "where_is_my_order"), text
-        assert late.confidence == pytest.approx(0.62)
-    # giving the order up, a plain reason and "still not interested" stay declines
-    for text in (
-        "still not here, forget it, cancel",
-        "the party is over, not needed",
-        "still not interested",
-    ):
-        kept = await classifier.classify(text)
-        assert (kept.intent, kept.detail) == ("opt_out", "decline"), text
-    # a stop stays a stop
-    rasa.ranking = [("stop", 0.7), ("where_is_my_order", 0.3)]
-    stop = await classifier.classify("still hasn't arrived and stop texting me")
-    assert (stop.intent, stop.detail) == ("opt_out", "stop")
-    await classifier.aclose()
+    assert read == dict.fromkeys(texts, expected)
 
 
 @pytest.mark.parametrize(
