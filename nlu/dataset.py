@@ -31,6 +31,8 @@ ROW_SETS = {
     " first looked at on the twenty-eighth cut's model, after every choice",
     "heldout10": "held-out with all fifteen fine intents, written 2026-12-05 for the round after"
     " heldout9, sealed, not looked at",
+    "heldout11": "held-out with all fifteen fine intents, written 2026-12-05 for the round after"
+    " heldout10, sealed, not looked at",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
@@ -55,6 +57,7 @@ ROW_SETS = {
     "dev21": "twenty-first dev set, the heldout7 brief with other goods and writers",
     "dev22": "twenty-second dev set, a new brief with all fifteen fine intents, written apart",
     "dev23": "twenty-third dev set, the dev22 brief with other goods and writers, written apart",
+    "dev24": "twenty-fourth dev set, the dev22 brief with other goods and writers, written apart",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = (
@@ -69,7 +72,7 @@ SEALED_SETS = (
 )
 # sealed and not looked at yet: kept apart like the sealed sets, but make nlu-report does not
 # read one until it joins SEALED_SETS at its first look
-UNOPENED_SETS = ("heldout10",)
+UNOPENED_SETS = ("heldout10", "heldout11")
 
 
 class DataError(ValueError):
