@@ -250,13 +250,13 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
 
 
 def test_an_unopened_set_is_kept_apart_but_not_reported(root: Path) -> None:
-    _row_set(root, "heldout9", "other")
-    unopened = _row_set(root, "heldout10", "other")
+    _row_set(root, "heldout10", "other")
+    unopened = _row_set(root, "heldout11", "other")
     assert validate_nlu(root) == []
-    assert _parse_args([], root).row_set == "heldout9"  # not read before its first look
-    line = _append(unopened / "ru.tsv", "HELDOUT9 ROW IN RU\tother")
+    assert _parse_args([], root).row_set == "heldout10"  # not read before its first look
+    line = _append(unopened / "ru.tsv", "HELDOUT10 ROW IN RU\tother")
     assert validate_nlu(root) == [
-        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout9/ru.tsv:2, so not held out"
+        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout10/ru.tsv:2, so not held out"
     ]
 
 
@@ -278,4 +278,7 @@ def test_the_report_reads_the_newest_held_out_set(root: Path) -> None:
     _row_set(root, "heldout9", "other")
     assert validate_nlu(root) == []
     assert _parse_args([], root).row_set == "heldout9"
+    _row_set(root, "heldout10", "other")
+    assert validate_nlu(root) == []
+    assert _parse_args([], root).row_set == "heldout10"
     assert _parse_args(["--set", "heldout4"], root).row_set == "heldout4"
