@@ -272,7 +272,7 @@ NEGATED_UNSUBSCRIBE = re.compile(
 # "от заказа не отказываюсь, а от сообщений отпишите")
 STOP_CUE = re.compile(
     r"\bне (?:пиш|пис|присыл|беспоко|звон)|\bстоп\b|хватит|спам|(?<!не )\bотпишите"
-    r"|\bstop\b|\bdont (?:text|message|write|contact|send)|\bspam|leave me alone"
+    r"|\bstop\b|\bdont (?:text|message|write|contact|send|call)|\bspam|leave me alone"
     r"|(?<!dont )(?<!not )\b(?:unsubscribe|opt) me\b"
     r"|\bnie (?:pisz|wysył|wysyl|dzwoń|dzwon)|przesta[nń]|(?<!nie )\bwypiszcie"
     r"|(?:别|不要|勿)再?(?:发|联系|打扰)|骚扰|拉黑"
@@ -304,6 +304,7 @@ LATE_ORDER_CUE = re.compile(
     r"|\b(?:is|its|so|running) late\b|\bwhere(?: is|s) my (?:previous|last|other|old|first)\b"
     r"|(?:до сих пор|ещ[её]) (?:не|нет) (?:пришел|пришла|пришло|пришли|доставили|привезли|получил"
     r"|посылки|заказа)|\bгде (?:мой|моя|мои) (?:прошл|предыдущ|стар|первы)"
+    r"|\bтак и не (?:привезли|доставили|доехал|дошл|получил)"
     r"|\bnie (?:doszł|dotarł|przysz)|\b(?:wciąż|nadal|dalej) nie (?:ma|dotar|doszł|przysz|dosta)"
     r"|\bgdzie (?:jest )?(?:moja|moje|mój) (?:poprzedni|ostatni|wcześniejsz)"
     r"|还没(?:到|收到|发货|送到)|怎么还没|上次(?:的|那个)?(?:订单|买的)"
@@ -320,7 +321,7 @@ WHO_GAVE_MY_NUMBER = re.compile(
     r"|哪来的我的?(?:号码|电话)|谁给(?:你们|你)我的?(?:号码|电话)|怎么(?:会)?有我的?(?:号码|电话)"
     r"|从哪里?(?:弄|拿|搞)到我的?(?:号码|电话)"
 )
-# a demand beside that question that makes it a stop: delete it, don't write, spam, report
+# a demand beside that question that makes it a stop, besides STOP_CUE: delete it, spam, report
 STOP_DEMAND = re.compile(
     r"delete|remove|erase|\bstop|spam|unsub|block|take (?:it|me) off|opt (?:me )?out|report"
     r"|\bdont\b.{0,12}\b(?:message|text|write|contact)|never (?:message|text|write|contact)"

@@ -265,4 +265,6 @@ def only_asks_who_wrote(text: str) -> bool:
     """Whether the text asks who gave the shop its number ("哪来的我号码", "who gave you my
     number?") and demands nothing ("…? delete it" is a stop)."""
     light = _light(text)
+    if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
+        return False
     return WHO_GAVE_MY_NUMBER.search(light) is not None and STOP_DEMAND.search(light) is None
