@@ -150,9 +150,12 @@ def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
 
 
 def give_up_on_paying(parse: Parse, text: str) -> Parse:
-    """A payment reading of a message that gives up on paying ("payment failed twice, forget
-    it", "支付宝付款失败，那就算了") is a `decline`: the shopper is done with this checkout."""
-    if to_routing(parse.intent) != "payment" or not gives_up_on_paying(text):
+    """A payment or late-order reading of a message that gives up ("payment failed twice,
+    forget it", "支付宝付款失败，那就算了", "the last parcel never came, cancel this one too") is a
+    `decline`: the shopper is done with this checkout."""
+    if to_routing(parse.intent) != "payment" and parse.intent != "where_is_my_order":
+        return parse
+    if not gives_up_on_paying(text):
         return parse
     return Parse("decline", parse.confidence, parse.ranking)
 

@@ -284,8 +284,8 @@ CANCEL_CUE = re.compile(
     r"|(?<!dont )(?<!not )\bcancel (?:it|the|this|my)\b"
     r"|(?<!nie )\banuluj(?:cie)?\b|(?<![不别])取消(?:订单|这个|吧|掉)"
 )
-# giving up on paying ("payment failed twice, forget it", "не проходит, ну его", "付不了就算了"):
-# with a payment reading the shopper declines this checkout (unless a cancel is negated)
+# giving up ("payment failed twice, forget it", "не проходит, ну его", "付不了就算了"): with a
+# payment or late-order reading the shopper declines this checkout (unless a cancel is negated)
 GIVE_UP_CUE = re.compile(
     r"\bforget (?:it|about it)\b|\bwhatever\b|\bnever ?mind\b|\bdont need it\b"
     r"|(?<!dont )(?<!not )(?<!wont )(?<!would i )\bcancel\b"
@@ -293,6 +293,9 @@ GIVE_UP_CUE = re.compile(
     r"|(?<!не )\bпередумал|\bolewam\b|(?<!nie )\brezygnuj[eę]\b|(?<!nie )\banuluj(?:cie|ę)?\b"
     r"|(?<![结计打])算了|不要了|不买了|(?<![别没不])取消(?:吧|了|订单)"
     r"|(?<!dont )(?<!not )\b(?:i give up|giving up|gave up|poddaj[eę] si[eę]|сдаюсь)\b|放弃"
+    r"|(?<!не )\bне буду (?:\w+ ){0,3}(?:заказывать|брать|покупать)"
+    r"|\b(?:заказывать|брать|покупать) не буду|\bnot (?:ordering|buying)\b"
+    r"|\bnie (?:będę|bede) (?:\w+ ){0,3}(?:zamawia|kupowa)"
 )
 
 # a complaint that an earlier order is late or lost ("the dog coat I ordered is late", "до сих

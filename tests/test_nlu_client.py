@@ -384,6 +384,23 @@ LATE_OR_DECLINE = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08
             id="giving the order up or a plain reason stays a decline",
         ),
         pytest.param(
+            [("where_is_my_order", 0.6), ("decline", 0.3)],
+            (
+                "прошлая посылка так и не дошла, этот заказывать не буду",
+                "last parcel never came, cancel this one too",
+                "poprzednia paczka nie doszła, nie będę już u was kupować",
+                "上一个包裹还没到，这个不要了",
+            ),
+            ("opt_out", "decline", 0.6),
+            id="giving up beside a late earlier order declines the checkout",
+        ),
+        pytest.param(
+            [("where_is_my_order", 0.6), ("decline", 0.3)],
+            ("where's my last parcel, it's been two weeks", "доставка по городу отменяется?"),
+            ("delivery", "where_is_my_order", 0.6),
+            id="a late earlier order alone stays a delivery question",
+        ),
+        pytest.param(
             [("stop", 0.7), ("where_is_my_order", 0.3)],
             ("still hasn't arrived and stop texting me",),
             ("opt_out", "stop", 0.7),
