@@ -36,6 +36,7 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "不要发了", "别烦我",
         "烦死了", "别烦了", "别再烦我", "够了", "拉黑", "滚", "垃圾短信", "不要骚扰我",
         "拒收",  # the reply Chinese SMS footers ask for
+        "取关", "取消关注",  # "unfollow", as on a messenger's official account
         "垃圾讯息", "垃圾简讯",
     }
 )  # fmt: skip

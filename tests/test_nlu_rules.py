@@ -89,7 +89,7 @@ def test_no_false_opt_out(text: str) -> None:
         "nie piszcie do mnie więcej", "przestańcie mi wysyłać", "wypiszcie mnie z listy",
         "rezygnuję z powiadomień", "nie chcę więcej smsów", "nie wysylajcie mi juz nic na telefon",
         "больше не присылайте ничего на телефон", "请不要再给我发消息了", "别再打扰我了",
-        "取消所有通知", "我不想再收到你们的短信",
+        "取消所有通知", "我不想再收到你们的短信", "取关", "取关！", "取消关注",
     ],
 )  # fmt: skip
 def test_whole_message_opt_out_sentences(text: str) -> None:
