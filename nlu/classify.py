@@ -16,7 +16,7 @@ from nlu.rules import (
     Refutation,
     apply_rules,
     complains_of_late_order,
-    gives_up_on_paying,
+    gives_up,
     normalize,
     only_asks_who_wrote,
     refuted_opt_out,
@@ -101,7 +101,7 @@ class LiveClassifier:
                 parse = await asyncio.to_thread(self._with_encoder, self.encoder, parse, readable)
             except Exception:
                 log.exception("a sentence encoder failed; Rasa's reading stands")
-        parse = late_order_is_no_decline(give_up_on_paying(parse, readable), readable)
+        parse = late_order_is_no_decline(giving_up_is_a_decline(parse, readable), readable)
         # only an opt-out reading can be taken back
         refuted = refuted_opt_out(readable) if to_routing(parse.intent) == "opt_out" else None
         parse = doubt_weak_opt_out(
@@ -149,13 +149,13 @@ def take_back_refusal(parse: Parse, refuted: Refutation | None) -> Parse:
     return parse
 
 
-def give_up_on_paying(parse: Parse, text: str) -> Parse:
+def giving_up_is_a_decline(parse: Parse, text: str) -> Parse:
     """A payment or late-order reading of a message that gives up ("payment failed twice,
     forget it", "支付宝付款失败，那就算了", "the last parcel never came, cancel this one too") is a
     `decline`: the shopper is done with this checkout."""
     if to_routing(parse.intent) != "payment" and parse.intent != "where_is_my_order":
         return parse
-    if not gives_up_on_paying(text):
+    if not gives_up(text):
         return parse
     return Parse("decline", parse.confidence, parse.ranking)
 

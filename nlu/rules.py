@@ -247,7 +247,7 @@ def refuted_opt_out(text: str) -> Refutation | None:
     return None
 
 
-def gives_up_on_paying(text: str) -> bool:
+def gives_up(text: str) -> bool:
     """Whether the text gives up ("payment failed twice, forget it", "не проходит, ну его",
     "支付宝付款失败，那就算了") and takes back no cancel ("don't cancel, I'll pay now")."""
     light = _light(text)
