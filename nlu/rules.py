@@ -231,6 +231,12 @@ def _light(text: str) -> str:
     return _SPACES.sub(" ", fold(text))
 
 
+def _refuses_the_messages(light: str) -> bool:
+    """Whether light text (see _light) has a word that refuses the messages outright ("не
+    пишите", "don't call", "przestańcie", "退订"), whatever else it negates or asks."""
+    return STOP_CUE.search(light) is not None or ZH_UNSUBSCRIBE.search(light) is not None
+
+
 def refuted_opt_out(text: str) -> Refutation | None:
     """What a negated refusal word in the text takes back: "cancel" (any opt-out: "не
     отменяйте, я ещё хочу"), "unsubscribe" (only stop: "don't unsubscribe me, I'm still
@@ -238,7 +244,7 @@ def refuted_opt_out(text: str) -> Refutation | None:
     (a stop reading is a decline that keeps consent), or None, also when the text refuses the
     messages in other words."""
     light = _light(text)
-    if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
+    if _refuses_the_messages(light):
         return None
     if NEGATED_CANCEL.search(light):
         return "cancel"
@@ -265,6 +271,6 @@ def only_asks_who_wrote(text: str) -> bool:
     """Whether the text asks who gave the shop its number ("哪来的我号码", "who gave you my
     number?") and demands nothing ("…? delete it" is a stop)."""
     light = _light(text)
-    if STOP_CUE.search(light) or ZH_UNSUBSCRIBE.search(light):
+    if _refuses_the_messages(light):
         return False
     return WHO_GAVE_MY_NUMBER.search(light) is not None and STOP_DEMAND.search(light) is None
