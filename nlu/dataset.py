@@ -35,6 +35,8 @@ ROW_SETS = {
     " first looked at on the thirty-first cut's model, after every choice",
     "heldout12": "held-out with all fifteen fine intents, written 2026-12-05 for the round after"
     " heldout11, sealed, not looked at",
+    "heldout13": "held-out with all fifteen fine intents, written 2026-12-05 from the dev26 brief"
+    " for the round after heldout12, sealed, not looked at",
     "tests": "held-out routing rows, never used for tuning",
     "dev": f"dev set, used for tuning; {FOLDED}",
     "dev2": f"second dev set, used for tuning; {FOLDED}",
@@ -61,6 +63,7 @@ ROW_SETS = {
     "dev23": "twenty-third dev set, the dev22 brief with other goods and writers, written apart",
     "dev24": "twenty-fourth dev set, the dev22 brief with other goods and writers, written apart",
     "dev25": "twenty-fifth dev set, a new brief with all fifteen fine intents, written apart",
+    "dev26": "twenty-sixth dev set, the dev25 brief with other goods and writers, written apart",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = (
@@ -77,7 +80,7 @@ SEALED_SETS = (
 )
 # sealed and not looked at yet: kept apart like the sealed sets, but make nlu-report does not
 # read one until it joins SEALED_SETS at its first look
-UNOPENED_SETS = ("heldout12",)
+UNOPENED_SETS = ("heldout12", "heldout13")
 
 
 class DataError(ValueError):
