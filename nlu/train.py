@@ -33,6 +33,7 @@ ENCODER_CODE = (
     "nlu/sentence_encoder.py",
     "nlu/multilingual_encoder.py",
     "nlu/linear_head.py",
+    "nlu/mlp_head.py",
     "nlu/dataset.py",
 )
 ENCODER_PACKAGES = (

@@ -62,10 +62,7 @@ def _first_test_row(root: Path, lang: str) -> tuple[str, str]:
 def test_shipped_sets_have_one_file_per_language_and_no_shared_rows() -> None:
     assert validate_nlu(PROJECT_ROOT) == []
     present = [name for name in ROW_SETS if (PROJECT_ROOT / "nlu" / name).is_dir()]
-    shipped = {
-        "tests", "dev24", "dev25", "dev26", "heldout9", "heldout10", "heldout11", "heldout12",
-        "heldout13",
-    }
+    shipped = {"tests", "dev25", "dev26", "heldout10", "heldout11", "heldout12", "heldout13"}
     assert shipped <= set(present)
     for row_set in present:
         rows = heldout_rows(PROJECT_ROOT, row_set)

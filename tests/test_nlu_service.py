@@ -18,7 +18,7 @@ from bot.clock import SandboxClock
 from bot.nlu_service import LIVE_CLASSIFIER
 from bot.settings import PROJECT_ROOT, Settings
 from nlu.classify import build_classifier
-from nlu.multilingual_encoder import MultilingualScorer, MultilingualUnavailable
+from nlu.multilingual_encoder import WEIGHT, MultilingualScorer, MultilingualUnavailable
 from nlu.sentence_encoder import EncoderScorer, EncoderUnavailable, served_encoder
 from nlu.supervisor import latest_model
 from nlu.types import Classification
@@ -123,14 +123,14 @@ async def test_replies_get_the_sentence_encoders_readings(
     assert (result.intent, result.detail) == ("discount", "discount")
     english = encoder.probabilities(text)["discount"]
     multilingual = _multilingual(encoder).probabilities(text)["discount"]
-    expected = 0.8 * (0.5 * 0.9 + 0.5 * english) + 0.2 * multilingual
+    expected = (1 - WEIGHT) * (0.5 * 0.9 + 0.5 * english) + WEIGHT * multilingual
     assert result.confidence == pytest.approx(expected)
     # not English: Rasa's reading and the multilingual one
     text = "есть промокод?"
     result = await classifier.classify(text)
     multilingual = _multilingual(encoder).probabilities(text)["discount"]
     assert result.intent == "discount"
-    assert result.confidence == pytest.approx(0.8 * 0.9 + 0.2 * multilingual)
+    assert result.confidence == pytest.approx((1 - WEIGHT) * 0.9 + WEIGHT * multilingual)
 
 
 def _served() -> EncoderScorer:
@@ -170,7 +170,7 @@ async def test_an_english_encoder_that_cannot_load_leaves_the_other_readings(
     )
     multilingual = _multilingual(encoder).probabilities("any promo codes for me?")["discount"]
     assert (result.intent, result.source) == ("discount", "model")
-    assert result.confidence == pytest.approx(0.8 * 0.9 + 0.2 * multilingual)
+    assert result.confidence == pytest.approx((1 - WEIGHT) * 0.9 + WEIGHT * multilingual)
 
 
 async def test_a_multilingual_encoder_that_cannot_load_leaves_the_english_reading(
