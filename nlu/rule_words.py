@@ -37,6 +37,7 @@ STOP_PHRASES: frozenset[str] = frozenset(
         "烦死了", "别烦了", "别再烦我", "够了", "拉黑", "滚", "垃圾短信", "不要骚扰我",
         "拒收",  # the reply Chinese SMS footers ask for
         "取关", "取消关注",  # "unfollow", as on a messenger's official account
+        "删号", "删除我的号码",  # "delete my number"
         "垃圾讯息", "垃圾简讯",
     }
 )  # fmt: skip
@@ -290,13 +291,13 @@ CANCEL_CUE = re.compile(
 GIVE_UP_CUE = re.compile(
     r"\bforget (?:it|about it)\b|\bwhatever\b|\bnever ?mind\b|\bdont need it\b"
     r"|(?<!dont )(?<!not )(?<!wont )(?<!would i )\bcancel\b"
-    r"|\bзабей(?:те)?\b|\bну (?:и )?его\b|\bну и ладно\b|(?<!не )\bотмен(?:ите|яю|ить)\b"
+    r"|\bзабей(?:те)?\b|\bну (?:и )?его\b|\bну и ладно\b|(?<!не )\bотмен(?:ите|яйте|яю|ить)\b"
     r"|(?<!не )\bпередумал|\bolewam\b|(?<!nie )\brezygnuj[eę]\b|(?<!nie )\banuluj(?:cie|ę)?\b"
     r"|(?<![结计打])算了|不要了|不买了|(?<![别没不])取消(?:吧|了|订单)"
     r"|(?<!dont )(?<!not )\b(?:i give up|giving up|gave up|poddaj[eę] si[eę]|сдаюсь)\b|放弃"
     r"|(?<!не )\bне буду (?:\w+ ){0,3}(?:заказывать|брать|покупать)"
     r"|\b(?:заказывать|брать|покупать) не буду|\bnot (?:ordering|buying)\b"
-    r"|\bnie (?:będę|bede) (?:\w+ ){0,3}(?:zamawia|kupowa)"
+    r"|\bnie (?:będę|bede) (?:\w+ ){0,3}(?:zamawia|kupowa)|\bnie (?:biorę|biore)\b"
 )
 
 # a complaint that an earlier order is late or lost ("the dog coat I ordered is late", "до сих

@@ -312,6 +312,7 @@ LATE_OR_DECLINE = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08
                 "payment failed 3 times. i give up",
                 "karta znowu odrzucona, poddaję się",
                 "付了三次都失败，放弃了",
+                "błąd przy płatności drugi raz, nie biorę",
             ),
             ("opt_out", "decline", 0.74),
             id="giving up on paying declines the checkout",
@@ -377,6 +378,7 @@ LATE_OR_DECLINE = [("decline", 0.62), ("where_is_my_order", 0.3), ("other", 0.08
             LATE_OR_DECLINE,
             (
                 "still not here, forget it, cancel",
+                "месяц жду и до сих пор не привезли, отменяйте",
                 "the party is over, not needed",
                 "still not interested",
             ),

@@ -90,6 +90,7 @@ def test_no_false_opt_out(text: str) -> None:
         "rezygnuję z powiadomień", "nie chcę więcej smsów", "nie wysylajcie mi juz nic na telefon",
         "больше не присылайте ничего на телефон", "请不要再给我发消息了", "别再打扰我了",
         "取消所有通知", "我不想再收到你们的短信", "取关", "取关！", "取消关注",
+        "删号", "删号，谢谢", "删除我的号码",
     ],
 )  # fmt: skip
 def test_whole_message_opt_out_sentences(text: str) -> None:
