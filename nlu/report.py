@@ -1,6 +1,6 @@
 """`make nlu-report`: the live path vs two baselines, per language and per fine intent.
 
-Rows: nlu/heldout11/*.tsv (the newest looked-at held-out set) when present, else nlu/tests.
+Rows: nlu/heldout12/*.tsv (the newest looked-at held-out set) when present, else nlu/tests.
 `--set NAME` runs the same report on any row set of nlu.dataset.ROW_SETS that exists (a dev
 set written for tuning is optimistic); the dev sets and held-out sets before heldout4 were
 folded into the training data by the twenty-second cut, so they are gone."""
@@ -51,7 +51,7 @@ Predictions = dict[str, list[Classification]]
 
 
 def default_set(root: Path) -> str:
-    """The newest looked-at held-out set that exists: nlu/heldout11 (then the older ones, where a
+    """The newest looked-at held-out set that exists: nlu/heldout12 (then the older ones, where a
     checkout still has them), else nlu/tests."""
     for name in (*reversed(SEALED_SETS), "heldout"):
         if (root / "nlu" / name).is_dir():
@@ -117,9 +117,9 @@ def _parse_args(argv: list[str] | None, root: Path = PROJECT_ROOT) -> argparse.N
         dest="row_set",
         choices=sorted(ROW_SETS),
         default=default_set(root),
-        help="held-out sets: nlu/heldout11 (the default when present), heldout10, heldout9, "
-        "heldout8, heldout7, heldout6, heldout5, heldout4, tests; any dev set written under nlu/ "
-        "and registered in nlu.dataset.ROW_SETS",
+        help="held-out sets: nlu/heldout12 (the default when present), heldout11, heldout10, "
+        "heldout9, heldout8, heldout7, heldout6, heldout5, heldout4, tests; any dev set written "
+        "under nlu/ and registered in nlu.dataset.ROW_SETS",
     )
     return parser.parse_args(argv)
 

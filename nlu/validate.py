@@ -22,7 +22,7 @@ from nlu.types import ROUTING_INTENTS
 
 MIN_EXAMPLES = {"ru": 80, "en": 80, "pl": 40, "zh": 40}  # per routing intent
 MIN_FINE_EXAMPLES = {"ru": 25, "en": 25, "pl": 15, "zh": 15}  # per fine intent
-# nlu/tests, nlu/heldout: the older held-out sets; nlu/heldout2 .. heldout12: sealed,
+# nlu/tests, nlu/heldout: the older held-out sets; nlu/heldout2 .. heldout13: sealed,
 # apart from every other set
 HELDOUT_SETS = (*TUNING_SETS, "tests", "heldout", *SEALED_SETS, *UNOPENED_SETS)
 MIN_HELDOUT_PER_INTENT = 40

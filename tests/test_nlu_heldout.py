@@ -250,13 +250,13 @@ def test_two_sealed_sets_are_apart_from_each_other(root: Path) -> None:
 
 
 def test_an_unopened_set_is_kept_apart_but_not_reported(root: Path) -> None:
-    _row_set(root, "heldout11", "other")
-    unopened = _row_set(root, "heldout12", "other")
+    _row_set(root, "heldout12", "other")
+    unopened = _row_set(root, "heldout13", "other")
     assert validate_nlu(root) == []
-    assert _parse_args([], root).row_set == "heldout11"  # not read before its first look
-    line = _append(unopened / "ru.tsv", "HELDOUT11 ROW IN RU\tother")
+    assert _parse_args([], root).row_set == "heldout12"  # not read before its first look
+    line = _append(unopened / "ru.tsv", "HELDOUT12 ROW IN RU\tother")
     assert validate_nlu(root) == [
-        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout11/ru.tsv:2, so not held out"
+        f"{unopened / 'ru.tsv'}:{line}: also in nlu/heldout12/ru.tsv:2, so not held out"
     ]
 
 
