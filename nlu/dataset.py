@@ -63,7 +63,7 @@ ROW_SETS = {
     "dev23": "twenty-third dev set, the dev22 brief with other goods and writers, written apart",
     "dev24": "twenty-fourth dev set, the dev22 brief with other goods and writers, written apart",
     "dev25": "twenty-fifth dev set, a new brief with all fifteen fine intents, written apart",
-    "dev26": "twenty-sixth dev set, the dev25 brief with other goods and writers, written apart",
+    "dev26": "twenty-sixth dev set, the dev25 mix in a brief rewritten 2026-12-05, written apart",
 }
 TUNING_SETS = tuple(name for name in ROW_SETS if name.startswith("dev"))
 SEALED_SETS = (
