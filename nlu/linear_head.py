@@ -43,9 +43,7 @@ class LinearHead:
         return cls(model.coef_, model.intercept_, [str(name) for name in model.classes_])
 
     def probabilities(self, vector: npt.NDArray[np.float64]) -> dict[str, float]:
-        scores = vector @ self.coef.T + self.intercept
-        exp = np.exp(scores - scores.max())
-        return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
+        return softmax_reading(vector @ self.coef.T + self.intercept, self.classes)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -67,6 +65,12 @@ class LinearHead:
     @staticmethod
     def weights_path(directory: Path) -> Path:
         return directory / _ARRAYS
+
+
+def softmax_reading(scores: npt.NDArray[np.float64], classes: Sequence[str]) -> dict[str, float]:
+    """A head's scores, one per class, as probabilities by class name."""
+    exp = np.exp(scores - scores.max())
+    return dict(zip(classes, (exp / exp.sum()).tolist(), strict=True))
 
 
 def blend_reading(

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from nlu.linear_head import softmax_reading
+
 _ARRAYS = "mlp-weights.npz"
 _NAMES = "mlp-classes.json"
 
@@ -59,9 +61,7 @@ class MlpHead:
 
     def probabilities(self, vector: npt.NDArray[np.float64]) -> dict[str, float]:
         hidden = np.maximum(vector @ self.w1 + self.b1, 0.0)
-        scores = hidden @ self.w2 + self.b2
-        exp = np.exp(scores - scores.max())
-        return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
+        return softmax_reading(hidden @ self.w2 + self.b2, self.classes)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
